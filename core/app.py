@@ -1,0 +1,99 @@
+"""The core application: every area's routes behind the shared conventions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from litestar import Litestar, Request, Router
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ControllerRouterHandler
+
+from core import db, logs
+from core.catalog.routes import ROUTES as CATALOG
+from core.config import settings
+from core.health import HealthController, openapi_document
+from core.http.problems import EXCEPTION_HANDLERS
+from core.http.request_id import request_id_middleware
+from core.idempotency import store as idempotency_store
+from core.idempotency.middleware import idempotency_middleware
+from core.identity.auth import auth_middleware, principal_of
+from core.identity.bootstrap import ensure_admin
+from core.identity.principal import Principal
+from core.identity.routes import ROUTES as IDENTITY
+from core.inventory.routes import ROUTES as INVENTORY
+from core.parties.routes import ROUTES as PARTIES
+
+log = logging.getLogger("core")
+API_ROUTES: list[ControllerRouterHandler] = [
+    HealthController, openapi_document, *IDENTITY, *CATALOG, *PARTIES, *INVENTORY,
+]  # fmt: skip
+
+
+def _principal(request: Request[Any, Any, Any]) -> Principal:
+    return principal_of(request)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(_: Litestar) -> AsyncIterator[None]:
+    """Connect, migrate, create the first admin if asked, and purge old idempotency keys."""
+    await db.connect()
+    await db.migrate()
+    if password := settings().admin_password:
+        await ensure_admin(password)
+    await idempotency_store.purge_expired()
+    purger = asyncio.create_task(_purge_hourly())
+    try:
+        yield
+    finally:
+        purger.cancel()
+        await db.disconnect()
+
+
+async def _purge_hourly() -> None:
+    while True:
+        await asyncio.sleep(3600)
+        with contextlib.suppress(Exception):
+            await idempotency_store.purge_expired()
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Headless ERP API",
+        version="1.0.0",
+        description="The public contract of the ERP: catalogue, parties, stock, orders, invoices.",
+        path="/api/v1/docs",
+        render_plugins=[ScalarRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
+        use_handler_docstrings=True,
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(
+                    type="http", scheme="bearer", bearer_format="JWT or API key"
+                )
+            }
+        ),
+        security=[{"bearer": []}],
+    )
+
+
+def create_app(extra_routes: Sequence[ControllerRouterHandler] = ()) -> Litestar:
+    """Build the core app (a factory: `uvicorn core.app:create_app --factory`)."""
+    logs.configure(settings().log_level)
+    api = Router(path="/api/v1", route_handlers=[*API_ROUTES, *extra_routes])
+    return Litestar(
+        route_handlers=[api],
+        lifespan=[lifespan],
+        middleware=[request_id_middleware, auth_middleware, idempotency_middleware],
+        exception_handlers=EXCEPTION_HANDLERS,
+        dependencies={"principal": Provide(_principal, sync_to_thread=False)},
+        openapi_config=openapi_config(),
+        request_max_body_size=settings().max_body_bytes,
+        debug=False,
+        logging_config=None,
+    )

@@ -1,0 +1,129 @@
+"""Catalogue use cases: create, change, archive and find products."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from msgspec import UNSET
+
+from core import money, repo
+from core.config import settings
+from core.db import transaction
+from core.errors import Conflict
+from core.http.pagination import Page
+from core.ids import new_id
+from core.outbox import service as outbox
+from events import EventType
+
+from . import rules, schemas
+from .tables import Product
+
+
+def to_product(row: dict[str, Any]) -> schemas.Product:
+    return schemas.Product(
+        id=row["id"],
+        sku=row["sku"],
+        name=row["name"],
+        description=row["description"],
+        barcode=row["barcode"],
+        unit_price=money.from_minor(row["unit_price_minor"], row["currency"]),
+        currency=row["currency"],
+        tax_rate=schemas.Decimal(row["tax_rate"]),
+        reorder_point=row["reorder_point"],
+        active=row["active"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _duplicate(sku: str | None, barcode: str | None) -> str:
+    also = f" or barcode {barcode}" if barcode else ""
+    return f"A product with SKU {sku}{also} exists."
+
+
+async def create_product(data: schemas.ProductCreate) -> schemas.Product:
+    currency = data.currency or settings().currency
+    rules.check_product(data.barcode, data.unit_price, currency, data.tax_rate)
+    values = {
+        "id": new_id(),
+        "sku": data.sku,
+        "name": data.name,
+        "description": data.description,
+        "barcode": data.barcode,
+        "unit_price_minor": money.to_minor(data.unit_price, currency),
+        "currency": currency,
+        "tax_rate": str(data.tax_rate),
+        "reorder_point": data.reorder_point,
+        "active": True,
+    }
+    async with transaction():
+        product = to_product(await repo.insert(Product, values, _duplicate(data.sku, data.barcode)))
+        await outbox.add(EventType.product_created, product.id, product)
+    return product
+
+
+async def get_product(product_id: str) -> schemas.Product:
+    return to_product(await repo.fetch(Product, product_id, "product"))
+
+
+async def list_products(
+    *, q: str | None, sku: str | None, barcode: str | None, active: bool | None,
+    cursor: str | None, limit: int,
+) -> Page[schemas.Product]:  # fmt: skip
+    filters: list[Any] = []
+    if q:
+        needle = repo.contains(q)
+        filters.append(
+            Product.name.ilike(needle) | Product.sku.ilike(needle) | Product.barcode.ilike(needle)
+        )
+    if sku is not None:
+        filters.append(Product.sku == sku)
+    if barcode is not None:
+        filters.append(Product.barcode == barcode)
+    if active is not None:
+        filters.append(Product.active == active)
+    return await repo.fetch_page(Product, filters, cursor, limit, to_product)
+
+
+async def update_product(
+    product_id: str, data: schemas.ProductUpdate, expected_version: int | None
+) -> schemas.Product:
+    current = await get_product(product_id)
+    merged = {
+        "barcode": current.barcode if data.barcode is UNSET else data.barcode,
+        "unit_price": current.unit_price if data.unit_price is UNSET else data.unit_price,
+        "currency": current.currency if data.currency is UNSET else data.currency,
+        "tax_rate": current.tax_rate if data.tax_rate is UNSET else data.tax_rate,
+    }
+    rules.check_product(**merged)
+    changes: dict[Any, Any] = {
+        Product.unit_price_minor: money.to_minor(merged["unit_price"], merged["currency"]),
+        Product.currency: merged["currency"],
+        Product.tax_rate: str(merged["tax_rate"]),
+        Product.barcode: merged["barcode"],
+    }
+    for field in ("sku", "name", "description", "reorder_point", "active"):
+        if (value := getattr(data, field)) is not UNSET:
+            changes[getattr(Product, field)] = value
+    duplicate = _duplicate(data.sku or current.sku, merged["barcode"])  # type: ignore[arg-type]
+    async with transaction():
+        row = await repo.update(
+            Product, product_id, changes, expected_version, "product", duplicate
+        )
+        product = to_product(row)
+        await outbox.add(EventType.product_updated, product.id, product)
+    return product
+
+
+async def archive_product(product_id: str, expected_version: int | None) -> schemas.Product:
+    """Take a product out of the catalogue; its history stays."""
+    current = await get_product(product_id)
+    if not current.active:
+        raise Conflict(f"Product {current.sku} is already archived.")
+    async with transaction():
+        changes = {Product.active: False}
+        row = await repo.update(Product, product_id, changes, expected_version, "product")
+        product = to_product(row)
+        await outbox.add(EventType.product_archived, product.id, product)
+    return product

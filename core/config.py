@@ -1,0 +1,69 @@
+"""Settings of core, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def erp_home() -> Path:
+    """The data folder (`ERP_HOME`, default `./.erp`), created on first use."""
+    home = Path(os.environ.get("ERP_HOME", ".erp")).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def load_secret(home: Path) -> str:
+    """`ERP_SECRET`, or a random one generated once into `home/secret`."""
+    if value := os.environ.get("ERP_SECRET"):
+        return value
+    path = home / "secret"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def database_url(home: Path) -> str:
+    """`DATABASE_URL`, defaulting to a SQLite file in the data folder."""
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{home / 'erp.sqlite3'}"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What core needs to run."""
+
+    home: Path
+    database_url: str
+    secret: str
+    token_ttl_seconds: int = 3600
+    currency: str = "EUR"
+    max_body_bytes: int = 1_048_576
+    log_level: str = "INFO"
+    admin_password: str | None = None
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        home = erp_home()
+        return cls(
+            home=home,
+            database_url=database_url(home),
+            secret=load_secret(home),
+            token_ttl_seconds=int(os.environ.get("ERP_TOKEN_TTL", "3600")),
+            currency=os.environ.get("ERP_CURRENCY", "EUR"),
+            log_level=os.environ.get("ERP_LOG_LEVEL", "INFO").upper(),
+            admin_password=os.environ.get("ERP_ADMIN_PASSWORD") or None,
+        )
+
+
+_settings: Settings | None = None
+
+
+def settings() -> Settings:
+    """The settings of this process, read from the environment on first use."""
+    global _settings
+    if _settings is None:
+        _settings = Settings.from_env()
+    return _settings

@@ -1,0 +1,110 @@
+"""The database engine, transactions, migrations and the errors it can raise."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import unquote, urlparse
+
+import asyncpg
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+# Any value outside this range would overflow PostgreSQL's BIGINT.
+MAX_QUANTITY = 10**12
+
+
+def engine_for(url: str) -> Engine:
+    """A Piccolo engine for `sqlite:///path` or `postgresql://…`."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        # 30 s busy timeout: writers queue instead of failing with "database is locked".
+        return SQLiteEngine(path=unquote(parsed.path), timeout=30)
+    if parsed.scheme in {"postgres", "postgresql"}:
+        return PostgresEngine(config={"dsn": url}, extensions=())
+    raise ValueError(f"DATABASE_URL must be sqlite:/// or postgresql://, not {parsed.scheme}://")
+
+
+def engine() -> Engine:
+    """The process-wide engine (configured by `core.piccolo_conf`)."""
+    from core.piccolo_conf import DB
+
+    return DB
+
+
+def is_sqlite() -> bool:
+    return isinstance(engine(), SQLiteEngine)
+
+
+def transaction() -> object:
+    """A write transaction; on SQLite it takes the write lock up front (no upgrade deadlock)."""
+    db = engine()
+    if isinstance(db, SQLiteEngine):
+        return db.transaction(transaction_type=TransactionType.immediate)
+    return db.transaction()
+
+
+async def connect() -> None:
+    """Open the pool (PostgreSQL) or set the journal mode (SQLite)."""
+    db = engine()
+    if isinstance(db, PostgresEngine):
+        await db.start_connection_pool(min_size=2, max_size=20)
+    else:
+        # WAL lets readers run while one writer commits.
+        await db.run_ddl("PRAGMA journal_mode=WAL")
+
+
+async def disconnect() -> None:
+    db = engine()
+    if isinstance(db, PostgresEngine):
+        await db.close_connection_pool()
+
+
+async def ping() -> bool:
+    """Whether the database answers."""
+    try:
+        await engine().run_ddl("SELECT 1")
+    except Exception:
+        return False
+    return True
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """Whether a database error is a unique-constraint violation."""
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        return True
+    return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)
+
+
+@asynccontextmanager
+async def migration_lock() -> AsyncIterator[None]:
+    """Serialise migrations between processes (PostgreSQL advisory lock)."""
+    db = engine()
+    if not isinstance(db, PostgresEngine):
+        yield
+        return
+    conn = await asyncpg.connect(db.config["dsn"])
+    try:
+        await conn.execute("SELECT pg_advisory_lock(7243001)")
+        yield
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock(7243001)")
+        await conn.close()
+
+
+async def migrate() -> None:
+    """Apply every pending Piccolo migration."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    out = io.StringIO()  # Piccolo prints its progress; keep it for the log instead
+    async with migration_lock():
+        with contextlib.redirect_stdout(out):
+            result = await run_forwards(app_name="all", migration_id="all", fake=False)
+    logging.getLogger("core.db").debug("migrations: %s", out.getvalue())
+    if not result.success:
+        raise RuntimeError(f"migrations failed: {result.message}")

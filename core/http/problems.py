@@ -1,0 +1,131 @@
+"""Every error as `application/problem+json` (RFC 9457); nothing internal leaks."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from core.errors import DomainError, FieldError
+from core.http import validation
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://erp.example/problems/"
+log = logging.getLogger("core.errors")
+
+_TITLES = {
+    400: ("malformed", "Malformed request"),
+    401: ("unauthorized", "Missing or bad credentials"),
+    403: ("forbidden", "Not allowed"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    413: ("too_large", "Request body too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+    422: ("invalid", "Invalid values"),
+    429: ("rate_limited", "Too many requests"),
+}
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response[bytes]:
+    """A problem+json response."""
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
+    if errors:
+        body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+    return Response(
+        msgspec.json.encode(body), status_code=status, media_type=PROBLEM_JSON, headers=headers
+    )
+
+
+def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[bytes]:
+    return problem(exc.status, exc.code, exc.title, exc.detail, errors=exc.errors, **exc.extra)
+
+
+def validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
+    """Litestar's validation failures: 400 for unparsable JSON, else 422 naming every field."""
+    messages = exc.extra if isinstance(exc.extra, list) else []
+    if any("JSON" in str(m.get("message", "")) for m in messages if isinstance(m, dict)) or (
+        not messages and "JSON" in str(exc.detail)
+    ):
+        return problem(400, "malformed", "Malformed request", "The body is not valid JSON.")
+    errors = _body_errors(request, messages) or [
+        FieldError(_field_name(m), str(m.get("message", "Invalid value")))
+        for m in messages
+        if isinstance(m, dict)
+    ]
+    return problem(422, "invalid", "Invalid values", "Some fields are invalid.", errors=errors)
+
+
+def _field_name(message: dict[str, Any]) -> str:
+    key = message.get("key") or "body"
+    return key.removeprefix("$.") if isinstance(key, str) else "body"
+
+
+def _body_errors(request: Request[Any, Any, Any], messages: list[Any]) -> list[FieldError]:
+    """Re-check the whole body so the answer names every invalid field, not only the first."""
+    if not any(isinstance(m, dict) and m.get("source") == "body" for m in messages):
+        return []
+    param = request.route_handler.parsed_fn_signature.parameters.get("data")
+    body = request._connection_state.body
+    if param is None or not isinstance(body, bytes):
+        return []
+    try:
+        raw = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return []
+    return validation.collect(raw, param.annotation)
+
+
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    status = exc.status_code
+    if status >= 500:
+        return internal_error(request, exc)
+    code, title = _TITLES.get(status, ("error", "Request failed"))
+    detail = exc.detail if exc.detail and exc.detail != title else title
+    if status == 404:
+        detail = f"Nothing at {request.method} {request.url.path}."
+    elif status == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}."
+    return problem(status, code, title, detail, headers=exc.headers)
+
+
+def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """Logs the fault and answers a generic 500 naming only the request id."""
+    request_id = request.scope.get("state", {}).get("request_id", "")
+    log.exception("unhandled error", extra={"request_id": request_id}, exc_info=exc)
+    return problem(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "internal",
+        "Internal error",
+        f"Something went wrong on our side. Quote request id {request_id} when reporting it.",
+        request_id=request_id,
+    )
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    DomainError: domain_error,
+    ValidationException: validation_error,
+    HTTPException: http_error,
+    Exception: internal_error,
+}
+
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem"]

@@ -1,0 +1,96 @@
+"""HTTP routes of identity: tokens, the caller, users and API keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+
+from core.http.etag import etagged, if_match
+from core.http.pagination import Cursor, Limit, Page, paged
+from core.identity import schemas, service
+from core.identity.auth import allow, public, signed_in
+from core.identity.permissions import Role
+from core.identity.principal import Principal
+
+
+class AuthController(Controller):
+    path = "/auth"
+    tags = ["identity"]
+
+    @post("/token", guards=[public], status_code=200, security=[])
+    async def token(self, data: schemas.TokenRequest) -> schemas.Token:
+        """Exchange a username and password for a bearer token."""
+        return await service.login(data)
+
+
+class MeController(Controller):
+    path = "/me"
+    tags = ["identity"]
+
+    @get(guards=[signed_in])
+    async def me(self, principal: Principal) -> schemas.Me:
+        """Who the credential belongs to, with its role and scopes."""
+        return service.me(principal)
+
+
+class UserController(Controller):
+    path = "/users"
+    tags = ["identity"]
+
+    @get(guards=[allow("users:read")])
+    async def list_users(
+        self, request: Request[Any, Any, Any], role: Role | None = None,
+        limit: Limit = 50, cursor: Cursor = None,
+    ) -> Response[Page[schemas.User]]:  # fmt: skip
+        """List users."""
+        return paged(request, await service.list_users(role, cursor, limit))
+
+    @post(guards=[allow("users:write")])
+    async def create_user(self, data: schemas.UserCreate) -> Response[schemas.User]:
+        """Create a user (a `customer` user names its customer)."""
+        return etagged(await service.create_user(data), 201)
+
+    @get("/{user_id:str}", guards=[allow("users:read")])
+    async def get_user(self, user_id: str) -> Response[schemas.User]:
+        """One user."""
+        return etagged(await service.get_user(user_id))
+
+    @patch("/{user_id:str}", guards=[allow("users:write")])
+    async def update_user(
+        self, request: Request[Any, Any, Any], user_id: str, data: schemas.UserUpdate
+    ) -> Response[schemas.User]:
+        """Change a user's password, role, customer or active flag."""
+        return etagged(await service.update_user(user_id, data, if_match(request)))
+
+
+class ApiKeyController(Controller):
+    path = "/api-keys"
+    tags = ["identity"]
+
+    @get(guards=[allow("api_keys:read")])
+    async def list_keys(
+        self, request: Request[Any, Any, Any], limit: Limit = 50, cursor: Cursor = None
+    ) -> Response[Page[schemas.ApiKey]]:
+        """List API keys (never the keys themselves)."""
+        return paged(request, await service.list_api_keys(cursor, limit))
+
+    @post(guards=[allow("api_keys:write")])
+    async def create_key(
+        self, data: schemas.ApiKeyCreate, principal: Principal
+    ) -> Response[schemas.ApiKeyCreated]:
+        """Create an API key with scopes; the key is in this answer only."""
+        return etagged(await service.create_api_key(data, principal), 201)
+
+    @get("/{key_id:str}", guards=[allow("api_keys:read")])
+    async def get_key(self, key_id: str) -> Response[schemas.ApiKey]:
+        """One API key (without the key)."""
+        return etagged(await service.get_api_key(key_id))
+
+    @delete("/{key_id:str}", guards=[allow("api_keys:write")])
+    async def revoke_key(self, key_id: str) -> None:
+        """Revoke an API key; it stops working at once."""
+        await service.revoke_api_key(key_id)
+
+
+ROUTES = [AuthController, MeController, UserController, ApiKeyController]

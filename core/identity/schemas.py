@@ -1,0 +1,93 @@
+"""API types of identity: users, tokens, API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from core.identity.permissions import Role
+
+Username = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@+\-]+$")]
+Password = Annotated[str, Meta(min_length=4, max_length=256)]
+Id = Annotated[str, Meta(min_length=1, max_length=36)]
+
+
+class TokenRequest(Struct, forbid_unknown_fields=True):
+    username: Annotated[str, Meta(max_length=64)]
+    password: Annotated[str, Meta(max_length=256)]
+
+
+class Token(Struct):
+    access_token: str
+    expires_in: int
+    role: Role
+    token_type: str = "bearer"
+
+
+class Me(Struct):
+    username: str
+    role: Role
+    customer_id: str | None
+    scopes: list[str]
+
+
+class User(Struct):
+    id: str
+    username: str
+    role: Role
+    customer_id: str | None
+    active: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class UserCreate(Struct, forbid_unknown_fields=True):
+    username: Username
+    password: Password
+    role: Role
+    customer_id: Id | None = None
+
+
+class UserUpdate(Struct, forbid_unknown_fields=True):
+    password: Password | UnsetType = UNSET
+    role: Role | UnsetType = UNSET
+    customer_id: Id | UnsetType | None = UNSET
+    active: bool | UnsetType = UNSET
+
+
+Scope = Annotated[str, Meta(pattern=r"^[a-z_]+:(read|write)$")]
+
+
+class ApiKeyCreate(Struct, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    scopes: Annotated[list[Scope], Meta(min_length=1, max_length=40)]
+
+
+class ApiKey(Struct):
+    id: str
+    name: str
+    prefix: str
+    scopes: list[str]
+    revoked_at: datetime | None
+    version: int
+    created_at: datetime
+
+
+class ApiKeyCreated(Struct):
+    """A new key: `key` is shown this once and never again."""
+
+    id: str
+    name: str
+    prefix: str
+    scopes: list[str]
+    key: str
+    version: int
+    created_at: datetime
+
+
+def to_user(row: dict) -> User:
+    return msgspec.convert(row, User, from_attributes=False, strict=False)

@@ -1,0 +1,171 @@
+"""Identity use cases: log in, resolve credentials, manage users and API keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from msgspec import UNSET
+
+from core import repo
+from core.config import settings
+from core.db import transaction
+from core.errors import Invalid, NotFound, Unauthorized
+from core.http.pagination import Page
+from core.identity import schemas, security
+from core.identity.permissions import ROLE_SCOPES, SCOPES, Role
+from core.identity.principal import Principal
+from core.identity.tables import ApiKey, User
+from core.ids import new_id
+
+
+async def principal_for(credential: str) -> Principal | None:
+    """The principal behind a bearer credential (token or API key), or None."""
+    if credential.startswith(security.API_KEY_PREFIX):
+        return await _principal_for_key(credential)
+    user_id = security.read_token(credential, settings().secret)
+    if user_id is None:
+        return None
+    row = await User.select().where(User.id == user_id).first()
+    if row is None or not row["active"]:
+        return None
+    role = Role(row["role"])
+    return Principal(row["id"], row["username"], role, ROLE_SCOPES[role], row["customer_id"])
+
+
+async def _principal_for_key(key: str) -> Principal | None:
+    row = await ApiKey.select().where(ApiKey.key_hash == security.hash_api_key(key)).first()
+    if row is None or row["revoked_at"] is not None:
+        return None
+    scopes = frozenset(_json_list(row["scopes"]))
+    return Principal(row["id"], f"api-key:{row['name']}", Role.integration, scopes, kind="api_key")
+
+
+async def login(data: schemas.TokenRequest) -> schemas.Token:
+    """A bearer token for a username and password; 401 for anything wrong."""
+    row = await User.select().where(User.username == data.username).first()
+    ok = await security.verify_password(row["password_hash"] if row else None, data.password)
+    if row is None or not ok or not row["active"]:
+        raise Unauthorized("Unknown username or wrong password.")
+    ttl = settings().token_ttl_seconds
+    token = security.issue_token(row["id"], row["role"], settings().secret, ttl)
+    return schemas.Token(access_token=token, expires_in=ttl, role=Role(row["role"]))
+
+
+def me(principal: Principal) -> schemas.Me:
+    return schemas.Me(
+        principal.username, principal.role, principal.customer_id, sorted(principal.scopes)
+    )
+
+
+async def _check_role(role: Role, customer_id: str | None) -> None:
+    if role == Role.integration:
+        raise Invalid(
+            "Integrations use API keys, not users.", errors=[_err("role", "not a user role")]
+        )
+    if role == Role.customer:
+        if customer_id is None:
+            raise Invalid("A customer user must name its customer.",
+                          errors=[_err("customer_id", "required for role customer")])  # fmt: skip
+        from core.parties.service import get_customer
+
+        try:
+            await get_customer(customer_id)
+        except NotFound:
+            raise Invalid(
+                "No such customer.", errors=[_err("customer_id", "unknown customer")]
+            ) from None
+    elif customer_id is not None:
+        raise Invalid("Only customer users belong to a customer.",
+                      errors=[_err("customer_id", "only for role customer")])  # fmt: skip
+
+
+def _err(field: str, message: str) -> Any:
+    from core.errors import FieldError
+
+    return FieldError(field, message)
+
+
+async def create_user(data: schemas.UserCreate) -> schemas.User:
+    await _check_role(data.role, data.customer_id)
+    values = {
+        "id": new_id(),
+        "username": data.username,
+        "password_hash": await security.hash_password(data.password),
+        "role": data.role.value,
+        "customer_id": data.customer_id,
+        "active": True,
+    }
+    async with transaction():
+        row = await repo.insert(User, values, f"The username {data.username} is taken.")
+    return schemas.to_user(row)
+
+
+async def get_user(user_id: str) -> schemas.User:
+    return schemas.to_user(await repo.fetch(User, user_id, "user"))
+
+
+async def list_users(role: Role | None, cursor: str | None, limit: int) -> Page[schemas.User]:
+    filters = [User.role == role.value] if role else []
+    return await repo.fetch_page(User, filters, cursor, limit, schemas.to_user)
+
+
+async def update_user(
+    user_id: str, data: schemas.UserUpdate, expected_version: int | None
+) -> schemas.User:
+    current = await get_user(user_id)
+    role = current.role if data.role is UNSET else data.role
+    customer_id = current.customer_id if data.customer_id is UNSET else data.customer_id
+    await _check_role(role, customer_id)
+    changes: dict[Any, Any] = {User.role: role.value, User.customer_id: customer_id}
+    if data.active is not UNSET:
+        changes[User.active] = data.active
+    if data.password is not UNSET:
+        changes[User.password_hash] = await security.hash_password(data.password)
+    async with transaction():
+        row = await repo.update(User, user_id, changes, expected_version, "user")
+    return schemas.to_user(row)
+
+
+def _json_list(value: Any) -> list[str]:
+    return msgspec.json.decode(value) if isinstance(value, str | bytes) else list(value)
+
+
+def _to_key(row: dict[str, Any]) -> schemas.ApiKey:
+    return msgspec.convert({**row, "scopes": _json_list(row["scopes"])}, schemas.ApiKey)
+
+
+async def create_api_key(data: schemas.ApiKeyCreate, by: Principal) -> schemas.ApiKeyCreated:
+    """A new API key; the key itself is returned once and only its hash is kept."""
+    unknown = sorted(set(data.scopes) - SCOPES)
+    if unknown:
+        raise Invalid("Unknown scopes.", errors=[_err("scopes", f"unknown: {', '.join(unknown)}")])
+    key = security.new_api_key()
+    values = {
+        "id": new_id(),
+        "name": data.name,
+        "prefix": key[:12],
+        "key_hash": security.hash_api_key(key),
+        "scopes": msgspec.json.encode(sorted(set(data.scopes))).decode(),
+        "created_by": by.id,
+    }
+    async with transaction():
+        row = await repo.insert(ApiKey, values, "An API key with this hash exists.")
+    return msgspec.convert({**row, "scopes": _json_list(row["scopes"]), "key": key},
+                           schemas.ApiKeyCreated)  # fmt: skip
+
+
+async def list_api_keys(cursor: str | None, limit: int) -> Page[schemas.ApiKey]:
+    return await repo.fetch_page(ApiKey, [], cursor, limit, _to_key)
+
+
+async def get_api_key(key_id: str) -> schemas.ApiKey:
+    return _to_key(await repo.fetch(ApiKey, key_id, "API key"))
+
+
+async def revoke_api_key(key_id: str) -> None:
+    """Revoke a key; it stops working at once. Revoking twice is harmless."""
+    current = await get_api_key(key_id)
+    if current.revoked_at is None:
+        async with transaction():
+            await repo.update(ApiKey, key_id, {ApiKey.revoked_at: repo.now()}, None, "API key")

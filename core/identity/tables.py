@@ -1,0 +1,31 @@
+"""Users and API keys."""
+
+from piccolo.columns import JSON, Boolean, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+from core.columns import id_column, stamp_column, version_column
+
+
+class User(Table, tablename="users"):
+    id = id_column()
+    username = Varchar(length=64, unique=True, null=False)
+    password_hash = Text(null=False)
+    role = Varchar(length=16, null=False)
+    customer_id = Varchar(length=36, null=True, default=None, index=True)
+    active = Boolean(default=True, null=False)
+    version = version_column()
+    created_at = stamp_column()
+    updated_at = stamp_column()
+
+
+class ApiKey(Table, tablename="api_keys"):
+    id = id_column()
+    name = Varchar(length=100, null=False)
+    prefix = Varchar(length=16, null=False)
+    key_hash = Varchar(length=64, unique=True, null=False)
+    scopes = JSON(null=False)
+    created_by = Varchar(length=36, null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+    version = version_column()
+    created_at = stamp_column()
+    updated_at = stamp_column()

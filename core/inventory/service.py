@@ -1,0 +1,74 @@
+"""Use cases of warehouses and locations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from core import repo
+from core.db import transaction
+from core.errors import FieldError, Invalid, NotFound
+from core.http.pagination import Page
+from core.ids import new_id
+
+from . import schemas
+from .tables import Location, Warehouse
+
+
+def to_warehouse(row: dict[str, Any]) -> schemas.Warehouse:
+    return msgspec.convert(row, schemas.Warehouse)
+
+
+def to_location(row: dict[str, Any]) -> schemas.Location:
+    return msgspec.convert({**row, "warehouse_id": row["warehouse"]}, schemas.Location)
+
+
+async def create_warehouse(data: schemas.WarehouseCreate) -> schemas.Warehouse:
+    values = {"id": new_id(), "code": data.code, "name": data.name}
+    async with transaction():
+        row = await repo.insert(Warehouse, values, f"A warehouse with code {data.code} exists.")
+    return to_warehouse(row)
+
+
+async def get_warehouse(warehouse_id: str) -> schemas.Warehouse:
+    return to_warehouse(await repo.fetch(Warehouse, warehouse_id, "warehouse"))
+
+
+async def list_warehouses(cursor: str | None, limit: int) -> Page[schemas.Warehouse]:
+    return await repo.fetch_page(Warehouse, [], cursor, limit, to_warehouse)
+
+
+async def create_location(data: schemas.LocationCreate) -> schemas.Location:
+    """Add a bin to a warehouse; its code is unique within that warehouse."""
+    values = {
+        "id": new_id(),
+        "warehouse": data.warehouse_id,
+        "code": data.code,
+        "sellable": data.sellable,
+    }
+    async with transaction():
+        try:
+            await get_warehouse(data.warehouse_id)
+        except NotFound:
+            raise Invalid(
+                "No such warehouse.", errors=[FieldError("warehouse_id", "unknown warehouse")]
+            ) from None
+        duplicate = f"Warehouse {data.warehouse_id} already has a location {data.code}."
+        row = await repo.insert(Location, values, duplicate)
+    return to_location(row)
+
+
+async def get_location(location_id: str) -> schemas.Location:
+    return to_location(await repo.fetch(Location, location_id, "location"))
+
+
+async def list_locations(
+    warehouse_id: str | None, sellable: bool | None, cursor: str | None, limit: int
+) -> Page[schemas.Location]:
+    filters: list[Any] = []
+    if warehouse_id is not None:
+        filters.append(Location.warehouse == warehouse_id)
+    if sellable is not None:
+        filters.append(Location.sellable == sellable)
+    return await repo.fetch_page(Location, filters, cursor, limit, to_location)

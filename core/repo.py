@@ -1,0 +1,96 @@
+"""Row access shared by every area: fetch, keyset lists, inserts and versioned updates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from piccolo.columns import Column
+from piccolo.columns.combination import Combinable
+from piccolo.table import Table
+
+from core.db import is_unique_violation
+from core.errors import Duplicate, NotFound, StalePrecondition
+from core.http.pagination import Page, decode_cursor, page_of
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def contains(text: str) -> str:
+    """A case-insensitive LIKE pattern for `text`; its own wildcards are dropped, not obeyed."""
+    return f"%{text.replace('%', '').replace('_', '')}%"
+
+
+async def fetch(table: type[Table], row_id: str, what: str) -> dict[str, Any]:
+    """The row with this id, or 404."""
+    row = await table.select().where(table._meta.primary_key == row_id).first()
+    if row is None:
+        raise NotFound(f"No {what} with id {row_id}.")
+    return row
+
+
+async def fetch_page(
+    table: type[Table],
+    filters: Sequence[Combinable],
+    cursor: str | None,
+    limit: int,
+    to_item: Callable[[dict[str, Any]], Any],
+) -> Page[Any]:
+    """A page of rows in id order (UUIDv7, so creation order), after `cursor`."""
+    pk = table._meta.primary_key
+    query = table.select()
+    after = decode_cursor(cursor)
+    conditions = [*filters, *([pk > after] if after else [])]
+    for condition in conditions:
+        query = query.where(condition)
+    rows = await query.order_by(pk).limit(limit + 1)
+    return page_of([to_item(r) for r in rows], limit, key=lambda item: item.id)
+
+
+async def insert(table: type[Table], values: dict[str, Any], duplicate: str) -> dict[str, Any]:
+    """Insert a row; a unique-key clash is 409 with `duplicate` as the detail."""
+    stamp = now()
+    row = {"created_at": stamp, "updated_at": stamp, "version": 1, **values}
+    try:
+        await table.insert(table(**row))
+    except Exception as exc:
+        if is_unique_violation(exc):
+            raise Duplicate(duplicate) from None
+        raise
+    return row
+
+
+async def update(
+    table: type[Table],
+    row_id: str,
+    values: dict[Column, Any],
+    expected_version: int | None,
+    what: str,
+    duplicate: str = "",
+) -> dict[str, Any]:
+    """Change a row and bump its version; 412 when `expected_version` is stale, 404 if gone."""
+    pk = table._meta.primary_key
+    changes: dict[Column, Any] = {
+        **values,
+        table.version: table.version + 1,  # type: ignore[attr-defined]
+        table.updated_at: now(),  # type: ignore[attr-defined]
+    }
+    query = table.update(changes).where(pk == row_id)
+    if expected_version is not None:
+        query = query.where(table.version == expected_version)  # type: ignore[attr-defined]
+    try:
+        rows = await query.returning(*table._meta.columns)
+    except Exception as exc:
+        if duplicate and is_unique_violation(exc):
+            raise Duplicate(duplicate) from None
+        raise
+    if rows:
+        return rows[0]
+    current = await fetch(table, row_id, what)
+    raise StalePrecondition(
+        f"The {what} is at version {current['version']}, not {expected_version}.",
+        current_version=current["version"],
+    )

@@ -1,0 +1,49 @@
+"""CloudEvents 1.0 (JSON) with the `sequence` extension, and the event types of the contract."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+
+SOURCE = "/erp/core"
+
+
+class EventType(StrEnum):
+    """Every event type; the NATS subject is the type itself (`erp.<aggregate>.<event>`)."""
+
+    product_created = "erp.product.created"
+    product_updated = "erp.product.updated"
+    product_archived = "erp.product.archived"
+    customer_created = "erp.customer.created"
+    customer_updated = "erp.customer.updated"
+    stock_changed = "erp.stock.changed"
+    stock_low = "erp.stock.low"
+    sales_order_created = "erp.sales_order.created"
+    sales_order_confirmed = "erp.sales_order.confirmed"
+    sales_order_picking = "erp.sales_order.picking"
+    sales_order_shipped = "erp.sales_order.shipped"
+    sales_order_invoiced = "erp.sales_order.invoiced"
+    sales_order_paid = "erp.sales_order.paid"
+    sales_order_cancelled = "erp.sales_order.cancelled"
+    purchase_order_ordered = "erp.purchase_order.ordered"
+    purchase_order_received = "erp.purchase_order.received"
+    purchase_order_cancelled = "erp.purchase_order.cancelled"
+    invoice_issued = "erp.invoice.issued"
+    invoice_paid = "erp.invoice.paid"
+
+
+class CloudEvent(msgspec.Struct, omit_defaults=False):
+    """The envelope of every event; `sequence` is set when the relay publishes it."""
+
+    id: str
+    type: str
+    subject: str
+    time: datetime
+    data: Any
+    source: str = SOURCE
+    specversion: str = "1.0"
+    datacontenttype: str = "application/json"
+    sequence: int | None = None
