@@ -32,8 +32,13 @@ from core.parties.routes import ROUTES as PARTIES
 
 log = logging.getLogger("core")
 API_ROUTES: list[ControllerRouterHandler] = [
-    HealthController, openapi_document, *IDENTITY, *CATALOG, *PARTIES, *INVENTORY,
-]  # fmt: skip
+    HealthController,
+    openapi_document,
+    *IDENTITY,
+    *CATALOG,
+    *PARTIES,
+    *INVENTORY,
+]
 
 
 def _principal(request: Request[Any, Any, Any]) -> Principal:
@@ -86,10 +91,10 @@ def create_app(extra_routes: Sequence[ControllerRouterHandler] = ()) -> Litestar
     """Build the core app (a factory: `uvicorn core.app:create_app --factory`)."""
     logs.configure(settings().log_level)
     api = Router(path="/api/v1", route_handlers=[*API_ROUTES, *extra_routes])
-    return Litestar(
+    app = Litestar(
         route_handlers=[api],
         lifespan=[lifespan],
-        middleware=[request_id_middleware, auth_middleware, idempotency_middleware],
+        middleware=[auth_middleware, idempotency_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         dependencies={"principal": Provide(_principal, sync_to_thread=False)},
         openapi_config=openapi_config(),
@@ -97,3 +102,6 @@ def create_app(extra_routes: Sequence[ControllerRouterHandler] = ()) -> Litestar
         debug=False,
         logging_config=None,
     )
+    # Wraps Litestar's whole handler, not the routes: unknown paths get a request id too.
+    app.asgi_handler = request_id_middleware(app.asgi_handler)
+    return app

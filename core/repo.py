@@ -6,11 +6,11 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from piccolo.columns import Column
+from piccolo.columns import Column, Varchar
 from piccolo.columns.combination import Combinable
 from piccolo.table import Table
 
-from core.db import is_unique_violation
+from core.db import is_sqlite, is_unique_violation
 from core.errors import Duplicate, NotFound, StalePrecondition
 from core.http.pagination import Page, decode_cursor, page_of
 
@@ -19,9 +19,11 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def contains(text: str) -> str:
-    """A case-insensitive LIKE pattern for `text`; its own wildcards are dropped, not obeyed."""
-    return f"%{text.replace('%', '').replace('_', '')}%"
+def contains(column: Varchar, text: str) -> Combinable:
+    """Case-insensitive "column contains text"; wildcards in `text` are dropped, not obeyed."""
+    pattern = f"%{text.replace('%', '').replace('_', '')}%"
+    # SQLite's LIKE is already case-insensitive (and it has no ILIKE).
+    return column.like(pattern) if is_sqlite() else column.ilike(pattern)
 
 
 async def fetch(table: type[Table], row_id: str, what: str) -> dict[str, Any]:

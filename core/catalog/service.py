@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 from typing import Any
 
 from msgspec import UNSET
@@ -68,15 +70,18 @@ async def get_product(product_id: str) -> schemas.Product:
 
 
 async def list_products(
-    *, q: str | None, sku: str | None, barcode: str | None, active: bool | None,
-    cursor: str | None, limit: int,
-) -> Page[schemas.Product]:  # fmt: skip
+    *,
+    q: str | None,
+    sku: str | None,
+    barcode: str | None,
+    active: bool | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[schemas.Product]:
     filters: list[Any] = []
     if q:
-        needle = repo.contains(q)
-        filters.append(
-            Product.name.ilike(needle) | Product.sku.ilike(needle) | Product.barcode.ilike(needle)
-        )
+        columns = (Product.name, Product.sku, Product.barcode)
+        filters.append(functools.reduce(operator.or_, (repo.contains(c, q) for c in columns)))
     if sku is not None:
         filters.append(Product.sku == sku)
     if barcode is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -70,3 +71,7 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     if principal is None:
         raise Unauthorized("The bearer credential is missing.")
     return principal
+
+
+# A handler parameter `principal: Caller` receives the authenticated caller.
+Caller = NamedDependency[Principal]

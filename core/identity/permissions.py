@@ -14,9 +14,20 @@ class Role(StrEnum):
 
 
 _AREAS = (
-    "products", "customers", "suppliers", "warehouses", "stock", "orders", "purchases",
-    "invoices", "reports", "users", "api_keys", "webhooks", "events",
-)  # fmt: skip
+    "products",
+    "customers",
+    "suppliers",
+    "warehouses",
+    "stock",
+    "orders",
+    "purchases",
+    "invoices",
+    "reports",
+    "users",
+    "api_keys",
+    "webhooks",
+    "events",
+)
 SCOPES: frozenset[str] = frozenset(f"{a}:{m}" for a in _AREAS for m in ("read", "write"))
 
 

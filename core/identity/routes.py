@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from core.http.etag import etagged, if_match
 from core.http.pagination import Cursor, Limit, Page, paged
 from core.identity import schemas, service
-from core.identity.auth import allow, public, signed_in
+from core.identity.auth import Caller, allow, public, signed_in
 from core.identity.permissions import Role
-from core.identity.principal import Principal
 
 
 class AuthController(Controller):
@@ -19,7 +19,7 @@ class AuthController(Controller):
     tags = ["identity"]
 
     @post("/token", guards=[public], status_code=200, security=[])
-    async def token(self, data: schemas.TokenRequest) -> schemas.Token:
+    async def token(self, data: JSONBody[schemas.TokenRequest]) -> schemas.Token:
         """Exchange a username and password for a bearer token."""
         return await service.login(data)
 
@@ -29,7 +29,7 @@ class MeController(Controller):
     tags = ["identity"]
 
     @get(guards=[signed_in])
-    async def me(self, principal: Principal) -> schemas.Me:
+    async def me(self, principal: Caller) -> schemas.Me:
         """Who the credential belongs to, with its role and scopes."""
         return service.me(principal)
 
@@ -40,25 +40,31 @@ class UserController(Controller):
 
     @get(guards=[allow("users:read")])
     async def list_users(
-        self, request: Request[Any, Any, Any], role: Role | None = None,
-        limit: Limit = 50, cursor: Cursor = None,
-    ) -> Response[Page[schemas.User]]:  # fmt: skip
+        self,
+        request: Request[Any, Any, Any],
+        role: FromQuery[Role | None] = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> Response[Page[schemas.User]]:
         """List users."""
         return paged(request, await service.list_users(role, cursor, limit))
 
     @post(guards=[allow("users:write")])
-    async def create_user(self, data: schemas.UserCreate) -> Response[schemas.User]:
+    async def create_user(self, data: JSONBody[schemas.UserCreate]) -> Response[schemas.User]:
         """Create a user (a `customer` user names its customer)."""
         return etagged(await service.create_user(data), 201)
 
     @get("/{user_id:str}", guards=[allow("users:read")])
-    async def get_user(self, user_id: str) -> Response[schemas.User]:
+    async def get_user(self, user_id: FromPath[str]) -> Response[schemas.User]:
         """One user."""
         return etagged(await service.get_user(user_id))
 
     @patch("/{user_id:str}", guards=[allow("users:write")])
     async def update_user(
-        self, request: Request[Any, Any, Any], user_id: str, data: schemas.UserUpdate
+        self,
+        request: Request[Any, Any, Any],
+        user_id: FromPath[str],
+        data: JSONBody[schemas.UserUpdate],
     ) -> Response[schemas.User]:
         """Change a user's password, role, customer or active flag."""
         return etagged(await service.update_user(user_id, data, if_match(request)))
@@ -77,18 +83,18 @@ class ApiKeyController(Controller):
 
     @post(guards=[allow("api_keys:write")])
     async def create_key(
-        self, data: schemas.ApiKeyCreate, principal: Principal
+        self, data: JSONBody[schemas.ApiKeyCreate], principal: Caller
     ) -> Response[schemas.ApiKeyCreated]:
         """Create an API key with scopes; the key is in this answer only."""
         return etagged(await service.create_api_key(data, principal), 201)
 
     @get("/{key_id:str}", guards=[allow("api_keys:read")])
-    async def get_key(self, key_id: str) -> Response[schemas.ApiKey]:
+    async def get_key(self, key_id: FromPath[str]) -> Response[schemas.ApiKey]:
         """One API key (without the key)."""
         return etagged(await service.get_api_key(key_id))
 
     @delete("/{key_id:str}", guards=[allow("api_keys:write")])
-    async def revoke_key(self, key_id: str) -> None:
+    async def revoke_key(self, key_id: FromPath[str]) -> None:
         """Revoke an API key; it stops working at once."""
         await service.revoke_api_key(key_id)
 

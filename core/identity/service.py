@@ -10,13 +10,14 @@ from msgspec import UNSET
 from core import repo
 from core.config import settings
 from core.db import transaction
-from core.errors import Invalid, NotFound, Unauthorized
+from core.errors import FieldError, Invalid, NotFound, Unauthorized
 from core.http.pagination import Page
 from core.identity import schemas, security
 from core.identity.permissions import ROLE_SCOPES, SCOPES, Role
 from core.identity.principal import Principal
 from core.identity.tables import ApiKey, User
 from core.ids import new_id
+from core.parties.service import get_customer
 
 
 async def principal_for(credential: str) -> Principal | None:
@@ -61,29 +62,25 @@ def me(principal: Principal) -> schemas.Me:
 async def _check_role(role: Role, customer_id: str | None) -> None:
     if role == Role.integration:
         raise Invalid(
-            "Integrations use API keys, not users.", errors=[_err("role", "not a user role")]
+            "Integrations use API keys, not users.", errors=[FieldError("role", "not a user role")]
         )
     if role == Role.customer:
         if customer_id is None:
-            raise Invalid("A customer user must name its customer.",
-                          errors=[_err("customer_id", "required for role customer")])  # fmt: skip
-        from core.parties.service import get_customer
-
+            raise Invalid(
+                "A customer user must name its customer.",
+                errors=[FieldError("customer_id", "required for role customer")],
+            )
         try:
             await get_customer(customer_id)
         except NotFound:
             raise Invalid(
-                "No such customer.", errors=[_err("customer_id", "unknown customer")]
+                "No such customer.", errors=[FieldError("customer_id", "unknown customer")]
             ) from None
     elif customer_id is not None:
-        raise Invalid("Only customer users belong to a customer.",
-                      errors=[_err("customer_id", "only for role customer")])  # fmt: skip
-
-
-def _err(field: str, message: str) -> Any:
-    from core.errors import FieldError
-
-    return FieldError(field, message)
+        raise Invalid(
+            "Only customer users belong to a customer.",
+            errors=[FieldError("customer_id", "only for role customer")],
+        )
 
 
 async def create_user(data: schemas.UserCreate) -> schemas.User:
@@ -139,7 +136,9 @@ async def create_api_key(data: schemas.ApiKeyCreate, by: Principal) -> schemas.A
     """A new API key; the key itself is returned once and only its hash is kept."""
     unknown = sorted(set(data.scopes) - SCOPES)
     if unknown:
-        raise Invalid("Unknown scopes.", errors=[_err("scopes", f"unknown: {', '.join(unknown)}")])
+        raise Invalid(
+            "Unknown scopes.", errors=[FieldError("scopes", f"unknown: {', '.join(unknown)}")]
+        )
     key = security.new_api_key()
     values = {
         "id": new_id(),
@@ -151,8 +150,9 @@ async def create_api_key(data: schemas.ApiKeyCreate, by: Principal) -> schemas.A
     }
     async with transaction():
         row = await repo.insert(ApiKey, values, "An API key with this hash exists.")
-    return msgspec.convert({**row, "scopes": _json_list(row["scopes"]), "key": key},
-                           schemas.ApiKeyCreated)  # fmt: skip
+    return msgspec.convert(
+        {**row, "scopes": _json_list(row["scopes"]), "key": key}, schemas.ApiKeyCreated
+    )
 
 
 async def list_api_keys(cursor: str | None, limit: int) -> Page[schemas.ApiKey]:

@@ -59,7 +59,7 @@ async def get_customer(customer_id: str, viewer: Principal | None = None) -> sch
 
 
 async def list_customers(q: str | None, cursor: str | None, limit: int) -> Page[schemas.Customer]:
-    filters = [Customer.name.ilike(repo.contains(q))] if q else []
+    filters = [repo.contains(Customer.name, q)] if q else []
     return await repo.fetch_page(Customer, filters, cursor, limit, to_customer)
 
 
@@ -91,7 +91,7 @@ async def get_supplier(supplier_id: str) -> schemas.Supplier:
 
 
 async def list_suppliers(q: str | None, cursor: str | None, limit: int) -> Page[schemas.Supplier]:
-    filters = [Supplier.name.ilike(repo.contains(q))] if q else []
+    filters = [repo.contains(Supplier.name, q)] if q else []
     return await repo.fetch_page(Supplier, filters, cursor, limit, to_supplier)
 
 
