@@ -1,0 +1,58 @@
+"""The gateway application: `uvicorn gateway.app:create_app --factory`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+
+from gateway.edge import Edge, local_paths
+from gateway.health import live, ready
+from gateway.landing import landing
+from gateway.logs import configure_logging
+from gateway.natslink import NatsLink
+from gateway.problems import http_exception_handler, internal_error_handler
+from gateway.proxy import Proxy
+from gateway.ratelimit import RateLimiter
+from gateway.settings import GatewaySettings
+
+
+def create_app(settings: GatewaySettings | None = None) -> Litestar:
+    """Build a gateway (settings from the environment unless given)."""
+    settings = settings or GatewaySettings.from_env()
+    configure_logging(settings.log_level)
+    proxy = Proxy(settings)
+    nats = NatsLink(settings.nats_url)
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await proxy.start()
+        nats.start()
+        try:
+            yield
+        finally:
+            await nats.close()
+            await proxy.close()
+
+    app = Litestar(
+        route_handlers=[landing, live, ready],
+        lifespan=[lifespan],
+        exception_handlers={HTTPException: http_exception_handler, 500: internal_error_handler},
+        openapi_config=None,
+        logging_config=None,
+        state=State({"settings": settings, "proxy": proxy, "nats": nats}),
+    )
+    limiter = RateLimiter(settings.rate_limit) if settings.rate_limit > 0 else None
+    # The edge wraps Litestar's whole handler (not a route middleware) so that every request,
+    # including Litestar's own 404/405 answers, gets a request id, a log line and the limit.
+    app.asgi_handler = Edge(
+        app.asgi_handler,
+        proxy,
+        limiter,
+        settings.secret,
+        local_paths([route.path for route in app.routes]),
+    )
+    return app

@@ -1,0 +1,68 @@
+"""The landing page at `/`: what is running and where everything is."""
+
+from __future__ import annotations
+
+from functools import cache
+from html import escape
+from importlib.resources import files
+from string import Template
+from typing import Any
+
+from litestar import Request, Response, get
+
+from gateway.health import readiness, request_id_of
+from gateway.settings import GatewaySettings
+
+_LABELS = {
+    "ok": ("up", "ok"),
+    "down": ("down", "down"),
+    "not_configured": ("not configured", "off"),
+}
+
+
+@cache
+def _template() -> Template:
+    """The page template shipped beside this module."""
+    return Template(files("gateway").joinpath("landing.html").read_text(encoding="utf-8"))
+
+
+def portal_link(settings: GatewaySettings, host: str | None) -> str | None:
+    """`ERP_PORTAL_URL`, else the portal port on the host the visitor used, else None."""
+    if settings.portal_url:
+        return settings.portal_url
+    if settings.portal_port and host:
+        hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        return f"http://{hostname}:{settings.portal_port}/"
+    return None
+
+
+def _status(name: str, state: str) -> str:
+    """One status pill."""
+    label, css = _LABELS.get(state, (state, "down"))
+    return f'<li class="{css}"><span class="dot"></span>{escape(name)} <b>{escape(label)}</b></li>'
+
+
+def render(
+    settings: GatewaySettings, core: str, nats: str, host: str | None, base: str = ""
+) -> str:
+    """The landing page's HTML for the given dependency states."""
+    portal = portal_link(settings, host)
+    portal_html = (
+        f'<a href="{escape(portal)}">{escape(portal)}</a>'
+        if portal
+        else "<span class=muted>not configured (set <code>ERP_PORTAL_URL</code>)</span>"
+    )
+    statuses = "\n".join([_status("gateway", "ok"), _status("core", core), _status("NATS", nats)])
+    return _template().substitute(
+        statuses=statuses, portal=portal_html, base=escape(base or "http://localhost:8000")
+    )
+
+
+@get("/", include_in_schema=False)
+async def landing(request: Request[Any, Any, Any]) -> Response[str]:
+    """The evaluators' front page."""
+    state = await readiness(request.app.state.proxy, request.app.state.nats, request_id_of(request))
+    base = str(request.base_url).rstrip("/")
+    settings = request.app.state.settings
+    html = render(settings, state.core, state.nats, request.headers.get("host"), base)
+    return Response(html, media_type="text/html; charset=utf-8")

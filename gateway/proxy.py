@@ -1,0 +1,190 @@
+"""Forwarding of `/api/v1/*` to core over one pooled HTTP client, streaming the answer."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+from litestar.types import HTTPScope, Receive, Send
+
+from gateway.problems import send_problem
+from gateway.settings import GatewaySettings
+
+_log = logging.getLogger("gateway.proxy")
+
+# RFC 9110 §7.6.1 connection-specific headers, never forwarded in either direction.
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"trailers",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
+# Set by the gateway itself (or its server) rather than copied.
+_REQUEST_SKIP = HOP_BY_HOP | {b"host", b"content-length", b"expect", b"x-request-id"}
+_RESPONSE_SKIP = HOP_BY_HOP | {b"date", b"server", b"x-request-id"}
+
+Headers = list[tuple[bytes, bytes]]
+
+
+class BodyTooLarge(Exception):
+    """The request body exceeds the gateway's limit."""
+
+
+class ClientGone(Exception):
+    """The client disconnected before its body arrived."""
+
+
+class Proxy:
+    """Forwards raw ASGI requests to core; owns the pooled `httpx.AsyncClient`."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self._base = httpx.URL(settings.core_url)
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The pooled client; only exists between `start` and `close`."""
+        if self._client is None:
+            raise RuntimeError("the proxy is not started (the app's lifespan is not running)")
+        return self._client
+
+    async def start(self) -> None:
+        """Open the connection pool to core."""
+        s = self.settings
+        self._client = httpx.AsyncClient(
+            base_url=self._base,
+            timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),
+            limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
+            follow_redirects=False,
+            trust_env=False,
+        )
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def __call__(self, scope: HTTPScope, receive: Receive, send: Send, rid: str) -> None:
+        """Forward one request and stream core's answer back; 413/502/504 on failure."""
+        try:
+            body = await read_body(scope, receive, self.settings.max_body_bytes)
+        except BodyTooLarge:
+            limit = self.settings.max_body_bytes
+            await send_problem(send, 413, "body_too_large", f"The body exceeds {limit} bytes.")
+            return
+        except ClientGone:
+            return
+        request = self.client.build_request(
+            scope["method"],
+            self._target(scope),
+            headers=forward_headers(scope, rid),
+            content=body or None,
+        )
+        try:
+            response = await self.client.send(request, stream=True)
+        except httpx.TimeoutException:
+            _log.warning("core timed out", extra={"request_id": rid})
+            await send_problem(send, 504, "gateway_timeout", "Core did not answer in time.")
+            return
+        except httpx.HTTPError as exc:
+            _log.warning("core unreachable: %s", type(exc).__name__, extra={"request_id": rid})
+            await send_problem(send, 502, "bad_gateway", "Core is unreachable.")
+            return
+        await _relay(response, send, rid)
+
+    def _target(self, scope: HTTPScope) -> httpx.URL:
+        """Core's URL for this request: same raw path and query string."""
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        query = scope.get("query_string", b"")
+        prefix = self._base.raw_path.rstrip(b"/")
+        return self._base.copy_with(raw_path=prefix + raw_path + (b"?" + query if query else b""))
+
+
+async def _relay(response: httpx.Response, send: Send, rid: str) -> None:
+    """Stream an upstream response to the client, closing it whatever happens."""
+    try:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": response_headers(response.headers.raw),
+            }
+        )
+        async for chunk in response.aiter_raw():
+            if chunk:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+    except httpx.HTTPError as exc:
+        # Headers are gone already: the server drops the connection, the client sees it cut.
+        _log.warning("core broke off: %s", type(exc).__name__, extra={"request_id": rid})
+    finally:
+        await response.aclose()
+
+
+async def read_body(scope: HTTPScope, receive: Receive, limit: int) -> bytes:
+    """Read the whole request body, refusing more than `limit` bytes."""
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit() and int(value) > limit:
+            raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def forward_headers(scope: HTTPScope, rid: str) -> Headers:
+    """The client's headers minus hop-by-hop ones and Host, plus request id and X-Forwarded-*."""
+    raw: Headers = scope["headers"]
+    listed = _connection_listed(raw)
+    headers = [(k, v) for k, v in raw if k not in _REQUEST_SKIP and k not in listed]
+    headers.append((b"x-request-id", rid.encode()))
+    host = next((v for k, v in raw if k == b"host"), None)
+    client = scope.get("client")
+    if client:
+        prior = b", ".join(v for k, v in raw if k == b"x-forwarded-for")
+        ip = client[0].encode()
+        headers = [(k, v) for k, v in headers if k != b"x-forwarded-for"]
+        headers.append((b"x-forwarded-for", prior + b", " + ip if prior else ip))
+    if host and not any(k == b"x-forwarded-host" for k, _ in raw):
+        headers.append((b"x-forwarded-host", host))
+    if not any(k == b"x-forwarded-proto" for k, _ in raw):
+        headers.append((b"x-forwarded-proto", scope.get("scheme", "http").encode()))
+    return headers
+
+
+def response_headers(raw: list[tuple[bytes, bytes]]) -> Headers:
+    """Core's response headers minus hop-by-hop ones and those the gateway sets itself."""
+    listed = _connection_listed(raw)
+    skip = _RESPONSE_SKIP | listed
+    return [(k.lower(), v) for k, v in raw if k.lower() not in skip]
+
+
+def _connection_listed(raw: list[tuple[bytes, bytes]]) -> frozenset[bytes]:
+    """Header names a `Connection` header marks as hop-by-hop."""
+    names = (
+        token.strip().lower()
+        for k, v in raw
+        if k.lower() == b"connection"
+        for token in v.split(b",")
+    )
+    return frozenset(n for n in names if n)

@@ -1,0 +1,62 @@
+"""Configuration of the gateway, read from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_RATE_LIMIT = 600
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class SettingsError(ValueError):
+    """A required variable is missing or a value cannot be parsed."""
+
+
+@dataclass(frozen=True, slots=True)
+class GatewaySettings:
+    """Everything the gateway needs to know about its surroundings."""
+
+    core_url: str
+    nats_url: str | None = None
+    secret: str | None = None
+    rate_limit: int = DEFAULT_RATE_LIMIT
+    portal_url: str | None = None
+    portal_port: int | None = None
+    log_level: str = "INFO"
+    max_body_bytes: int = MAX_BODY_BYTES
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+    ready_timeout: float = 2.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> GatewaySettings:
+        """Build settings from `ERP_*` and `NATS_URL` variables (default: `os.environ`)."""
+        env = os.environ if env is None else env
+        core_url = env.get("ERP_CORE_URL", "").strip()
+        if not core_url:
+            raise SettingsError("ERP_CORE_URL is required, e.g. http://127.0.0.1:8101")
+        return cls(
+            core_url=core_url.rstrip("/"),
+            nats_url=env.get("NATS_URL", "").strip() or None,
+            secret=env.get("ERP_SECRET") or None,
+            rate_limit=_int(env, "ERP_RATE_LIMIT", DEFAULT_RATE_LIMIT),
+            portal_url=env.get("ERP_PORTAL_URL", "").strip() or None,
+            portal_port=_int(env, "ERP_PORTAL_PORT", 0) or None,
+            log_level=(env.get("ERP_LOG_LEVEL", "").strip() or "INFO").upper(),
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    """Read a non-negative integer variable, or the default when unset or empty."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if value < 0:
+        raise SettingsError(f"{name} must be >= 0, got {value}")
+    return value

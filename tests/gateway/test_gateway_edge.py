@@ -1,0 +1,218 @@
+"""The gateway's own answers: rate limit, health, landing page, 404s and the access log."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterator
+
+import httpx
+import jwt
+import pytest
+
+from gateway.app import create_app
+from gateway.logs import ACCESS_LOGGER, JsonFormatter
+from gateway.settings import GatewaySettings
+from tests.gateway.gateway_support import GatewayFactory, free_port
+
+SECRET = "a-test-secret-that-is-32-bytes-long"
+
+
+def bearer(sub: str) -> dict[str, str]:
+    """An Authorization header for a token of `sub` signed with the test secret."""
+    return {"Authorization": "Bearer " + jwt.encode({"sub": sub}, SECRET, algorithm="HS256")}
+
+
+async def test_over_the_limit_is_429_with_retry_after(gateway: GatewayFactory) -> None:
+    async with gateway(rate_limit=3, secret=SECRET) as gw:
+        answers = [await gw.get("/api/v1/echo/x", headers=bearer("alice")) for _ in range(4)]
+
+    assert [r.status_code for r in answers] == [200, 200, 200, 429]
+    refused = answers[-1]
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert int(refused.headers["retry-after"]) >= 1
+    assert refused.json()["status"] == 429
+    assert "x-request-id" in refused.headers
+
+
+async def test_principals_have_separate_buckets(gateway: GatewayFactory) -> None:
+    async with gateway(rate_limit=2, secret=SECRET) as gw:
+        alice = [await gw.get("/api/v1/echo/x", headers=bearer("alice")) for _ in range(3)]
+        bob = await gw.get("/api/v1/echo/x", headers=bearer("bob"))
+        anonymous = await gw.get("/api/v1/echo/x")
+        api_key = await gw.get("/api/v1/echo/x", headers={"Authorization": "Bearer key-1"})
+
+    assert alice[-1].status_code == 429
+    assert [bob.status_code, anonymous.status_code, api_key.status_code] == [200, 200, 200]
+
+
+async def test_new_tokens_of_one_subject_share_its_bucket(gateway: GatewayFactory) -> None:
+    tokens = [jwt.encode({"sub": "carol", "n": n}, SECRET, algorithm="HS256") for n in range(3)]
+    async with gateway(rate_limit=2, secret=SECRET) as gw:
+        answers = [
+            await gw.get("/api/v1/echo/x", headers={"Authorization": f"Bearer {token}"})
+            for token in tokens
+        ]
+
+    assert [r.status_code for r in answers] == [200, 200, 429]
+
+
+async def test_limit_zero_turns_the_limiter_off(gateway: GatewayFactory) -> None:
+    async with gateway(rate_limit=0) as gw:
+        answers = [await gw.get("/api/v1/echo/x") for _ in range(50)]
+
+    assert {r.status_code for r in answers} == {200}
+
+
+async def test_health_is_exempt_from_the_limit(gateway: GatewayFactory) -> None:
+    async with gateway(rate_limit=1) as gw:
+        await gw.get("/api/v1/echo/x")
+        limited = await gw.get("/api/v1/echo/x")
+        health = [await gw.get("/api/v1/health/live") for _ in range(5)]
+
+    assert limited.status_code == 429
+    assert {r.status_code for r in health} == {200}
+
+
+async def test_live_answers_without_core(gateway: GatewayFactory) -> None:
+    async with gateway(core_url=f"http://127.0.0.1:{free_port()}") as gw:
+        response = await gw.get("/api/v1/health/live")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert "x-request-id" in response.headers
+
+
+async def test_ready_when_core_is_ready(gateway: GatewayFactory) -> None:
+    async with gateway() as gw:
+        response = await gw.get("/api/v1/health/ready")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"core": "ok", "nats": "not_configured"},
+    }
+
+
+async def test_not_ready_when_core_is_down(gateway: GatewayFactory) -> None:
+    async with gateway(core_url=f"http://127.0.0.1:{free_port()}") as gw:
+        response = await gw.get("/api/v1/health/ready")
+
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "core" in response.json()["detail"]
+    assert response.json()["checks"]["core"] == "down"
+
+
+async def test_ready_with_nats_connected(gateway: GatewayFactory, nats_url: str) -> None:
+    async with gateway(nats_url=nats_url) as gw:
+        response = await _poll_ready(gw)
+
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"core": "ok", "nats": "ok"}
+
+
+async def test_starts_and_reports_nats_down_when_unreachable(gateway: GatewayFactory) -> None:
+    async with gateway(nats_url=f"nats://127.0.0.1:{free_port()}") as gw:
+        response = await gw.get("/api/v1/health/ready")
+        page = await gw.get("/")
+
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"core": "ok", "nats": "down"}
+    assert "nats" in response.json()["detail"]
+    assert page.status_code == 200
+
+
+async def test_landing_page_shows_status_and_links(gateway: GatewayFactory) -> None:
+    async with gateway(portal_url="http://portal.test:8501/") as gw:
+        response = await gw.get("/", headers={"X-Request-ID": "landing-1"})
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["x-request-id"] == "landing-1"
+    html = response.text
+    for link in (
+        'href="/api/v1/docs"',
+        'href="/api/v1/openapi.json"',
+        'href="/api/v1/events/stream"',
+        'href="/shop/"',
+        'href="http://portal.test:8501/"',
+    ):
+        assert link in html
+    for text in ("erp terminal", "admin", "sales", "warehouse", "demo", "core <b>up</b>"):
+        assert text in html
+    assert "https://" not in html.split("<body>")[0]  # no CDN: styles are inline
+
+
+async def test_landing_page_without_portal_and_core(gateway: GatewayFactory) -> None:
+    async with gateway(core_url=f"http://127.0.0.1:{free_port()}") as gw:
+        response = await gw.get("/")
+
+    assert response.status_code == 200
+    assert "core <b>down</b>" in response.text
+    assert "ERP_PORTAL_URL" in response.text
+
+
+async def test_unknown_paths_are_404_problems(gateway: GatewayFactory) -> None:
+    async with gateway() as gw:
+        response = await gw.get("/nothing/here", headers={"X-Request-ID": "nf-1"})
+        wrong_method = await gw.post("/")
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["x-request-id"] == "nf-1"
+    assert set(response.json()) >= {"type", "title", "status", "detail"}
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_fault_is_a_500_problem_without_a_trace() -> None:
+    app = create_app(GatewaySettings(core_url="http://127.0.0.1:9"))  # lifespan not started
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gw.test") as gw:
+        proxied = await gw.get("/api/v1/products")
+        landing = await gw.get("/")
+
+    for response in (proxied, landing):
+        assert response.status_code == 500
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "x-request-id" in response.headers
+        assert "Traceback" not in response.text
+
+
+@pytest.fixture
+def access_log() -> Iterator[list[logging.LogRecord]]:
+    """Records of the access logger during one test."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger(ACCESS_LOGGER)
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)
+
+
+async def test_one_json_log_line_per_request(
+    gateway: GatewayFactory, access_log: list[logging.LogRecord]
+) -> None:
+    async with gateway() as gw:
+        await gw.post("/api/v1/echo/x?status=201", headers={"X-Request-ID": "log-1"})
+
+    line = json.loads(JsonFormatter().format(access_log[-1]))
+    assert line["method"] == "POST"
+    assert line["path"] == "/api/v1/echo/x"
+    assert line["status"] == 201
+    assert line["request_id"] == "log-1"
+    assert line["duration_ms"] >= 0
+
+
+async def _poll_ready(gw: httpx.AsyncClient, attempts: int = 50) -> httpx.Response:
+    """Ask for readiness until it is 200 or the attempts run out (NATS connects async)."""
+    response = await gw.get("/api/v1/health/ready")
+    for _ in range(attempts):
+        if response.status_code == 200:
+            break
+        await asyncio.sleep(0.1)
+        response = await gw.get("/api/v1/health/ready")
+    return response
