@@ -1,0 +1,192 @@
+"""The production shape in docker-compose.yml, checked offline (no Docker engine needed)."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = ROOT / "docker-compose.yml"
+NATS_NODES = ("nats-1", "nats-2", "nats-3")
+APP_IMAGE_SERVICES = ("migrate", "core", "gateway", "relay")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict) -> dict:
+    return compose["services"]
+
+
+def flag(command: list[str], name: str) -> str:
+    """The value after `name` in an argument list."""
+    assert name in command, f"{name} missing from {command}"
+    return command[command.index(name) + 1]
+
+
+def default_services(services: dict) -> dict:
+    return {name: svc for name, svc in services.items() if not svc.get("profiles")}
+
+
+def test_matches_the_compose_specification():
+    schema = ["--builtin-schema", "vendor.compose-spec"]
+
+    result = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", *schema, str(COMPOSE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_has_every_part_of_the_stack(services):
+    expected = {"postgres", *NATS_NODES, "migrate", "core", "gateway", "relay", "portal"}
+
+    assert expected <= set(services)
+
+
+def test_what_does_not_exist_yet_is_behind_the_later_profile(services):
+    assert services["relay"]["profiles"] == ["later"]
+    assert services["portal"]["profiles"] == ["later"]
+    default = default_services(services)
+    for name, svc in default.items():
+        for dependency in svc.get("depends_on", {}):
+            assert dependency in default, f"{name} depends on {dependency}, not started by default"
+
+
+def test_postgres_is_16_with_a_healthcheck_and_a_volume(compose, services):
+    postgres = services["postgres"]
+
+    assert postgres["image"].startswith("postgres:16")
+    assert "pg_isready" in postgres["healthcheck"]["test"]
+    volume = postgres["volumes"][0].split(":")[0]
+    assert volume in compose["volumes"]
+
+
+def test_nats_is_a_three_node_jetstream_cluster(compose, services):
+    names = set()
+    for node in NATS_NODES:
+        command = services[node]["command"]
+        names.add(flag(command, "--name"))
+        assert "--jetstream" in command
+        assert flag(command, "--cluster_name") == "erp"
+        assert flag(command, "--cluster").endswith(":6222")
+        store = flag(command, "--store_dir")
+        assert f"{node}:{store}" in services[node]["volumes"]
+        assert node in compose["volumes"]
+        assert services[node]["image"].startswith("nats:2.10")
+
+    assert names == set(NATS_NODES)
+
+
+def test_nats_routes_name_the_other_nodes(services):
+    for node in NATS_NODES:
+        routes = flag(services[node]["command"], "--routes").split(",")
+
+        hosts = {re.match(r"nats://([^:]+):6222$", route).group(1) for route in routes}
+        assert hosts == set(NATS_NODES) - {node}
+
+
+def test_nats_health_is_checked_on_the_monitoring_port(services):
+    for node in NATS_NODES:
+        command = services[node]["command"]
+        port = flag(command, "--http_port")
+        test = " ".join(services[node]["healthcheck"]["test"])
+
+        assert f":{port}/healthz" in test
+
+
+def test_core_runs_the_core_factory_against_postgres(services):
+    core = services["core"]
+
+    assert core["command"][:3] == ["uvicorn", "core.app:create_app", "--factory"]
+    assert flag(core["command"], "--port") == "8100"
+    assert core["environment"]["DATABASE_URL"] == "postgresql://erp:erp@postgres:5432/erp"
+    assert core["environment"]["ERP_SECRET"] == "${ERP_SECRET:?set ERP_SECRET}"
+    assert "ERP_ADMIN_PASSWORD" in core["environment"]
+
+
+def test_gateway_reaches_core_and_every_nats_node(services):
+    gateway = services["gateway"]
+    env = gateway["environment"]
+
+    assert gateway["command"][:3] == ["uvicorn", "gateway.app:create_app", "--factory"]
+    assert env["ERP_CORE_URL"] == "http://core:8100"
+    assert env["NATS_URL"].split(",") == [f"nats://{node}:4222" for node in NATS_NODES]
+    assert env["ERP_SECRET"] == "${ERP_SECRET:?set ERP_SECRET}"
+    assert gateway["ports"] == ["8000:8000"]
+
+
+def test_the_gateway_knows_nothing_of_the_database(services):
+    gateway = services["gateway"]
+
+    assert "DATABASE_URL" not in gateway["environment"]
+    assert not set(gateway["networks"]) & set(services["postgres"]["networks"])
+
+
+def test_only_the_heads_edge_publishes_ports(services):
+    publishing = {name for name, svc in services.items() if svc.get("ports")}
+
+    assert publishing == {"gateway", "portal"}
+
+
+def test_database_and_nats_networks_are_internal(compose, services):
+    networks = compose["networks"]
+
+    for name in services["postgres"]["networks"]:
+        assert networks[name]["internal"] is True
+    for node in NATS_NODES:
+        for name in services[node]["networks"]:
+            assert networks[name]["internal"] is True
+
+
+def test_start_order_waits_for_health(services):
+    def conditions(name):
+        return {dep: c["condition"] for dep, c in services[name]["depends_on"].items()}
+
+    assert conditions("migrate") == {"postgres": "service_healthy"}
+    assert conditions("core") == {
+        "postgres": "service_healthy",
+        "migrate": "service_completed_successfully",
+    }
+    assert conditions("gateway") == {
+        "core": "service_healthy",
+        **dict.fromkeys(NATS_NODES, "service_healthy"),
+    }
+    assert conditions("portal") == {"gateway": "service_healthy"}
+    for name in ("core", "gateway", "portal"):
+        assert services[name]["healthcheck"]["test"][0] == "CMD"
+
+
+def test_python_services_are_built_from_this_repository(services):
+    for name in (*APP_IMAGE_SERVICES, "portal"):
+        assert services[name]["build"]["context"] == "."
+    assert {services[name]["image"] for name in APP_IMAGE_SERVICES} == {"headless-erp:latest"}
+    assert services["relay"]["command"] == ["erp", "relay"]
+    assert services["portal"]["command"][:2] == ["streamlit", "run"]
+
+
+def test_dockerfile_builds_a_non_root_python_311_image():
+    lines = [line.strip() for line in (ROOT / "Dockerfile").read_text().splitlines()]
+
+    assert "FROM python:3.11-slim" in lines
+    users = [line.split()[1] for line in lines if line.startswith("USER ")]
+    assert users
+    assert users[-1] not in {"root", "0"}
+    assert any(line.startswith("CMD [") for line in lines)
+    assert not any(line.startswith("ENTRYPOINT") for line in lines)
+
+
+def test_dockerignore_keeps_local_state_and_secrets_out():
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+
+    assert {".git", ".venv", ".erp", ".env"} <= ignored
+    assert not ignored & {"pyproject.toml", "README.md", "core", "events", "gateway", "stack"}
