@@ -87,6 +87,15 @@ def openapi_config() -> OpenAPIConfig:
     )
 
 
+def _docstrings_as_summaries(app: Litestar) -> None:
+    """Each handler's one-line docstring becomes its OpenAPI summary."""
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", ()):
+            doc = (handler.fn.__doc__ or "").strip()
+            if doc and not getattr(handler, "summary", None):
+                handler.summary = doc.splitlines()[0]
+
+
 def create_app(extra_routes: Sequence[ControllerRouterHandler] = ()) -> Litestar:
     """Build the core app (a factory: `uvicorn core.app:create_app --factory`)."""
     logs.configure(settings().log_level)
@@ -102,6 +111,7 @@ def create_app(extra_routes: Sequence[ControllerRouterHandler] = ()) -> Litestar
         debug=False,
         logging_config=None,
     )
+    _docstrings_as_summaries(app)
     # Wraps Litestar's whole handler, not the routes: unknown paths get a request id too.
     app.asgi_handler = request_id_middleware(app.asgi_handler)
     return app

@@ -11,15 +11,24 @@ import msgspec
 from core.errors import FieldError
 
 
-def _struct_type(tp: Any) -> type[msgspec.Struct] | None:
+def _unwrap(tp: Any) -> Any:
+    """`Annotated[T, …]`, `T | None` and `T | UnsetType` → T, when T is the only real type."""
     if get_origin(tp) is typing.Annotated:
         tp = get_args(tp)[0]
+    if get_origin(tp) in (typing.Union, types.UnionType):
+        real = [a for a in get_args(tp) if a not in (type(None), msgspec.UnsetType)]
+        if len(real) == 1:
+            return _unwrap(real[0])
+    return tp
+
+
+def _struct_type(tp: Any) -> type[msgspec.Struct] | None:
+    tp = _unwrap(tp)
     return tp if isinstance(tp, type) and issubclass(tp, msgspec.Struct) else None
 
 
 def _list_item_type(tp: Any) -> Any | None:
-    if get_origin(tp) is typing.Annotated:
-        tp = get_args(tp)[0]
+    tp = _unwrap(tp)
     return get_args(tp)[0] if get_origin(tp) in (list, tuple) and get_args(tp) else None
 
 
