@@ -57,7 +57,10 @@ def problem(
 
 
 def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[bytes]:
-    return problem(exc.status, exc.code, exc.title, exc.detail, errors=exc.errors, **exc.extra)
+    headers = {"WWW-Authenticate": 'Bearer realm="erp"'} if exc.status == 401 else None
+    return problem(
+        exc.status, exc.code, exc.title, exc.detail, errors=exc.errors, headers=headers, **exc.extra
+    )
 
 
 def validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:

@@ -30,7 +30,9 @@ async def test_wrong_password_and_unknown_user_look_the_same(
 
 
 async def test_missing_or_forged_credentials_are_401(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/products")).status_code == 401
+    missing = await client.get("/products")
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"].startswith("Bearer")
     forged = {"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.bad"}
     assert (await client.get("/products", headers=forged)).json()["code"] == "unauthorized"
 
@@ -125,3 +127,12 @@ async def test_api_key_with_unknown_scope_is_422(
         "/api-keys", json={"name": "x", "scopes": ["rockets:write"]}, headers=admin
     )
     assert r.status_code == 422
+
+
+async def test_first_admin_comes_from_erp_admin_password_only_when_there_is_none(
+    app: object,
+) -> None:
+    from core.identity.bootstrap import ensure_admin
+
+    assert await ensure_admin("whatever") is False  # "root" is an admin already
+    assert not await User.exists().where(User.username == "admin")
