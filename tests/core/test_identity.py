@@ -130,7 +130,7 @@ async def test_api_key_with_unknown_scope_is_422(
 
 
 async def test_first_admin_comes_from_erp_admin_password_only_when_there_is_none(
-    app: object,
+    admin: dict[str, str],
 ) -> None:
     from core.identity.bootstrap import ensure_admin
 
