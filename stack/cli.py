@@ -1,0 +1,112 @@
+"""The `erp` command line: up, migrate, seed, create-admin, test."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+
+from rich.console import Console
+from rich.markup import escape
+
+console = Console()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="erp",
+        description="Run the headless ERP: the API, the gateway, events and demo data.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    up = commands.add_parser("up", help="start the whole stack in the foreground")
+    up.add_argument("--no-demo", action="store_true", help="do not load the demo data")
+    commands.add_parser("migrate", help="apply pending database migrations")
+    commands.add_parser("seed", help="load the demo data unless the database has products")
+    admin = commands.add_parser("create-admin", help="create an admin user")
+    admin.add_argument("--username", required=True)
+    admin.add_argument("--password", help="prompted for when omitted")
+    commands.add_parser("test", help="run pytest on SQLite (and PostgreSQL if TEST_DATABASE_URL)")
+    return parser
+
+
+async def _migrate() -> None:
+    from core import db
+
+    await db.connect()
+    try:
+        await db.migrate()
+    finally:
+        await db.disconnect()
+
+
+async def _create_admin(username: str, password: str) -> bool:
+    from core import db
+    from core.identity.bootstrap import ensure_user
+
+    await db.connect()
+    try:
+        await db.migrate()
+        return await ensure_user(username, password, "admin")
+    finally:
+        await db.disconnect()
+
+
+def _ask_password() -> str:
+    password = getpass.getpass("Password: ")
+    if password != getpass.getpass("Repeat it: "):
+        raise SystemExit("The passwords differ.")
+    return password
+
+
+def _seed() -> int:
+    from stack import demo
+    from stack.env import resolve
+
+    env = resolve()
+    try:
+        result = asyncio.run(demo.seed(env.home, console))
+    except demo.SeedError as error:
+        console.print(f"[red]Demo data failed: {escape(str(error))}[/]")
+        return 1
+    demo.report(result, console)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `erp` script."""
+    args_list = sys.argv[1:] if argv is None else argv
+    if args_list[:1] == ["test"]:
+        from stack import testrun
+
+        # Everything after `test` goes to pytest untouched, options included.
+        sys.exit(testrun.run(args_list[1:], console))
+    args = _parser().parse_args(args_list)
+    if args.command == "up":
+        from stack import up
+
+        code = up.run(load_demo=not args.no_demo, console=console)
+        # Every child is stopped by now. A database thread orphaned by an interrupted seed would
+        # keep a normal interpreter exit waiting forever, so leave at once.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    from stack.env import redact, resolve
+
+    env = resolve()
+    if args.command == "migrate":
+        asyncio.run(_migrate())
+        console.print(f"Migrations applied to {redact(env.database_url)}.")
+    elif args.command == "seed":
+        sys.exit(_seed())
+    elif args.command == "create-admin":
+        password = args.password or _ask_password()
+        created = asyncio.run(_create_admin(args.username, password))
+        state = "created" if created else "already exists (unchanged)"
+        console.print(f"Admin user {args.username!r} {state}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Resolving the stack's environment: data folder, database, secret, ports, log level."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True, slots=True)
+class StackEnv:
+    """The settings every process of the stack shares."""
+
+    home: Path
+    database_url: str
+    secret: str
+    log_level: str
+
+    def child_env(self, **extra: str) -> dict[str, str]:
+        """The environment of a child process: ours, the shared settings, and `extra`."""
+        path = os.environ.get("PYTHONPATH")
+        return {
+            **os.environ,
+            "ERP_HOME": str(self.home),
+            "DATABASE_URL": self.database_url,
+            "ERP_SECRET": self.secret,
+            "ERP_LOG_LEVEL": self.log_level,
+            "PYTHONUNBUFFERED": "1",
+            # The checkout is importable in children even when it is not pip-installed.
+            "PYTHONPATH": f"{PROJECT_ROOT}{os.pathsep}{path}" if path else str(PROJECT_ROOT),
+            **extra,
+        }
+
+
+def resolve() -> StackEnv:
+    """Read the environment, apply the defaults, and export them to this process too."""
+    home = Path(os.environ.get("ERP_HOME") or ".erp").expanduser().resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{home / 'erp.sqlite3'}"
+    # core reads these at import time; set them before the first `import core…`.
+    os.environ["ERP_HOME"] = str(home)
+    os.environ["DATABASE_URL"] = database_url
+    from core.config import load_secret
+
+    secret = load_secret(home)
+    os.environ["ERP_SECRET"] = secret
+    log_level = (os.environ.get("ERP_LOG_LEVEL") or "INFO").upper()
+    return StackEnv(home, database_url, secret, log_level)
+
+
+def redact(url: str) -> str:
+    """A URL with its password replaced by `***`, for printing."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))

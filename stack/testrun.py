@@ -1,0 +1,39 @@
+"""`erp test`: pytest once on SQLite and, when `TEST_DATABASE_URL` is set, once on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from rich.console import Console
+
+from stack.env import PROJECT_ROOT, redact
+
+NO_TESTS_COLLECTED = 5
+
+
+def backends() -> list[str]:
+    """The backends to run: always SQLite, PostgreSQL when `TEST_DATABASE_URL` is set."""
+    return ["sqlite", "postgres"] if os.environ.get("TEST_DATABASE_URL") else ["sqlite"]
+
+
+def run(args: list[str], console: Console) -> int:
+    """Run the test suite per backend; 1 if any run failed or collected nothing."""
+    results: list[tuple[str, int]] = []
+    for backend in backends():
+        where = redact(os.environ["TEST_DATABASE_URL"]) if backend == "postgres" else "a temp file"
+        console.rule(f"[bold]Tests on {backend}[/] ({where})")
+        env = {**os.environ, "ERP_TEST_BACKEND": backend}
+        command = [sys.executable, "-m", "pytest", *args]
+        code = subprocess.call(command, env=env, cwd=PROJECT_ROOT if not args else None)
+        results.append((backend, code))
+    failed = False
+    for backend, code in results:
+        if code == 0:
+            console.print(f"[green]{backend}: passed[/]")
+        else:
+            why = "no tests collected" if code == NO_TESTS_COLLECTED else f"exit code {code}"
+            console.print(f"[red]{backend}: failed ({why})[/]")
+            failed = True
+    return 1 if failed else 0

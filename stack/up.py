@@ -1,0 +1,277 @@
+"""`erp up`: start NATS, core and the gateway, print where they are, and supervise them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+
+import httpx
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+from stack import demo
+from stack.env import StackEnv, redact, resolve
+from stack.nats import nats_accepts, nats_command
+from stack.ports import free_port, next_free_port
+from stack.supervisor import Child, ProcessSpec, Supervisor, tail
+
+Probe = Callable[[], tuple[bool, str]]
+START_TIMEOUT = float(os.environ.get("ERP_START_TIMEOUT", "90"))
+
+
+class StartError(RuntimeError):
+    """A process of the stack failed to start or died."""
+
+    def __init__(self, child: Child, reason: str) -> None:
+        super().__init__(f"{child.spec.name} {reason}")
+        self.child = child
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A process to start and how to tell that it is ready."""
+
+    spec: ProcessSpec
+    ready: Probe
+
+
+def http_ok(url: str) -> Probe:
+    """A readiness probe: `GET url` answers 200."""
+
+    def probe() -> tuple[bool, str]:
+        try:
+            response = httpx.get(url, timeout=2)
+        except httpx.HTTPError as error:
+            return False, f"GET {url}: {type(error).__name__}"
+        return response.status_code == 200, f"GET {url}: {response.status_code} {response.text}"
+
+    return probe
+
+
+def tcp_ok(port: int) -> Probe:
+    """A readiness probe: the NATS server on `port` greets a new connection."""
+    return lambda: (nats_accepts(port), f"nothing accepts NATS connections on port {port}")
+
+
+def uvicorn(factory: str, host: str, port: int, log_level: str) -> list[str]:
+    """The command line of a uvicorn server for an app factory."""
+    argv = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", host]
+    argv += ["--port", str(port), "--log-level", log_level.lower()]
+    # Open event streams must not hold a shutdown past the supervisor's grace period.
+    argv += ["--timeout-graceful-shutdown", "5"]
+    return argv if log_level == "DEBUG" else [*argv, "--no-access-log"]
+
+
+def _url(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://{shown}:{port}"
+
+
+def plan(env: StackEnv, console: Console) -> tuple[list[Planned], dict[str, str]]:
+    """The processes of the stack in start order (each waits for its probe), and their URLs."""
+    urls = {"nats": os.environ.get("NATS_URL") or ""}
+    planned = [] if urls["nats"] else [_nats(env, urls)]
+    planned.append(_core(env, urls))
+    planned.append(_gateway(env, urls, console))
+    # The slot for the processes still to come, e.g.
+    #   planned.append(_relay(env, urls))   # [python, "-m", "events.relay"]: outbox -> JetStream
+    #   planned.append(_portal(env, urls))  # streamlit on ERP_PORTAL_PORT, probe /_stcore/health
+    # A planner returns Planned(ProcessSpec(name, argv, env, url), probe) and may set urls[name];
+    # the panel shows urls["portal"] when present.
+    return planned, urls
+
+
+def _nats(env: StackEnv, urls: dict[str, str]) -> Planned:
+    """The embedded JetStream server on a free port, storing into ERP_HOME/nats."""
+    port = free_port()
+    store = env.home / "nats"
+    store.mkdir(exist_ok=True)
+    urls["nats"] = f"nats://127.0.0.1:{port}"
+    return Planned(ProcessSpec("nats", nats_command(store, port), url=urls["nats"]), tcp_ok(port))
+
+
+def _core(env: StackEnv, urls: dict[str, str]) -> Planned:
+    """Core on a free loopback port; only the gateway talks to it."""
+    port = free_port()
+    urls["core"] = _url("127.0.0.1", port)
+    argv = uvicorn("core.app:create_app", "127.0.0.1", port, env.log_level)
+    return Planned(
+        ProcessSpec("core", argv, url=urls["core"]), http_ok(f"{urls['core']}/api/v1/health/ready")
+    )
+
+
+def _gateway(env: StackEnv, urls: dict[str, str], console: Console) -> Planned:
+    """The gateway on ERP_GATEWAY_PORT (or the next free port), 127.0.0.1 unless told."""
+    host = os.environ.get("ERP_GATEWAY_HOST") or "127.0.0.1"
+    wanted = int(os.environ.get("ERP_GATEWAY_PORT") or 8000)
+    port = next_free_port(wanted, host)
+    if port != wanted:
+        console.print(f"[yellow]Port {wanted} is taken: the gateway uses {port} instead.[/]")
+    urls["gateway"] = _url(host, port)
+    portal_port = os.environ.get("ERP_PORTAL_PORT") or "8501"
+    extra = {"ERP_CORE_URL": urls["core"], "ERP_PORTAL_URL": f"http://127.0.0.1:{portal_port}"}
+    argv = uvicorn("gateway.app:create_app", host, port, env.log_level)
+    spec = ProcessSpec("gateway", argv, extra, url=urls["gateway"])
+    return Planned(spec, http_ok(f"{urls['gateway']}/api/v1/health/ready"))
+
+
+def _wait_ready(child: Child, ready: Probe, timeout: float) -> None:
+    """Block until the probe passes; StartError if the child exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while not (answer := ready())[0]:
+        if (code := child.exited()) is not None:
+            raise StartError(child, f"exited with code {code} while starting")
+        if time.monotonic() > deadline:
+            raise StartError(child, f"was not ready after {timeout:.0f} s ({answer[1][:300]})")
+        time.sleep(0.25)
+
+
+def _stop_on_signals(supervisor: Supervisor) -> None:
+    """SIGINT and SIGTERM end the stack; a second one while stopping kills at once."""
+
+    def first(signum: int, frame: FrameType | None) -> None:
+        _force_on_signals(supervisor)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, first)
+    signal.signal(signal.SIGTERM, first)
+
+
+def _force_on_signals(supervisor: Supervisor) -> None:
+    """While stopping, a signal cuts the grace period short instead of interrupting."""
+
+    def again(signum: int, frame: FrameType | None) -> None:
+        supervisor.force = True
+
+    signal.signal(signal.SIGINT, again)
+    signal.signal(signal.SIGTERM, again)
+
+
+def _report(console: Console, error: StartError) -> None:
+    """Print the failing process's last log lines."""
+    console.print(f"[bold red]{escape(str(error))}.[/] Last lines of {error.child.log_path}:")
+    # Our own readiness probes would fill the tail; leave them out.
+    lines = [line for line in tail(error.child.log_path, 500) if "/health/" not in line]
+    lines = lines[-25:] or ["(nothing but readiness checks)"]
+    console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
+
+
+async def _prepare(env: StackEnv, load_demo: bool, console: Console) -> demo.SeedResult | None:
+    """Apply migrations, then load the demo data when the database has no products."""
+    from core import db
+
+    # Ctrl-C or SIGTERM cancels this work cleanly (a KeyboardInterrupt inside the loop would not).
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    assert task is not None
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    with console.status("Applying database migrations …"):
+        await db.connect()
+        try:
+            await db.migrate()
+        finally:
+            await db.disconnect()
+    return await demo.seed(env.home, console) if load_demo else None
+
+
+def _prepared(env: StackEnv, load_demo: bool, console: Console) -> bool:
+    """Migrate and seed, reporting what happened; False (said why) if that failed."""
+    try:
+        seeded = asyncio.run(_prepare(env, load_demo, console))
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None
+    except demo.SeedError as error:
+        console.print(f"[red]Demo data failed: {escape(str(error))}[/]")
+        console.print(f"Start again with --no-demo, or remove {env.home} for a fresh start.")
+        return False
+    except Exception as error:
+        console.print(
+            f"[red]Could not prepare {redact(env.database_url)}: {escape(repr(error))}[/]"
+        )
+        return False
+    if seeded is not None:
+        demo.report(seeded, console)
+    return True
+
+
+def run(load_demo: bool, console: Console) -> int:
+    """Start the stack in the foreground; 0 after Ctrl-C or SIGTERM, 1 if a process failed."""
+    env = resolve()
+    supervisor = Supervisor(env.home)
+    if running := supervisor.running():
+        console.print(f"[red]erp up is already running for {env.home} (pids {running}).[/]")
+        return 1
+    try:
+        if not _prepared(env, load_demo, console):
+            return 1
+        _stop_on_signals(supervisor)
+        planned, urls = plan(env, console)
+        names = ", ".join(p.spec.name for p in planned)
+        console.print(f"Starting {names}; their logs go to {env.home / 'logs'}")
+        base_env = env.child_env(NATS_URL=urls["nats"])
+        for item in planned:
+            child = supervisor.start(item.spec, base_env)
+            _wait_ready(child, item.ready, START_TIMEOUT)
+        logins = demo.demo_logins(env.home) if load_demo else []
+        embedded = any(p.spec.name == "nats" for p in planned)
+        console.print(_panel(env, urls, logins, embedded))
+        return _supervise(supervisor, console)
+    except KeyboardInterrupt:
+        console.print("Stopping …")
+        return 0
+    except StartError as error:
+        _report(console, error)
+        return 1
+    finally:
+        _force_on_signals(supervisor)
+        supervisor.stop_all()
+
+
+def _supervise(supervisor: Supervisor, console: Console) -> int:
+    """Wait until a child dies (then 1); Ctrl-C or SIGTERM ends the wait via KeyboardInterrupt."""
+    while True:
+        if (dead := supervisor.first_dead()) is not None:
+            error = StartError(dead, f"exited unexpectedly with code {dead.exited()}")
+            _report(console, error)
+            console.print("Stopping the other processes …")
+            return 1
+        time.sleep(0.25)
+
+
+def _panel(
+    env: StackEnv, urls: dict[str, str], logins: list[tuple[str, str]], embedded: bool
+) -> Panel:
+    """The summary printed once everything is ready."""
+    gateway = urls["gateway"]
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    rows = [
+        ("Gateway", gateway),
+        ("API docs", f"{gateway}/api/v1/docs"),
+        ("OpenAPI", f"{gateway}/api/v1/openapi.json"),
+        ("Event stream", f"{gateway}/api/v1/events/stream"),
+        *([("Portal", urls["portal"])] if "portal" in urls else []),
+        ("Data folder", str(env.home)),
+        ("Database", redact(env.database_url)),
+        ("NATS", f"{urls['nats']} (embedded)" if embedded else redact(urls["nats"])),
+        ("Logs", str(env.home / "logs")),
+    ]
+    for key, value in rows:
+        table.add_row(key, escape(value))
+    if logins:
+        shown = ", ".join(user if what == user else f"{user} ({what})" for user, what in logins)
+        table.add_row("Demo logins", f"{escape(shown)}; password [bold]demo[/]")
+    else:
+        table.add_row("First admin", "erp create-admin --username admin (or ERP_ADMIN_PASSWORD)")
+    table.add_row("", "")
+    table.add_row("", "[bold]Ctrl-C to stop[/]")
+    return Panel(table, title="[bold green]ERP is running[/]", expand=False)

@@ -1,0 +1,119 @@
+"""End to end: `erp up` starts NATS, core and the gateway with demo data, and stops them all."""
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from stack.env import PROJECT_ROOT
+from stack.ports import free_port
+
+pytestmark = [
+    pytest.mark.stack,
+    pytest.mark.skipif(
+        os.environ.get("ERP_TEST_BACKEND") == "postgres",
+        reason="erp up is tested on its default SQLite database",
+    ),
+]
+UNSET = ("NATS_URL", "DATABASE_URL", "ERP_SECRET", "ERP_ADMIN_PASSWORD", "ERP_GATEWAY_HOST")
+
+
+def _group_members(pgids: set[int]) -> list[int]:
+    """Live (non-zombie) processes in any of the process groups, found by scanning /proc."""
+    members: list[int] = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(") ", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) in pgids:
+            members.append(int(stat.parent.name))
+    return members
+
+
+def _wait_for_gateway(process: subprocess.Popen[bytes], output: Path) -> str:
+    """The gateway URL printed by `erp up`, once it answers ready."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"erp up exited with {process.returncode}:\n{output.read_text()}")
+        if match := re.search(r"Gateway\s+(http://\S+)", output.read_text()):
+            url = match.group(1)
+            if httpx.get(f"{url}/api/v1/health/ready", timeout=5).status_code == 200:
+                return url
+        time.sleep(0.25)
+    pytest.fail(f"erp up was not ready in time:\n{output.read_text()}")
+
+
+def _erp_up(home: Path, output: Path, *args: str) -> subprocess.Popen[bytes]:
+    """Start `erp up` in its own session with a private data folder and gateway port."""
+    env = {k: v for k, v in os.environ.items() if k not in UNSET}
+    env |= {"ERP_HOME": str(home), "ERP_GATEWAY_PORT": str(free_port()), "ERP_RATE_LIMIT": "0"}
+    with output.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "stack.cli", "up", *args],
+            cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+
+
+def _kill_groups(pgids: set[int]) -> None:
+    for pgid in pgids:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
+
+
+def test_erp_up_serves_the_demo_data_and_stops_everything(tmp_path: Path) -> None:
+    home, output = tmp_path / "home", tmp_path / "erp-up.out"
+    process = _erp_up(home, output)
+    pids: dict[str, int] = {}
+    try:
+        url = _wait_for_gateway(process, output)
+        pids = {f.stem: int(f.read_text()) for f in (home / "run").glob("*.pid")}
+        assert set(pids) >= {"nats", "core", "gateway"}
+
+        token = httpx.post(
+            f"{url}/api/v1/auth/token", json={"username": "admin", "password": "demo"}
+        )
+        assert token.status_code == 200, token.text
+        auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        products = httpx.get(f"{url}/api/v1/products?limit=200", headers=auth, timeout=10)
+        assert products.status_code == 200, products.text
+        assert len(products.json()["items"]) == 200
+        customer = httpx.post(
+            f"{url}/api/v1/auth/token", json={"username": "alpine-bistro", "password": "demo"}
+        )
+        assert customer.json()["role"] == "customer"
+
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0, output.read_text()
+        assert _group_members(set(pids.values()) | {process.pid}) == []
+        assert list((home / "run").glob("*.pid")) == []
+    finally:
+        _kill_groups({*pids.values(), process.pid})
+        process.wait(timeout=10)
+
+
+def test_when_a_child_dies_erp_up_stops_the_rest_and_fails(tmp_path: Path) -> None:
+    home, output = tmp_path / "home", tmp_path / "erp-up.out"
+    process = _erp_up(home, output, "--no-demo")
+    pids: dict[str, int] = {}
+    try:
+        _wait_for_gateway(process, output)
+        pids = {f.stem: int(f.read_text()) for f in (home / "run").glob("*.pid")}
+
+        os.kill(pids["core"], signal.SIGKILL)
+
+        assert process.wait(timeout=30) == 1
+        assert "core exited unexpectedly" in output.read_text()
+        assert _group_members(set(pids.values()) | {process.pid}) == []
+    finally:
+        _kill_groups({*pids.values(), process.pid})
+        process.wait(timeout=10)
