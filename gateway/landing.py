@@ -50,7 +50,7 @@ def render(
     portal_html = (
         f'<a href="{escape(portal)}">{escape(portal)}</a>'
         if portal
-        else "<span class=muted>not configured (set <code>ERP_PORTAL_URL</code>)</span>"
+        else "<span class=soon>coming soon</span>"
     )
     statuses = "\n".join([_status("gateway", "ok"), _status("core", core), _status("NATS", nats)])
     return _template().substitute(
@@ -65,4 +65,4 @@ async def landing(request: Request[Any, Any, Any]) -> Response[str]:
     base = str(request.base_url).rstrip("/")
     settings = request.app.state.settings
     html = render(settings, state.core, state.nats, request.headers.get("host"), base)
-    return Response(html, media_type="text/html; charset=utf-8")
+    return Response(html, media_type="text/html")

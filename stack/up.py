@@ -116,8 +116,9 @@ def _gateway(env: StackEnv, urls: dict[str, str], console: Console) -> Planned:
     if port != wanted:
         console.print(f"[yellow]Port {wanted} is taken: the gateway uses {port} instead.[/]")
     urls["gateway"] = _url(host, port)
-    portal_port = os.environ.get("ERP_PORTAL_PORT") or "8501"
-    extra = {"ERP_CORE_URL": urls["core"], "ERP_PORTAL_URL": f"http://127.0.0.1:{portal_port}"}
+    extra = {"ERP_CORE_URL": urls["core"]}
+    if "portal" in urls:  # the landing page links the portal only when one runs
+        extra["ERP_PORTAL_URL"] = urls["portal"]
     argv = uvicorn("gateway.app:create_app", host, port, env.log_level)
     spec = ProcessSpec("gateway", argv, extra, url=urls["gateway"])
     return Planned(spec, http_ok(f"{urls['gateway']}/api/v1/health/ready"))
@@ -258,7 +259,6 @@ def _panel(
         ("Gateway", gateway),
         ("API docs", f"{gateway}/api/v1/docs"),
         ("OpenAPI", f"{gateway}/api/v1/openapi.json"),
-        ("Event stream", f"{gateway}/api/v1/events/stream"),
         *([("Portal", urls["portal"])] if "portal" in urls else []),
         ("Data folder", str(env.home)),
         ("Database", redact(env.database_url)),
