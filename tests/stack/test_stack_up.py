@@ -1,27 +1,28 @@
 """End to end: `erp up` starts NATS, core and the gateway with demo data, and stops them all."""
 
+import asyncio
 import contextlib
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlparse, urlunparse
 
+import asyncpg
 import httpx
 import pytest
 
 from stack.env import PROJECT_ROOT
+from stack.nats import EmbeddedNats
 from stack.ports import free_port
 
-pytestmark = [
-    pytest.mark.stack,
-    pytest.mark.skipif(
-        os.environ.get("ERP_TEST_BACKEND") == "postgres",
-        reason="erp up is tested on its default SQLite database",
-    ),
-]
+pytestmark = pytest.mark.stack
+ON_POSTGRES = os.environ.get("ERP_TEST_BACKEND") == "postgres"
 UNSET = ("NATS_URL", "DATABASE_URL", "ERP_SECRET", "ERP_ADMIN_PASSWORD", "ERP_GATEWAY_HOST")
 
 
@@ -52,16 +53,22 @@ def _wait_for_gateway(process: subprocess.Popen[bytes], output: Path) -> str:
     pytest.fail(f"erp up was not ready in time:\n{output.read_text()}")
 
 
-def _erp_up(home: Path, output: Path, *args: str) -> subprocess.Popen[bytes]:
+def _erp_up(
+    home: Path, output: Path, *args: str, extra: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """Start `erp up` in its own session with a private data folder and gateway port."""
     env = {k: v for k, v in os.environ.items() if k not in UNSET}
     env |= {"ERP_HOME": str(home), "ERP_GATEWAY_PORT": str(free_port()), "ERP_RATE_LIMIT": "0"}
+    env |= extra or {}
     with output.open("wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "stack.cli", "up", *args],
-            cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
 
 
 def _kill_groups(pgids: set[int]) -> None:
@@ -70,14 +77,44 @@ def _kill_groups(pgids: set[int]) -> None:
             os.killpg(pgid, signal.SIGKILL)
 
 
-def test_erp_up_serves_the_demo_data_and_stops_everything(tmp_path: Path) -> None:
+@pytest.fixture
+def servers(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """On the PostgreSQL run: a fresh database and a NATS of its own, as `erp up` is told to use
+    in production; on the SQLite run nothing, so `erp up` uses its embedded defaults."""
+    if not ON_POSTGRES:
+        yield {}
+        return
+    admin_url = os.environ["DATABASE_URL"]
+    name = f"erp_up_{secrets.token_hex(4)}"
+    asyncio.run(_sql(admin_url, f'CREATE DATABASE "{name}"'))
+    with EmbeddedNats(tmp_path / "external-nats") as nats_url:
+        yield {
+            "DATABASE_URL": urlunparse(urlparse(admin_url)._replace(path=f"/{name}")),
+            "NATS_URL": nats_url,
+        }
+    asyncio.run(_sql(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _sql(url: str, statement: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+def test_erp_up_serves_the_demo_data_and_stops_everything(
+    tmp_path: Path, servers: dict[str, str]
+) -> None:
     home, output = tmp_path / "home", tmp_path / "erp-up.out"
-    process = _erp_up(home, output)
+    process = _erp_up(home, output, extra=servers)
     pids: dict[str, int] = {}
     try:
         url = _wait_for_gateway(process, output)
         pids = {f.stem: int(f.read_text()) for f in (home / "run").glob("*.pid")}
-        assert set(pids) >= {"nats", "core", "gateway"}
+        # With NATS_URL set, erp up uses that server and starts none of its own.
+        assert set(pids) >= ({"core", "gateway"} if servers else {"nats", "core", "gateway"})
+        assert ("nats" in pids) is not bool(servers)
 
         token = httpx.post(
             f"{url}/api/v1/auth/token", json={"username": "admin", "password": "demo"}
@@ -101,6 +138,7 @@ def test_erp_up_serves_the_demo_data_and_stops_everything(tmp_path: Path) -> Non
         process.wait(timeout=10)
 
 
+@pytest.mark.skipif(ON_POSTGRES, reason="supervision does not depend on the database")
 def test_when_a_child_dies_erp_up_stops_the_rest_and_fails(tmp_path: Path) -> None:
     home, output = tmp_path / "home", tmp_path / "erp-up.out"
     process = _erp_up(home, output, "--no-demo")
