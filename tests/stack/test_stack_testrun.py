@@ -47,3 +47,20 @@ def test_no_tests_collected_is_a_failure(tmp_path: Path) -> None:
     (tmp_path / "empty.py").write_text("")
 
     assert _run(["-q", "-p", "no:cacheprovider", str(tmp_path)]) == 1
+
+
+@pytest.mark.usefixtures("sqlite_only")
+def test_the_closing_line_counts_every_outcome(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    test = tmp_path / "test_x.py"
+    test.write_text(
+        "import pytest\n"
+        "def test_ok(): pass\n"
+        "def test_bad(): assert False\n"
+        "@pytest.mark.skip(reason='shown in the count')\n"
+        "def test_skipped(): pass\n"
+    )
+
+    assert _run(["-q", "-p", "no:cacheprovider", str(test)]) == 1
+    assert capfd.readouterr().out.splitlines()[-1] == "total: 1 passed, 1 failed, 1 skipped"
