@@ -28,6 +28,7 @@ from core.identity.bootstrap import ensure_admin
 from core.identity.principal import Principal
 from core.identity.routes import ROUTES as IDENTITY
 from core.inventory.routes import ROUTES as INVENTORY
+from core.inventory.service import ensure_virtual_locations
 from core.parties.routes import ROUTES as PARTIES
 
 log = logging.getLogger("core")
@@ -50,6 +51,7 @@ async def lifespan(_: Litestar) -> AsyncIterator[None]:
     """Connect, migrate, create the first admin if asked, and purge old idempotency keys."""
     await db.connect()
     await db.migrate()
+    await ensure_virtual_locations()
     if password := settings().admin_password:
         await ensure_admin(password)
     await idempotency_store.purge_expired()

@@ -7,9 +7,13 @@ from piccolo.conf.apps import AppConfig
 from core.catalog.tables import Product
 from core.idempotency.tables import IdempotencyRecord
 from core.identity.tables import ApiKey, User
-from core.inventory.tables import Location, Warehouse
+from core.inventory.tables import Location, Reservation, StockLevel, StockMove, Warehouse
+from core.invoicing.tables import Invoice, Payment
+from core.numbering import Counter
 from core.outbox.tables import OutboxEvent
 from core.parties.tables import Customer, Supplier
+from core.purchasing.tables import PurchaseOrder, PurchaseOrderLine
+from core.sales.tables import Pick, SalesOrder, SalesOrderLine
 
 APP_CONFIG = AppConfig(
     app_name="core",
@@ -24,6 +28,17 @@ APP_CONFIG = AppConfig(
         Supplier,
         Warehouse,
         Location,
+        StockLevel,
+        StockMove,
+        Reservation,
+        Counter,
+        SalesOrder,
+        SalesOrderLine,
+        Pick,
+        PurchaseOrder,
+        PurchaseOrderLine,
+        Invoice,
+        Payment,
     ],
     migration_dependencies=[],
     commands=[],

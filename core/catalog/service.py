@@ -132,3 +132,11 @@ async def archive_product(product_id: str, expected_version: int | None) -> sche
         product = to_product(row)
         await outbox.add(EventType.product_archived, product.id, product)
     return product
+
+
+async def reorder_points(product_ids: list[str]) -> dict[str, int]:
+    """The reorder point of each product that exists."""
+    rows = await Product.select(Product.id, Product.reorder_point).where(
+        Product.id.is_in(sorted(set(product_ids)))
+    )
+    return {r["id"]: r["reorder_point"] for r in rows}

@@ -9,9 +9,9 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from core.http.etag import etagged
 from core.http.pagination import Cursor, Limit, Page, paged
-from core.identity.auth import allow
+from core.identity.auth import Caller, allow
 
-from . import schemas, service
+from . import schemas, service, stock
 
 
 class WarehouseController(Controller):
@@ -48,11 +48,14 @@ class LocationController(Controller):
         request: Request[Any, Any, Any],
         warehouse_id: Annotated[str | None, Parameter(max_length=36)] = None,
         sellable: FromQuery[bool | None] = None,
+        kind: FromQuery[schemas.LocationKind | None] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> Response[Page[schemas.Location]]:
         """List locations (bins), by warehouse if asked."""
-        return paged(request, await service.list_locations(warehouse_id, sellable, cursor, limit))
+        return paged(
+            request, await service.list_locations(warehouse_id, sellable, cursor, limit, kind)
+        )
 
     @post(guards=[allow("warehouses:write")])
     async def create_location(
@@ -67,4 +70,57 @@ class LocationController(Controller):
         return etagged(await service.get_location(location_id))
 
 
-ROUTES = [WarehouseController, LocationController]
+class StockController(Controller):
+    path = "/stock"
+    tags = ["inventory"]
+
+    @get(guards=[allow("stock:read")])
+    async def list_stock(
+        self,
+        request: Request[Any, Any, Any],
+        product_id: Annotated[str | None, Parameter(max_length=36)] = None,
+        location_id: Annotated[str | None, Parameter(max_length=36)] = None,
+        warehouse_id: Annotated[str | None, Parameter(max_length=36)] = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> Response[Page[schemas.StockLevel]]:
+        """Stock levels per product and bin: on hand, reserved, available."""
+        page = await stock.list_levels(product_id, location_id, warehouse_id, cursor, limit)
+        return paged(request, page)
+
+    @get("/moves", guards=[allow("stock:read")])
+    async def list_moves(
+        self,
+        request: Request[Any, Any, Any],
+        product_id: Annotated[str | None, Parameter(max_length=36)] = None,
+        location_id: Annotated[str | None, Parameter(max_length=36)] = None,
+        reference: Annotated[str | None, Parameter(max_length=64)] = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> Response[Page[schemas.StockMove]]:
+        """The stock ledger, oldest first; every move takes stock from one location to another."""
+        page = await stock.list_moves(product_id, location_id, reference, cursor, limit)
+        return paged(request, page)
+
+    @post("/adjustments", guards=[allow("stock:write")])
+    async def adjust(
+        self, data: JSONBody[schemas.AdjustmentCreate], principal: Caller
+    ) -> schemas.Adjustment:
+        """Record a count; the difference is booked against inventory loss."""
+        return await stock.adjust(data, principal.id)
+
+    @post("/transfers", guards=[allow("stock:write")])
+    async def transfer(
+        self, data: JSONBody[schemas.TransferCreate], principal: Caller
+    ) -> schemas.Transfer:
+        """Move available stock from one bin to another."""
+        return await stock.transfer(data, principal.id)
+
+
+@get("/products/{product_id:str}/availability", guards=[allow("products:read")], tags=["inventory"])
+async def availability(product_id: FromPath[str]) -> schemas.Availability:
+    """On hand, reserved and available over sellable bins."""
+    return await stock.availability(product_id)
+
+
+ROUTES = [WarehouseController, LocationController, StockController, availability]

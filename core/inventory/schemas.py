@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
+import msgspec
 from msgspec import Meta, Struct
 
 Code = Annotated[str, Meta(min_length=1, max_length=16, pattern=r"^[A-Z0-9][A-Z0-9_\-]*$")]
 BinCode = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[A-Z0-9][A-Z0-9_\-]*$")]
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
+LocationKind = Literal["bin", "supplier", "customer", "inventory_loss"]
+Id = Annotated[str, Meta(min_length=1, max_length=36)]
+Quantity = Annotated[int, Meta(gt=0, le=1_000_000_000)]
 
 
 class Warehouse(Struct):
@@ -28,8 +32,9 @@ class WarehouseCreate(Struct, forbid_unknown_fields=True):
 
 class Location(Struct):
     id: str
-    warehouse_id: str
+    warehouse_id: str | None  # null for the virtual locations
     code: str
+    kind: LocationKind
     sellable: bool
     version: int
     created_at: datetime
@@ -40,3 +45,92 @@ class LocationCreate(Struct, forbid_unknown_fields=True):
     warehouse_id: Annotated[str, Meta(min_length=1, max_length=36)]
     code: BinCode
     sellable: bool = True
+
+
+class StockLevel(Struct):
+    product_id: str
+    location_id: str
+    on_hand: int
+    reserved: int
+    available: int
+
+
+class StockChanged(Struct):
+    """Data of `erp.stock.changed`: the level after the change, and why it changed."""
+
+    product_id: str
+    location_id: str
+    on_hand: int
+    reserved: int
+    available: int
+    cause: str
+
+
+class StockLow(Struct):
+    """Data of `erp.stock.low`: sellable availability fell below the reorder point."""
+
+    product_id: str
+    available: int
+    reorder_point: int
+
+
+class Availability(Struct):
+    product_id: str
+    on_hand: int
+    reserved: int
+    available: int
+
+
+class StockMove(Struct):
+    id: str
+    product_id: str
+    from_location_id: str
+    to_location_id: str
+    quantity: int
+    cause: str
+    reference: str
+    created_at: datetime
+
+
+class AdjustmentCreate(Struct, forbid_unknown_fields=True):
+    product_id: Id
+    location_id: Id
+    counted: Annotated[int, Meta(ge=0, le=1_000_000_000)]
+    reason: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class Adjustment(Struct):
+    """A count: the difference is booked against the inventory-loss location."""
+
+    id: str
+    product_id: str
+    location_id: str
+    counted: int
+    difference: int
+    reason: str
+    level: StockLevel
+
+
+class TransferCreate(Struct, forbid_unknown_fields=True):
+    product_id: Id
+    from_location_id: Id
+    to_location_id: Id
+    quantity: Quantity
+
+
+class Transfer(Struct):
+    id: str
+    product_id: str
+    from_location_id: str
+    to_location_id: str
+    quantity: int
+    levels: list[StockLevel]
+
+
+def level(row: dict[str, Any]) -> StockLevel:
+    on_hand, reserved = int(row["on_hand"]), int(row["reserved"])
+    return StockLevel(row["product_id"], row["location_id"], on_hand, reserved, on_hand - reserved)
+
+
+def as_dict(value: Struct) -> dict[str, Any]:
+    return msgspec.structs.asdict(value)

@@ -20,6 +20,33 @@ def to_warehouse(row: dict[str, Any]) -> schemas.Warehouse:
     return msgspec.convert(row, schemas.Warehouse)
 
 
+# The virtual locations exist from the start, with fixed ids; they belong to no warehouse.
+VIRTUAL = {
+    "supplier": "00000000-0000-7000-8000-000000000001",
+    "customer": "00000000-0000-7000-8000-000000000002",
+    "inventory_loss": "00000000-0000-7000-8000-000000000003",
+}
+
+
+async def ensure_virtual_locations() -> None:
+    """Create the supplier, customer and inventory-loss locations if they are missing."""
+    now = repo.now()
+    rows = [
+        Location(
+            id=i,
+            warehouse=None,
+            code=kind.upper().replace("_", "-"),
+            kind=kind,
+            sellable=False,
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        for kind, i in VIRTUAL.items()
+    ]
+    await Location.insert(*rows).on_conflict(action="DO NOTHING")
+
+
 def to_location(row: dict[str, Any]) -> schemas.Location:
     return msgspec.convert({**row, "warehouse_id": row["warehouse"]}, schemas.Location)
 
@@ -45,6 +72,7 @@ async def create_location(data: schemas.LocationCreate) -> schemas.Location:
         "id": new_id(),
         "warehouse": data.warehouse_id,
         "code": data.code,
+        "kind": "bin",
         "sellable": data.sellable,
     }
     async with transaction():
@@ -64,9 +92,13 @@ async def get_location(location_id: str) -> schemas.Location:
 
 
 async def list_locations(
-    warehouse_id: str | None, sellable: bool | None, cursor: str | None, limit: int
+    warehouse_id: str | None,
+    sellable: bool | None,
+    cursor: str | None,
+    limit: int,
+    kind: str | None = None,
 ) -> Page[schemas.Location]:
-    filters: list[Any] = []
+    filters: list[Any] = [Location.kind == kind] if kind else []
     if warehouse_id is not None:
         filters.append(Location.warehouse == warehouse_id)
     if sellable is not None:
