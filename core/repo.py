@@ -49,7 +49,8 @@ async def fetch_page(
     for condition in conditions:
         query = query.where(condition)
     rows = await query.order_by(pk).limit(limit + 1)
-    return page_of([to_item(r) for r in rows], limit, key=lambda item: item.id)
+    page = page_of(rows, limit, key=lambda row: row[pk._meta.name])
+    return Page(items=[to_item(r) for r in page.items], next_cursor=page.next_cursor)
 
 
 async def insert(table: type[Table], values: dict[str, Any], duplicate: str) -> dict[str, Any]:

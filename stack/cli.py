@@ -1,4 +1,4 @@
-"""The `erp` command line: up, migrate, seed, create-admin, test."""
+"""The `erp` command line: up, migrate, seed, check, create-admin, test."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--no-demo", action="store_true", help="do not load the demo data")
     commands.add_parser("migrate", help="apply pending database migrations")
     commands.add_parser("seed", help="load the demo data unless the database has products")
+    commands.add_parser("check", help="verify the stock invariants over the whole database")
     admin = commands.add_parser("create-admin", help="create an admin user")
     admin.add_argument("--username", required=True)
     admin.add_argument("--password", help="prompted for when omitted")
@@ -51,6 +52,24 @@ async def _create_admin(username: str, password: str) -> bool:
         return await ensure_user(username, password, "admin")
     finally:
         await db.disconnect()
+
+
+async def _check() -> int:
+    from core import audit, db
+
+    await db.connect()
+    try:
+        report = await audit.check()
+    finally:
+        await db.disconnect()
+    counted = ", ".join(f"{n} {what}" for what, n in report.checked.items())
+    if report.ok:
+        console.print(f"[green]All stock invariants hold[/] ({counted}).")
+        return 0
+    console.print(f"[red]{len(report.failures)} invariant(s) broken[/] ({counted}):")
+    for failure in report.failures:
+        console.print(f"  - {escape(failure)}")
+    return 1
 
 
 def _ask_password() -> str:
@@ -100,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"Migrations applied to {redact(env.database_url)}.")
     elif args.command == "seed":
         sys.exit(_seed())
+    elif args.command == "check":
+        sys.exit(asyncio.run(_check()))
     elif args.command == "create-admin":
         password = args.password or _ask_password()
         created = asyncio.run(_create_admin(args.username, password))

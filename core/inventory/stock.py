@@ -230,10 +230,11 @@ async def list_levels(
         bins = Location.select(Location.id).where(Location.kind == "bin")
         if warehouse_id:
             bins = bins.where(Location.warehouse == warehouse_id)
-        filters.append(StockLevel.location_id.is_in([r["id"] for r in await bins]))
-    page = await repo.fetch_page(StockLevel, filters, cursor, limit, lambda r: r)
-    next_cursor = page.next_cursor
-    return Page(items=[schemas.level(r) for r in page.items], next_cursor=next_cursor)
+        ids = [r["id"] for r in await bins]
+        if not ids:
+            return Page(items=[], next_cursor=None)
+        filters.append(StockLevel.location_id.is_in(ids))
+    return await repo.fetch_page(StockLevel, filters, cursor, limit, schemas.level)
 
 
 async def availability(product_id: str) -> schemas.Availability:
