@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from core.db import engine
+from core.db import query
 
 Key = tuple[str, str]
 OPEN_ORDER_STATES = ("confirmed", "picking")
@@ -28,7 +28,7 @@ class Report:
 
 
 async def _rows(sql: str) -> list[dict]:
-    return await engine().run_ddl(sql)
+    return await query(sql)
 
 
 async def check() -> Report:
@@ -104,7 +104,7 @@ async def _reservations_match_orders(report: Report) -> None:
     wanted: dict[Key, int] = defaultdict(int)
     for r in await _rows(
         "SELECT o.id AS ref, l.product_id, SUM(l.quantity) AS q FROM sales_orders o"
-        " JOIN sales_order_lines l ON l.\"order\" = o.id"
+        ' JOIN sales_order_lines l ON l."order" = o.id'
         f" WHERE o.status IN ({states}) GROUP BY o.id, l.product_id"
     ):
         wanted[(r["ref"], r["product_id"])] += int(r["q"])

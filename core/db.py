@@ -8,12 +8,14 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import asyncpg
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.querystring import QueryString
 
 # Any value outside this range would overflow PostgreSQL's BIGINT.
 MAX_QUANTITY = 10**12
@@ -47,6 +49,13 @@ def transaction() -> object:
     if isinstance(db, SQLiteEngine):
         return db.transaction(transaction_type=TransactionType.immediate)
     return db.transaction()
+
+
+async def query(sql: str, *args: Any) -> list[dict[str, Any]]:
+    """Rows of a raw SQL query (`{}` marks each argument), in the caller's transaction if any."""
+    db = engine()
+    rows = await db.run_querystring(QueryString(sql, *args))
+    return db.transform_response_to_dicts(rows) if isinstance(db, PostgresEngine) else rows
 
 
 async def connect() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 from urllib.parse import urlencode
 
 import msgspec
@@ -53,7 +53,14 @@ def page_of(rows: list[T], limit: int, key: Any) -> Page[T]:
     return Page(items=rows, next_cursor=None)
 
 
-def paged(request: Request[Any, Any, Any], page: Page[Any]) -> Response[Page[Any]]:
+class Paged(Protocol):
+    next_cursor: str | None
+
+
+P = TypeVar("P", bound=Paged)
+
+
+def paged(request: Request[Any, Any, Any], page: P) -> Response[P]:
     """The page as a response, with `Link: <…>; rel="next"` when there is a next page."""
     headers = {}
     if page.next_cursor:

@@ -1,0 +1,175 @@
+"""Reports for the portal: read-only aggregates over sales, invoices, stock and purchases."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from core import money
+from core.db import query
+from core.errors import FieldError, Invalid
+from core.http.pagination import decode_cursor, encode_cursor
+
+from . import schemas
+
+MAX_DAYS = 366
+_SELLABLE = (
+    "SELECT s.product_id, SUM(s.on_hand - s.reserved) AS available FROM stock_levels s"
+    " JOIN locations c ON c.id = s.location_id WHERE c.kind = 'bin' AND c.sellable"
+    " GROUP BY s.product_id"
+)
+
+
+def _day_range(start: date | None, end: date | None) -> tuple[date, date]:
+    end = end or datetime.now(UTC).date()
+    start = start or end - timedelta(days=29)
+    if start > end:
+        raise Invalid("`from` is after `to`.", errors=[FieldError("from", "after to")])
+    if (end - start).days >= MAX_DAYS:
+        raise Invalid(f"At most {MAX_DAYS} days.", errors=[FieldError("from", "range too long")])
+    return start, end
+
+
+_CONFIRMED = (
+    "SELECT confirmed_at AS at, currency FROM sales_orders"
+    " WHERE confirmed_at >= {} AND confirmed_at < {}"
+)
+_INVOICED = (
+    "SELECT issued_at AS at, currency, subtotal_minor, tax_minor, total_minor FROM invoices"
+    " WHERE issued_at >= {} AND issued_at < {}"
+)
+
+
+async def sales_daily(
+    start: date | None, end: date | None, cursor: str | None, limit: int
+) -> schemas.SalesDaily:
+    """Per day and currency, oldest first, empty days included: orders confirmed, invoiced."""
+    start, end = _day_range(start, end)
+    if after := decode_cursor(cursor):
+        start = max(start, date.fromisoformat(after[:10]) + timedelta(days=1))
+    last = min(end, start + timedelta(days=limit - 1))
+    lo = datetime.combine(start, time.min, UTC)
+    hi = datetime.combine(last + timedelta(days=1), time.min, UTC)
+    days: dict[tuple[date, str], dict[str, int]] = {}
+    for r in await query(_CONFIRMED, lo, hi):
+        days.setdefault((_day(r["at"]), r["currency"]), _zero())["orders"] += 1
+    for r in await query(_INVOICED, lo, hi):
+        day = days.setdefault((_day(r["at"]), r["currency"]), _zero())
+        day["invoices"] += 1
+        for k in ("subtotal", "tax", "total"):
+            day[k] += int(r[f"{k}_minor"])
+    currencies = sorted({c for _, c in days} or {_default_currency()})
+    items = []
+    for n in range((last - start).days + 1):
+        d = start + timedelta(days=n)
+        for c in currencies:
+            v = days.get((d, c), _zero())
+            amounts = (money.from_minor(v[k], c) for k in ("subtotal", "tax", "total"))
+            items.append(schemas.SalesDay(d, c, v["orders"], v["invoices"], *amounts))
+    more = last < end
+    return schemas.SalesDaily(items, encode_cursor(last.isoformat()) if more else None)
+
+
+def _zero() -> dict[str, int]:
+    return {"orders": 0, "invoices": 0, "subtotal": 0, "tax": 0, "total": 0}
+
+
+def _day(value: datetime | str) -> date:
+    return (
+        (value if isinstance(value, datetime) else datetime.fromisoformat(str(value)))
+        .astimezone(UTC)
+        .date()
+    )
+
+
+def _default_currency() -> str:
+    from core.config import settings
+
+    return settings().currency
+
+
+async def low_stock(cursor: str | None, limit: int) -> tuple[list[schemas.LowStock], str | None]:
+    """Active products whose sellable availability is below their reorder point."""
+    after = decode_cursor(cursor) or ""
+    rows = await query(
+        "SELECT p.id, p.sku, p.name, p.reorder_point, COALESCE(a.available, 0) AS available"
+        f" FROM products p LEFT JOIN ({_SELLABLE}) a ON a.product_id = p.id"
+        " WHERE p.active AND p.id > {} AND COALESCE(a.available, 0) < p.reorder_point"
+        " ORDER BY p.id LIMIT {}",
+        after,
+        limit + 1,
+    )
+    items = [
+        schemas.LowStock(
+            r["id"],
+            r["sku"],
+            r["name"],
+            int(r["available"]),
+            r["reorder_point"],
+            r["reorder_point"] - int(r["available"]),
+        )
+        for r in rows[:limit]
+    ]
+    return items, encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
+
+
+_ON_HAND = (
+    "SELECT s.product_id, SUM(s.on_hand) AS on_hand FROM stock_levels s"
+    " JOIN locations c ON c.id = s.location_id WHERE c.kind = 'bin' GROUP BY s.product_id"
+)
+_COST = (
+    "SELECT l.product_id, SUM(l.received_quantity * l.unit_cost_minor) AS cost,"
+    " SUM(l.received_quantity) AS qty FROM purchase_order_lines l"
+    " WHERE l.received_quantity > 0 GROUP BY l.product_id"
+)
+
+
+async def stock_valuation(cursor: str | None, limit: int) -> schemas.StockValuation:
+    """Stock in bins per product, valued at average purchase cost and at list price."""
+    after = decode_cursor(cursor) or ""
+    rows = await query(
+        "SELECT p.id, p.sku, p.name, p.currency, p.unit_price_minor, h.on_hand, k.cost, k.qty"
+        f" FROM products p JOIN ({_ON_HAND}) h ON h.product_id = p.id"
+        f" LEFT JOIN ({_COST}) k ON k.product_id = p.id"
+        " WHERE p.id > {} AND h.on_hand <> 0 ORDER BY p.id LIMIT {}",
+        after,
+        limit + 1,
+    )
+    items = [_valued(r) for r in rows[:limit]]
+    totals = await _valuation_totals()
+    next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
+    return schemas.StockValuation(items, next_cursor, totals)
+
+
+def _unit_cost(r: dict[str, Any]) -> Decimal | None:
+    if not r["qty"]:
+        return None
+    exact = Decimal(int(r["cost"])) / Decimal(int(r["qty"]))
+    return money.from_minor(int(exact.quantize(Decimal(1), ROUND_HALF_UP)), r["currency"])
+
+
+def _valued(r: dict[str, Any]) -> schemas.ValuationRow:
+    on_hand, currency = int(r["on_hand"]), r["currency"]
+    unit_cost = _unit_cost(r)
+    cost_value = None if unit_cost is None else unit_cost * on_hand
+    retail = money.from_minor(int(r["unit_price_minor"]) * on_hand, currency)
+    return schemas.ValuationRow(
+        r["id"], r["sku"], r["name"], on_hand, currency, unit_cost, cost_value, retail
+    )
+
+
+async def _valuation_totals() -> list[schemas.ValuationTotal]:
+    rows = await query(
+        "SELECT p.id, p.sku, p.name, p.currency, p.unit_price_minor, h.on_hand, k.cost, k.qty"
+        f" FROM products p JOIN ({_ON_HAND}) h ON h.product_id = p.id"
+        f" LEFT JOIN ({_COST}) k ON k.product_id = p.id WHERE h.on_hand <> 0"
+    )
+    totals: dict[str, list[Any]] = {}
+    for r in rows:
+        row = _valued(r)
+        t = totals.setdefault(row.currency, [0, Decimal(0), Decimal(0)])
+        t[0] += row.on_hand
+        t[1] += row.cost_value or 0
+        t[2] += row.retail_value
+    return [schemas.ValuationTotal(c, *totals[c]) for c in sorted(totals)]
