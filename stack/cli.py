@@ -23,7 +23,10 @@ def _parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="start the whole stack in the foreground")
     up.add_argument("--no-demo", action="store_true", help="do not load the demo data")
     commands.add_parser("migrate", help="apply pending database migrations")
-    commands.add_parser("seed", help="load the demo data unless the database has products")
+    seed = commands.add_parser("seed", help="load the demo data unless the database has products")
+    seed.add_argument("--large", action="store_true", help="a big dataset for benchmarks instead")
+    seed.add_argument("--products", type=int, default=100_000, help="with --large")
+    seed.add_argument("--moves", type=int, default=1_000_000, help="with --large")
     commands.add_parser("check", help="verify the stock invariants over the whole database")
     admin = commands.add_parser("create-admin", help="create an admin user")
     admin.add_argument("--username", required=True)
@@ -93,6 +96,21 @@ def _seed() -> int:
     return 0
 
 
+def _seed_large(products: int, moves: int) -> int:
+    import time
+
+    from stack.large import seed_large
+
+    started = time.monotonic()
+    result = asyncio.run(seed_large(products, moves, console))
+    console.print(
+        f"Loaded {result.products:,} products, {result.moves:,} stock moves and"
+        f" {result.levels:,} stock levels over {result.bins} bins"
+        f" in {time.monotonic() - started:.0f} s."
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `erp` script."""
     args_list = sys.argv[1:] if argv is None else argv
@@ -117,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         asyncio.run(_migrate())
         console.print(f"Migrations applied to {redact(env.database_url)}.")
+    elif args.command == "seed" and args.large:
+        sys.exit(_seed_large(args.products, args.moves))
     elif args.command == "seed":
         sys.exit(_seed())
     elif args.command == "check":
