@@ -13,14 +13,12 @@ class Counter(Table, tablename="counters"):
 
 async def next_number(name: str, prefix: str) -> str:
     """The next number of a series; call inside the transaction that uses it."""
+    # Create the series at 0 if it is new (two first documents may race: one insert wins),
+    # then take the next value under the row lock the update holds until commit.
+    await Counter.insert(Counter(name=name, value=0)).on_conflict(action="DO NOTHING")
     rows = (
         await Counter.update({Counter.value: Counter.value + 1})
         .where(Counter.name == name)
         .returning(Counter.value)
     )
-    if not rows:
-        await Counter.insert(Counter(name=name, value=1))
-        value = 1
-    else:
-        value = rows[0]["value"]
-    return f"{prefix}-{value:06d}"
+    return f"{prefix}-{rows[0]['value']:06d}"

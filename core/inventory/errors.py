@@ -27,7 +27,7 @@ class InsufficientStock(Conflict):
             + ".",
             errors=[
                 FieldError(
-                    f"{what}[{s.index}].quantity",
+                    f"{what}[{s.index}].quantity" if what else "quantity",
                     f"{s.requested} requested, {s.available} available",
                 )
                 for s in short

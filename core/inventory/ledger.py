@@ -106,7 +106,10 @@ async def location_kinds(location_ids: Iterable[str]) -> dict[str, str]:
 
 
 async def change_levels(
-    changes: dict[Key, tuple[int, int]], cause: str, index: dict[Key, int] | None = None
+    changes: dict[Key, tuple[int, int]],
+    cause: str,
+    index: dict[Key, int] | None = None,
+    what: str = "lines",
 ) -> list[schemas.StockLevel]:
     """Apply (on_hand, reserved) deltas in lock order; bins may never go negative (409)."""
     kinds = await location_kinds(k[1] for k in changes)
@@ -125,7 +128,7 @@ async def change_levels(
             continue
         levels.append(schemas.level(row))
     if short:
-        raise InsufficientStock(short)
+        raise InsufficientStock(short, what)
     for level in levels:
         changed = schemas.StockChanged(**schemas.as_dict(level), cause=cause)
         await outbox.add(EventType.stock_changed, level.product_id, changed)

@@ -29,7 +29,7 @@ __all__ = ["VIRTUAL", "Move", "book", "consume", "hold_at", "release", "reserve"
 
 
 async def book(
-    moves: Sequence[Move], *, cause: str, reference: str, by: str | None
+    moves: Sequence[Move], *, cause: str, reference: str, by: str | None, what: str = "lines"
 ) -> list[schemas.StockLevel]:
     """Book moves in the open transaction: levels, ledger rows and their events."""
     changes = rules.deltas(moves)
@@ -39,7 +39,7 @@ async def book(
     products = sorted({m.product_id for m in moves})
     before = await ledger.sellable_available(products)
     await ledger.lock_levels(list(changes))
-    levels = await ledger.change_levels(changes, cause, index)
+    levels = await ledger.change_levels(changes, cause, index, what)
     await ledger.append_moves(moves, cause, reference, by)
     await _signal_low(products, before)
     return levels
@@ -202,7 +202,7 @@ async def transfer(data: schemas.TransferCreate, by: str | None) -> schemas.Tran
     reference = new_id()
     move = Move(data.product_id, data.from_location_id, data.to_location_id, data.quantity)
     async with transaction():
-        levels = await book([move], cause="transfer", reference=reference, by=by)
+        levels = await book([move], cause="transfer", reference=reference, by=by, what="")
     return schemas.Transfer(
         reference,
         data.product_id,

@@ -206,3 +206,19 @@ async def test_the_audit_names_a_level_that_drifted_from_its_ledger(
     assert any(f.startswith("level:") for f in mine)
     assert any(f.startswith("reservations:") for f in mine)
     assert (await audit.check()).ok
+
+
+async def test_a_short_transfer_names_its_quantity_field(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    product = await new_product(client, admin)
+    a, b = await bins(client, admin, "A", "B")
+    body = {
+        "product_id": product["id"],
+        "from_location_id": a["id"],
+        "to_location_id": b["id"],
+        "quantity": 1,
+    }
+    r = await client.post("/stock/transfers", json=body, headers=admin)
+    assert r.status_code == 409
+    assert r.json()["errors"] == [{"field": "quantity", "message": "1 requested, 0 available"}]
