@@ -66,3 +66,26 @@ def allocate(
             if bins[0][1] == 0:
                 bins.pop(0)
     return result
+
+
+def rebalance(held: Mapping[Key, int], picked: Mapping[Key, int]) -> dict[Key, int]:
+    """How a document's reservations must change so each picked bin holds what was picked there.
+
+    `held` and `picked` are per (product, bin). A bin short of its picks takes from bins of the
+    same product that hold more than was picked at them (never from another picked bin's
+    picks); what no such bin can give is to be reserved afresh. Returns reserved deltas.
+    """
+    spare = {k: held[k] - picked.get(k, 0) for k in sorted(held) if held[k] > picked.get(k, 0)}
+    delta: dict[Key, int] = defaultdict(int)
+    for key in sorted(picked):
+        need = picked[key] - held.get(key, 0)
+        if need <= 0:
+            continue
+        delta[key] += need
+        for other in [k for k in spare if k[0] == key[0]]:
+            take = min(need, spare[other])
+            if take:
+                delta[other] -= take
+                spare[other] -= take
+                need -= take
+    return {k: v for k, v in sorted(delta.items()) if v}

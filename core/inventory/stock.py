@@ -1,13 +1,13 @@
 """Stock use cases: book moves, reserve and release, count, transfer; and the stock queries.
 
-`book`, `reserve`, `hold_at`, `release` and `consume` join the caller's transaction (sales and
+`book`, `reserve`, `hold_picks`, `release` and `consume` join the caller's transaction (sales and
 purchasing call them inside theirs); `adjust` and `transfer` are whole use cases.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from core import repo
@@ -25,7 +25,7 @@ from .rules import Move
 from .service import VIRTUAL
 from .tables import Location, Reservation, StockLevel, StockMove
 
-__all__ = ["VIRTUAL", "Move", "book", "consume", "hold_at", "release", "reserve"]
+__all__ = ["VIRTUAL", "Move", "book", "consume", "hold_picks", "release", "reserve"]
 
 
 async def book(
@@ -85,35 +85,37 @@ async def release(reference: str) -> None:
     await Reservation.delete().where(Reservation.reference == reference)
 
 
-async def hold_at(reference: str, product_id: str, location_id: str, quantity: int) -> None:
-    """Make sure `reference` holds `quantity` of a product at a bin (for picking from it).
+async def hold_picks(
+    reference: str, picked: Mapping[rules.Key, int], index: Mapping[rules.Key, int] | None = None
+) -> None:
+    """Make `reference` hold, at every bin picked from, all that was picked there so far.
 
-    What it holds elsewhere moves here; anything beyond that is reserved from what is free.
+    `picked` is the total picked per (product, bin). Reservations move from bins that hold more
+    than was picked at them; beyond that, free stock at the bin is reserved (409 if there is
+    none, naming the line `index` gives for that bin). Every level is locked in one batch, in
+    the fixed order.
     """
-    await require_bins([location_id])
-    held = await ledger.reservations_of(reference, product_id)
-    here = sum(r["quantity"] for r in held if r["location_id"] == location_id)
-    need = quantity - here
-    if need <= 0:
+    await require_bins(sorted({loc for _, loc in picked}))
+    held_rows = await ledger.reservations_of(reference)
+    held: dict[rules.Key, int] = defaultdict(int)
+    for r in held_rows:
+        held[(r["product_id"], r["location_id"])] += int(r["quantity"])
+    delta = rules.rebalance(held, picked)
+    if not delta:
         return
-    changes: dict[rules.Key, tuple[int, int]] = {(product_id, location_id): (0, need)}
-    moved, left = [], need
-    for r in held:
-        if r["location_id"] != location_id and left:
-            take = min(left, r["quantity"])
-            changes[(product_id, r["location_id"])] = (0, -take)
-            moved.append((r["id"], r["quantity"] - take))
-            left -= take
-    await ledger.lock_levels(list(changes))
-    await ledger.change_levels(changes, "reservation")
-    for row_id, remaining in moved:
-        if remaining:
-            await Reservation.update({Reservation.quantity: remaining}).where(
-                Reservation.id == row_id
-            )
-        else:
-            await Reservation.delete().where(Reservation.id == row_id)
-    await ledger.add_reservations(reference, [(product_id, location_id, need)])
+    await ledger.lock_levels(list(delta))
+    changes = {k: (0, d) for k, d in delta.items()}
+    await ledger.change_levels(changes, "reservation", dict(index or {}))
+    products = sorted({k[0] for k in delta})
+    await Reservation.delete().where(
+        (Reservation.reference == reference) & Reservation.product_id.is_in(products)
+    )
+    after = [
+        (p, loc, held.get((p, loc), 0) + delta.get((p, loc), 0))
+        for p, loc in sorted(set(held) | set(delta))
+        if p in products
+    ]
+    await ledger.add_reservations(reference, after)
 
 
 async def consume(reference: str, picks: Sequence[tuple[str, str, int]], *, by: str | None) -> None:
@@ -125,6 +127,8 @@ async def consume(reference: str, picks: Sequence[tuple[str, str, int]], *, by: 
         (r["product_id"], r["location_id"]): r["quantity"]
         for r in await ledger.reservations_of(reference)
     }
+    # Everything this touches (picked bins, the customer, leftovers) is locked in one batch.
+    await ledger.lock_levels([*held, *((m.product_id, m.to_location_id) for m in moves)])
     short = [
         ShortLine(i, m.product_id, m.quantity, held.get((m.product_id, m.from_location_id), 0))
         for i, m in enumerate(moves)

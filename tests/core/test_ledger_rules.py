@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.inventory.errors import InsufficientStock
-from core.inventory.rules import Move, allocate, deltas
+from core.inventory.rules import Move, allocate, deltas, rebalance
 
 
 def test_deltas_take_from_one_location_and_give_to_another_in_lock_order() -> None:
@@ -52,3 +52,27 @@ def test_allocate_is_all_or_nothing_and_names_every_short_line() -> None:
         (2, "r", 2, 0),
     ]
     assert [e.field for e in caught.value.errors] == ["lines[1].quantity", "lines[2].quantity"]
+
+
+@pytest.mark.parametrize(
+    ("held", "picked", "delta"),
+    [
+        # nothing picked beyond what is held: nothing moves
+        ({("p", "A"): 5}, {("p", "A"): 3}, {}),
+        # picking at B moves the hold from A
+        ({("p", "A"): 5}, {("p", "B"): 2}, {("p", "A"): -2, ("p", "B"): 2}),
+        # an earlier pick at B keeps its hold when A is picked later (the bug this guards)
+        ({("p", "A"): 4, ("p", "B"): 6}, {("p", "B"): 6, ("p", "A"): 4}, {}),
+        (
+            {("p", "A"): 6, ("p", "C"): 4},
+            {("p", "B"): 6, ("p", "A"): 4},
+            {("p", "A"): -2, ("p", "B"): 6, ("p", "C"): -4},
+        ),
+        # nothing spare: the bin reserves afresh
+        ({}, {("p", "A"): 2}, {("p", "A"): 2}),
+        # other products' holds are never taken
+        ({("q", "A"): 5}, {("p", "A"): 1}, {("p", "A"): 1}),
+    ],
+)
+def test_rebalance_keeps_every_picked_bin_held(held: dict, picked: dict, delta: dict) -> None:
+    assert rebalance(held, picked) == delta
