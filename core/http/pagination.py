@@ -40,7 +40,7 @@ def decode_cursor(cursor: str | None) -> str | None:
         key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise Malformed("The cursor is not one this API gave out.") from None
-    if not key or len(key) > 64:
+    if not key or len(key) > 64 or not key.isprintable():
         raise Malformed("The cursor is not one this API gave out.")
     return key
 

@@ -30,6 +30,25 @@ _TITLES = {
 }
 
 
+class ProblemField(msgspec.Struct):
+    """One invalid field of a request, named by its path (`lines[0].quantity`)."""
+
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct):
+    """An error as `application/problem+json` (RFC 9457); what `problem()` sends, for the docs."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[ProblemField] | msgspec.UnsetType = msgspec.UNSET
+    request_id: str | msgspec.UnsetType = msgspec.UNSET
+
+
 def problem(
     status: int,
     code: str,
@@ -131,4 +150,4 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     Exception: internal_error,
 }
 
-__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem"]
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "Problem", "problem"]

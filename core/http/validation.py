@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import types
 import typing
+from decimal import Decimal
 from typing import Any, get_args, get_origin
 
 import msgspec
+from litestar import Request
 
-from core.errors import FieldError
+from core.errors import FieldError, Invalid, NotFound
+
+DECIMAL_AS_NUMBER = 'Expected a decimal string, like "19.90"'
 
 
 def _unwrap(tp: Any) -> Any:
@@ -52,6 +57,9 @@ def collect(value: Any, tp: Any, path: str = "") -> list[FieldError]:
 
 
 def _convert(value: Any, tp: Any, path: str) -> list[FieldError]:
+    # msgspec takes a JSON number for a `Decimal`; the contract wants money as a string.
+    if _unwrap(tp) is Decimal and not isinstance(value, str):
+        return [FieldError(path or "body", DECIMAL_AS_NUMBER)]
     try:
         msgspec.convert(value, tp, strict=True)
     except msgspec.ValidationError as exc:
@@ -86,3 +94,77 @@ def _accepts_none(tp: Any) -> bool:
     return tp is None or (
         get_origin(tp) in (typing.Union, types.UnionType) and type(None) in get_args(tp)
     )
+
+
+NUL = "Must not contain the NUL character (\\u0000)"
+
+
+@functools.cache
+def has_decimal(tp: Any) -> bool:
+    """Whether a Decimal appears anywhere in a body type (its fields, lists, unions)."""
+    tp = _unwrap(tp)
+    if tp is Decimal:
+        return True
+    if (struct := _struct_type(tp)) is not None:
+        hints = typing.get_type_hints(struct, include_extras=True)
+        return any(has_decimal(h) for h in hints.values())
+    return any(has_decimal(a) for a in get_args(tp) if a is not Ellipsis)
+
+
+def _nul_errors(value: Any, path: str) -> list[FieldError]:
+    """Every string (or object key) in a decoded JSON value that holds a NUL character."""
+    if isinstance(value, str):
+        return [FieldError(path or "body", NUL)] if "\x00" in value else []
+    errors: list[FieldError] = []
+    if isinstance(value, dict):
+        prefix = f"{path}." if path else ""
+        for key, item in value.items():
+            if "\x00" in key:
+                errors.append(FieldError(prefix + key, NUL))
+            else:
+                errors += _nul_errors(item, prefix + key)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            errors += _nul_errors(item, f"{path}[{i}]")
+    return errors
+
+
+async def check_request(request: Request[Any, Any, Any]) -> None:
+    """`before_request`: refuse what the routes' types let through but the API must not take.
+
+    - A NUL character in a query parameter or any string of the body (422), or in the path
+      (404): PostgreSQL cannot store or compare it (a 500 there), and no text of the ERP has
+      a use for it.
+    - A decimal sent as a JSON number: msgspec takes one, while the document (and the
+      contract) say money and rates are decimal strings.
+    Every invalid field of the body is named then; any other invalid body is left to
+    Litestar's own decoding, which runs after this.
+    """
+    if any(isinstance(v, str) and "\x00" in v for v in request.path_params.values()):
+        # Ids are opaque: one with a NUL is simply one that does not exist.
+        raise NotFound("Nothing at this path: no id holds a NUL character.")
+    errors = [
+        FieldError(name, NUL)
+        for name, value in request.query_params.multi_items()
+        if "\x00" in name or "\x00" in value
+    ]
+    param = request.route_handler.parsed_fn_signature.parameters.get("data")
+    body = await request.body() if param is not None else b""
+    # Most bodies need no second look: JSON can carry a NUL only as the escape \u0000, and a
+    # number can pass for a decimal only where the body's type has a Decimal somewhere.
+    if param is None or not body or (b"\\u0000" not in body and not has_decimal(param.annotation)):
+        if errors:
+            raise Invalid("Some fields are invalid.", errors=errors)
+        return
+    try:
+        raw = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        raw = None  # Litestar answers 400 malformed
+    if raw is not None:
+        nul = _nul_errors(raw, "")
+        typed = collect(raw, param.annotation)
+        if nul or any(e.message == DECIMAL_AS_NUMBER for e in typed):
+            nul_fields = {e.field for e in nul}
+            errors += nul + [e for e in typed if e.field not in nul_fields]
+    if errors:
+        raise Invalid("Some fields are invalid.", errors=errors)

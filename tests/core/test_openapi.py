@@ -23,6 +23,40 @@ async def test_openapi_31_lists_the_contract_routes(client: httpx.AsyncClient) -
     assert doc["paths"]["/api/v1/products"]["post"]["summary"] == "Add a product to the catalogue."
 
 
+async def test_errors_are_documented_as_problems(client: httpx.AsyncClient) -> None:
+    """Found by the fuzzer: the document promised Litestar's JSON 400, not problem+json."""
+    doc = (await client.get("/openapi.json")).json()
+    problem = doc["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "detail", "code"} <= set(problem["required"])
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            assert not [c for c in responses if c[0] in "45" and c not in ("4XX", "5XX")], path
+            for code in ("4XX", "5XX"):
+                content = responses[code]["content"]
+                assert list(content) == ["application/problem+json"], (method, path)
+                assert content["application/problem+json"]["schema"] == {
+                    "$ref": "#/components/schemas/Problem"
+                }
+
+
+async def test_public_routes_need_no_credential(client: httpx.AsyncClient) -> None:
+    """Found by the fuzzer: `security=[]` was dropped, so public routes claimed a bearer."""
+    doc = (await client.get("/openapi.json")).json()
+    public = {
+        (method, path)
+        for path, item in doc["paths"].items()
+        for method, operation in item.items()
+        if operation.get("security") == []
+    }
+    assert public == {
+        ("get", "/api/v1/health/live"),
+        ("get", "/api/v1/health/ready"),
+        ("post", "/api/v1/auth/token"),
+    }
+    assert doc["security"] == [{"bearer": []}]
+
+
 async def test_interactive_docs_point_at_the_document(client: httpx.AsyncClient) -> None:
     r = await client.get("/docs")
     assert r.status_code == 200

@@ -10,7 +10,7 @@ import pytest
 from litestar import get
 
 from core.identity.auth import public
-from tests.core.helpers import unique
+from tests.core.helpers import new_product, unique
 
 PROBLEM = "application/problem+json"
 
@@ -76,6 +76,44 @@ async def test_business_rules_name_every_broken_field(
     )
     assert {e["field"] for e in problem["errors"]} == {"unit_price", "barcode", "tax_rate"}
     assert (await client.get(f"/products?sku={body['sku']}", headers=admin)).json()["items"] == []
+
+
+async def test_money_as_a_json_number_is_422(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """Found by the fuzzer: msgspec took `"unit_price": 0`; money is a decimal string."""
+    body = {"sku": unique("N"), "name": "x", "unit_price": 19.9, "tax_rate": 0, "colour": "red"}
+    problem = assert_problem(
+        await client.post("/products", json=body, headers=admin), 422, "invalid"
+    )
+    assert {e["field"] for e in problem["errors"]} == {"unit_price", "tax_rate", "colour"}
+    assert (await client.get(f"/products?sku={body['sku']}", headers=admin)).json()["items"] == []
+    product = await new_product(client, admin)
+    r = await client.patch(f"/products/{product['id']}", json={"unit_price": 5}, headers=admin)
+    assert assert_problem(r, 422, "invalid")["errors"][0]["field"] == "unit_price"
+    r = await client.get(f"/products/{product['id']}", headers=admin)
+    assert r.json()["unit_price"] == product["unit_price"]
+
+
+async def test_a_nul_character_is_422_not_a_database_error(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """Found by the fuzzer: PostgreSQL cannot take `\\u0000`, so a NUL in text was a 500."""
+    name = unique("NUL")
+    r = await client.post("/suppliers", json={"name": f"{name}\x00"}, headers=admin)
+    assert assert_problem(r, 422, "invalid")["errors"][0]["field"] == "name"
+    assert (await client.get(f"/suppliers?q={name}", headers=admin)).json()["items"] == []
+    r = await client.post(
+        "/customers", json={"name": "x", "address": {"city": "\x00"}}, headers=admin
+    )
+    assert {e["field"] for e in assert_problem(r, 422, "invalid")["errors"]} >= {"address.city"}
+    r = await client.get("/products?q=a%00b", headers=admin)
+    assert assert_problem(r, 422, "invalid")["errors"][0]["field"] == "q"
+    assert_problem(await client.get("/products/a%00b", headers=admin), 404, "not_found")
+    r = await client.patch("/customers/a%00b", json={"name": "y"}, headers=admin)
+    assert_problem(r, 404, "not_found")
+    # A cursor that decodes to a NUL is not one the API gave out.
+    assert_problem(await client.get("/products?cursor=AA", headers=admin), 400, "malformed")
 
 
 async def test_body_too_large_is_413(client: httpx.AsyncClient, admin: dict[str, str]) -> None:

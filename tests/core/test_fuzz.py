@@ -1,0 +1,182 @@
+"""Property-based fuzzing of the whole API from its own OpenAPI document (schemathesis).
+
+The rule under test: bad input gets a clear `application/problem+json` error and changes
+nothing; no 500 for anything a client can send. For every operation of
+`GET /api/v1/openapi.json`, schemathesis generates valid and invalid requests (wrong types,
+out-of-range values, missing and unknown fields, odd strings), sent as the admin, in-process
+through the session `app` on the session's event loop, and every response must:
+
+- never be a 5xx;
+- for a 4xx, be `application/problem+json` with `type`, `title`, `status` (the response's
+  own) and `detail`, and no stack trace or SQL;
+- conform to the document where schemathesis can tell (status code, content type, headers,
+  body schema), and answer a request the document calls invalid with a 4xx;
+- for a write (`POST`, `PUT`, `PATCH`, `DELETE`) answered with a 4xx, leave every table as it
+  was (row counts and versions of every table of core).
+
+Bounded and reproducible for CI: a fixed seed, derandomized, no example database, no
+deadline, `ERP_FUZZ_EXAMPLES` (default 25) requests per operation. Schemathesis' coverage
+phase (about 40 more deterministic requests per operation: boundary values, every wrong
+method, each required field left out) doubles the run time, so it is off by default;
+`ERP_FUZZ_COVERAGE=1` turns it on, e.g. with `ERP_FUZZ_EXAMPLES=200` for a deep run.
+
+Not run, and why:
+- `positive_data_acceptance`: a request valid by the document may still rightly get a 404
+  (an id that does not exist) or a 409 (a duplicate SKU).
+- `ignored_auth`, `missing_required_header`, `unsupported_method`, `use_after_free`,
+  `ensure_resource_availability`: they re-send requests through schemathesis' own synchronous
+  transport, outside the session's event loop and database pool. Credentials and roles are
+  `tests/core/test_guards.py`'s and `test_identity.py`'s; wrong methods `test_problems.py`'s.
+- Generated credentials (`with-security-parameters` off): every request carries the admin's
+  token, as the rule is about what a signed-in client can send.
+Every operation is fuzzed: `test_fuzz_covers_every_operation` fails if one is left out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+import httpx
+import requests
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis import Case, CheckContext, Response
+from schemathesis import checks as builtin
+
+PROBLEM = "application/problem+json"
+MAX_EXAMPLES = int(os.environ.get("ERP_FUZZ_EXAMPLES", "25"))
+COVERAGE = os.environ.get("ERP_FUZZ_COVERAGE", "") == "1"
+SEED = 20261126
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+# What of schemathesis' request arguments makes the request (the rest is transport options).
+REQUEST_ARGUMENTS = {
+    "method",
+    "url",
+    "headers",
+    "files",
+    "data",
+    "params",
+    "auth",
+    "cookies",
+    "json",
+}
+
+
+async def _openapi_document() -> dict[str, Any]:
+    """The document, fetched from a fresh app over HTTP (serving it needs no database)."""
+    from core.app import create_app
+
+    transport = httpx.ASGITransport(app=create_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://core") as c:
+        r = await c.get("/api/v1/openapi.json")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+# Loaded at import: schemathesis makes one test per operation when the tests are collected.
+# `test_session_app_serves_the_fuzzed_document` checks the session app serves the same one.
+DOCUMENT = asyncio.run(_openapi_document())
+schema = schemathesis.openapi.from_dict(
+    DOCUMENT,
+    config=schemathesis.Config.from_dict(
+        {
+            "seed": SEED,
+            "generation": {
+                "mode": "all",  # valid and invalid requests
+                "deterministic": True,
+                "with-security-parameters": False,
+            },
+            "phases": {"coverage": {"enabled": COVERAGE}},
+        }
+    ),
+)
+
+
+@schemathesis.check
+def problem_details(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """A 4xx is `application/problem+json` with the RFC 9457 members and leaks nothing."""
+    if not 400 <= response.status_code < 500:
+        return None
+    content_type = response.headers.get("content-type", [""])[0]
+    assert content_type == PROBLEM, f"a {response.status_code} with content type {content_type!r}"
+    body = response.json()
+    assert isinstance(body, dict), f"the problem is not an object: {body!r}"
+    missing = {"type", "title", "status", "detail"} - set(body)
+    assert not missing, f"the problem lacks {sorted(missing)}: {body!r}"
+    assert body["status"] == response.status_code, f"the problem says status {body['status']!r}"
+    assert all(isinstance(body[k], str) and body[k] for k in ("type", "title", "detail")), body
+    assert "Traceback" not in response.text and "SELECT " not in response.text, response.text
+    return None
+
+
+CHECKS = [
+    builtin.not_a_server_error,
+    problem_details,
+    builtin.status_code_conformance,
+    builtin.content_type_conformance,
+    builtin.response_headers_conformance,
+    builtin.response_schema_conformance,
+    builtin.negative_data_rejection,
+]
+
+
+async def _fingerprint() -> tuple[Any, ...]:
+    """Row count, and sum of versions where it has them, of every table of core."""
+    from core.db import engine
+    from core.piccolo_app import APP_CONFIG
+
+    parts = []
+    for table in APP_CONFIG.table_classes:
+        name = table._meta.tablename
+        parts.append(f"(SELECT count(*) FROM {name})")
+        if any(column._meta.name == "version" for column in table._meta.columns):
+            parts.append(f"(SELECT coalesce(sum(version), 0) FROM {name})")
+    rows = await engine().run_ddl(f"SELECT {', '.join(parts)}")
+    return tuple(rows[0].values())
+
+
+def test_fuzz_covers_every_operation() -> None:
+    """No operation is skipped: schemathesis loads every one the document lists."""
+    methods = {"get", "put", "post", "patch", "delete", "head", "options", "trace"}
+    documented = {
+        (method.upper(), path)
+        for path, item in DOCUMENT["paths"].items()
+        for method in item
+        if method in methods
+    }
+    loaded = {(op.ok().method.upper(), op.ok().path) for op in schema.get_all_operations()}
+    assert documented and loaded == documented
+
+
+async def test_session_app_serves_the_fuzzed_document(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/openapi.json")).json() == DOCUMENT
+
+
+@schema.parametrize()
+@settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    # Session fixtures only; slow or filtered generation is fine, the budget is the bound.
+    suppress_health_check=list(HealthCheck),
+)
+async def test_api(case: Case, client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+    # Serialised the way schemathesis would send it, then sent through the session's client.
+    kwargs = case.as_transport_kwargs(base_url="http://core", headers=admin)
+    request = {k: v for k, v in kwargs.items() if k in REQUEST_ARGUMENTS}
+    prepared = requests.Request(**request).prepare()
+    before = await _fingerprint() if prepared.method in WRITES else None
+    response = await client.request(
+        prepared.method or "GET",
+        prepared.url or "",
+        headers=dict(prepared.headers),
+        content=prepared.body,
+    )
+    case.validate_response(response, checks=CHECKS, headers=admin)
+    if before is not None and 400 <= response.status_code < 500:
+        assert await _fingerprint() == before, (
+            f"{prepared.method} {prepared.url} got {response.status_code} and changed data"
+        )
