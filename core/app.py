@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from litestar import Litestar, Request, Router
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
+from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
@@ -19,17 +20,22 @@ from core import db, logs
 from core.catalog.routes import ROUTES as CATALOG
 from core.config import settings
 from core.health import HealthController, openapi_document
-from core.http.problems import EXCEPTION_HANDLERS
+from core.http import validation
+from core.http.problems import EXCEPTION_HANDLERS, PROBLEM_JSON, Problem
 from core.http.request_id import request_id_middleware
 from core.idempotency import store as idempotency_store
 from core.idempotency.middleware import idempotency_middleware
-from core.identity.auth import auth_middleware, principal_of
+from core.identity.auth import Guard, auth_middleware, principal_of
 from core.identity.bootstrap import ensure_admin
 from core.identity.principal import Principal
 from core.identity.routes import ROUTES as IDENTITY
 from core.inventory.routes import ROUTES as INVENTORY
 from core.inventory.service import ensure_virtual_locations
+from core.invoicing.routes import ROUTES as INVOICING
 from core.parties.routes import ROUTES as PARTIES
+from core.purchasing.routes import ROUTES as PURCHASING
+from core.reports.routes import ROUTES as REPORTS
+from core.sales.routes import ROUTES as SALES
 
 log = logging.getLogger("core")
 API_ROUTES: list[ControllerRouterHandler] = [
@@ -39,6 +45,10 @@ API_ROUTES: list[ControllerRouterHandler] = [
     *CATALOG,
     *PARTIES,
     *INVENTORY,
+    *REPORTS,
+    *PURCHASING,
+    *SALES,
+    *INVOICING,
 ]
 
 
@@ -98,6 +108,45 @@ def _docstrings_as_summaries(app: Litestar) -> None:
                 handler.summary = doc.splitlines()[0]
 
 
+def _document_errors_and_public_routes(app: Litestar) -> None:
+    """Say in the OpenAPI document what Litestar cannot infer.
+
+    Every error is `application/problem+json` (`Problem`), not Litestar's own 400 body: each
+    operation documents `4XX` and `5XX` as problems instead. And a `public` route needs no
+    credential (`security: []`); Litestar drops an empty `security`, so the document's global
+    bearer requirement would otherwise claim it does.
+    """
+    spec = ResponseSpec(
+        data_container=Problem,
+        media_type=PROBLEM_JSON,
+        description="A problem",
+        generate_examples=False,
+    )
+    handlers = [
+        (route, handler)
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", ())
+        if getattr(handler, "http_methods", None) and handler.resolve_include_in_schema()
+    ]
+    for _, handler in handlers:
+        # Litestar builds the `Problem` schema from the type, under the generated 400.
+        handler.responses = {**(handler.responses or {}), 400: spec}
+    paths = app.openapi_schema.paths or {}
+    for route, handler in handlers:
+        item = paths[route.path_format]
+        for method in handler.http_methods:
+            operation = getattr(item, method.lower())
+            responses = operation.responses or {}
+            problem = responses.pop("400")
+            for code in [c for c in responses if c.startswith(("4", "5"))]:
+                del responses[code]
+            responses["4XX"] = replace(problem, description="The request is wrong (a problem).")
+            responses["5XX"] = replace(problem, description="A fault on our side (a problem).")
+            # Litestar copies handlers (and their guards) when it registers them.
+            if any(isinstance(g, Guard) and g.public for g in handler.guards or ()):
+                operation.security = []
+
+
 def create_app(extra_routes: Sequence[ControllerRouterHandler] = ()) -> Litestar:
     """Build the core app (a factory: `uvicorn core.app:create_app --factory`)."""
     logs.configure(settings().log_level)
@@ -107,6 +156,7 @@ def create_app(extra_routes: Sequence[ControllerRouterHandler] = ()) -> Litestar
         lifespan=[lifespan],
         middleware=[auth_middleware, idempotency_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=validation.check_request,
         dependencies={"principal": Provide(_principal, sync_to_thread=False)},
         openapi_config=openapi_config(),
         request_max_body_size=settings().max_body_bytes,
@@ -114,6 +164,7 @@ def create_app(extra_routes: Sequence[ControllerRouterHandler] = ()) -> Litestar
         logging_config=None,
     )
     _docstrings_as_summaries(app)
+    _document_errors_and_public_routes(app)
     # Wraps Litestar's whole handler, not the routes: unknown paths get a request id too.
     app.asgi_handler = request_id_middleware(app.asgi_handler)
     return app

@@ -1,0 +1,17 @@
+"""Errors of sales orders."""
+
+from __future__ import annotations
+
+from core.errors import Conflict
+
+
+class IllegalTransition(Conflict):
+    code, title = "illegal_transition", "Not allowed in the order's current state"
+
+
+class OverPick(Conflict):
+    code, title = "over_pick", "More picked than ordered"
+
+
+class NotFullyPicked(Conflict):
+    code, title = "not_fully_picked", "Not every line is picked"

@@ -1,0 +1,238 @@
+"""Sales order use cases: each action is one transaction that locks the order first.
+
+Lock order within a transaction: the order row, then stock levels (inside `stock`), then the
+invoice; every action follows it, so two actions never wait on each other in a circle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from core import money, repo
+from core.catalog import service as catalog
+from core.db import transaction
+from core.errors import FieldError, Invalid, NotFound, StalePrecondition
+from core.http.pagination import Page
+from core.identity.principal import Principal
+from core.inventory import stock
+from core.invoicing import service as invoicing
+from core.outbox import service as outbox
+from core.parties import service as parties
+from events import EventType
+
+from . import rules, schemas, store
+from .rules import Action, Status
+from .tables import SalesOrder
+
+
+async def _customer_for(asked: str | None, principal: Principal) -> str:
+    """Whom the order is for: a customer login orders for itself; staff must name one."""
+    if principal.is_customer:
+        if asked is not None and asked != principal.customer_id:
+            raise NotFound(f"No customer with id {asked}.")
+        return principal.customer_id or ""
+    if asked is None:
+        raise Invalid("Name the customer.", errors=[FieldError("customer_id", "required")])
+    try:
+        await parties.get_customer(asked)
+    except NotFound:
+        raise Invalid(
+            "No such customer.", errors=[FieldError("customer_id", "unknown customer")]
+        ) from None
+    return asked
+
+
+def _offer(p: catalog.schemas.Product) -> rules.Offer:
+    minor = money.to_minor(p.unit_price, p.currency)
+    return rules.Offer(p.id, p.sku, p.name, p.active, minor, p.currency, p.tax_rate)
+
+
+async def _offers(
+    lines: Sequence[schemas.OrderLineCreate],
+) -> tuple[dict[str, rules.Offer], dict[str, rules.Offer]]:
+    """The catalogue's current offers for the products the lines name, by id and by SKU."""
+    by_id: dict[str, rules.Offer] = {}
+    for product_id in sorted({x.product_id for x in lines if x.product_id is not None}):
+        try:
+            by_id[product_id] = _offer(await catalog.get_product(product_id))
+        except NotFound:
+            continue
+    by_sku: dict[str, rules.Offer] = {}
+    for sku in sorted({x.sku for x in lines if x.product_id is None and x.sku is not None}):
+        page = await catalog.list_products(
+            q=None, sku=sku, barcode=None, active=None, cursor=None, limit=1
+        )
+        by_sku.update({p.sku: _offer(p) for p in page.items})
+    return by_id, by_sku
+
+
+async def create_order(data: schemas.SalesOrderCreate, by: Principal) -> schemas.SalesOrder:
+    """A draft order priced from the catalogue; confirmed at once when asked or for a customer.
+
+    When confirming is refused (short stock), the whole transaction rolls back: no order.
+    """
+    customer_id = await _customer_for(data.customer_id, by)
+    priced = rules.price(data.lines, *await _offers(data.lines))
+    async with transaction():
+        order_id = await store.insert(priced, customer_id, by.id)
+        order = await store.view(order_id)
+        await outbox.add(EventType.sales_order_created, order_id, order)
+        if data.confirm or by.is_customer:
+            order = await _confirm(await store.lock(order_id))
+    return order
+
+
+def _visible(order_id: str, customer_id: str, viewer: Principal | None) -> None:
+    if viewer is not None and viewer.is_customer and viewer.customer_id != customer_id:
+        raise store.not_found(order_id)
+
+
+async def get_order(order_id: str, viewer: Principal | None = None) -> schemas.SalesOrder:
+    """An order; a customer sees only its own (another's is 404)."""
+    order = await store.view(order_id)
+    _visible(order_id, order.customer_id, viewer)
+    return order
+
+
+class _Keyed:
+    """A row with its key as `.id`, as `repo.fetch_page` wants it."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.id, self.row = row["id"], row
+
+
+async def list_orders(
+    *,
+    status: str | None,
+    customer_id: str | None,
+    viewer: Principal,
+    cursor: str | None,
+    limit: int,
+) -> Page[schemas.SalesOrder]:
+    """Orders in creation order; a customer's list holds only its own."""
+    if viewer.is_customer:
+        customer_id = viewer.customer_id
+    filters: list[Any] = []
+    if status is not None:
+        filters.append(SalesOrder.status == status)
+    if customer_id is not None:
+        filters.append(SalesOrder.customer_id == customer_id)
+    page = await repo.fetch_page(SalesOrder, filters, cursor, limit, _Keyed)
+    return Page(await store.orders_of([k.row for k in page.items]), page.next_cursor)
+
+
+async def _begin(
+    order_id: str, expected_version: int | None, viewer: Principal | None, action: Action
+) -> tuple[dict[str, Any], Status]:
+    """Lock the order, check who asks and the version they saw, and decide the next state."""
+    row = await store.lock(order_id)
+    _visible(order_id, row["customer_id"], viewer)
+    if expected_version is not None and expected_version != row["version"]:
+        raise StalePrecondition(
+            f"The sales order is at version {row['version']}, not {expected_version}.",
+            current_version=row["version"],
+        )
+    return row, rules.next_status(row["status"], action)
+
+
+async def _moved(
+    row: dict[str, Any], status: Status, event: EventType, **stamps: Any
+) -> tuple[dict[str, Any], schemas.SalesOrder]:
+    """Write the new state and its event; returns the new row and the order as shown."""
+    new_row = await store.set_status(row, status, **stamps)
+    order = await store.view(row["id"])
+    await outbox.add(event, order.id, order)
+    return new_row, order
+
+
+async def _confirm(row: dict[str, Any]) -> schemas.SalesOrder:
+    status = rules.next_status(row["status"], Action.confirm)
+    lines = (await store.lines_of([row["id"]]))[row["id"]]
+    await stock.reserve(row["id"], [(r["product_id"], int(r["quantity"])) for r in lines])
+    stamp = repo.now()
+    return (await _moved(row, status, EventType.sales_order_confirmed, confirmed_at=stamp))[1]
+
+
+async def confirm_order(
+    order_id: str, expected_version: int | None, viewer: Principal
+) -> schemas.SalesOrder:
+    """Reserve every line in sellable bins (all or nothing) and confirm the order."""
+    async with transaction():
+        row, _ = await _begin(order_id, expected_version, viewer, Action.confirm)
+        return await _confirm(row)
+
+
+async def _hold_picks(
+    order_id: str, earlier: Sequence[tuple[str, str, int]], asked: Sequence[schemas.PickLine]
+) -> None:
+    """Make the order hold, at every bin picked from, all that was picked there so far."""
+    now = [(p.product_id, p.location_id, p.quantity) for p in asked]
+    lines = {(p.product_id, p.location_id): i for i, p in reversed(list(enumerate(asked)))}
+    await stock.hold_picks(order_id, rules.bin_totals([*earlier, *now]), index=lines)
+
+
+async def _ship_picks(order_id: str, picks: Sequence[tuple[str, str, int]], by: str | None) -> None:
+    """Move the picked stock to the customer, out of the order's reservations."""
+    await stock.consume(order_id, picks, by=by)
+
+
+async def pick_order(
+    order_id: str, data: schemas.PickCreate, expected_version: int | None, by: str | None
+) -> schemas.SalesOrder:
+    """Record picks: each bin must hold the stock picked there; the order becomes `picking`."""
+    for i, p in enumerate(data.lines):
+        await stock.require_bins([p.location_id], f"lines[{i}].location_id")
+    async with transaction():
+        row, status = await _begin(order_id, expected_version, None, Action.pick)
+        lines = (await store.lines_of([order_id]))[order_id]
+        states = store.line_states(lines)
+        picked = rules.apply_picks(states, data.lines)
+        await _hold_picks(order_id, await store.picks_of(order_id), data.lines)
+        await store.add_picks(order_id, data.lines, by)
+        await store.set_picked(lines, picked)
+        return (await _moved(row, status, EventType.sales_order_picking))[1]
+
+
+async def ship_order(
+    order_id: str, expected_version: int | None, by: str | None
+) -> schemas.SalesOrder:
+    """Ship a fully picked order: book the moves to the customer, issue the invoice."""
+    async with transaction():
+        row, status = await _begin(order_id, expected_version, None, Action.ship)
+        rules.require_fully_picked(store.line_states((await store.lines_of([order_id]))[order_id]))
+        await _ship_picks(order_id, await store.picks_of(order_id), by)
+        shipped = repo.now()
+        row, _ = await _moved(row, status, EventType.sales_order_shipped, shipped_at=shipped)
+        invoice = await invoicing.issue_for_order(
+            sales_order_id=order_id,
+            customer_id=row["customer_id"],
+            currency=row["currency"],
+            subtotal_minor=row["subtotal_minor"],
+            tax_minor=row["tax_minor"],
+        )
+        invoiced = rules.next_status(row["status"], Action.invoice)
+        row, order = await _moved(row, invoiced, EventType.sales_order_invoiced)
+        if invoice.status == "paid":  # an invoice of nothing is settled when issued
+            order = await _paid(row)
+        return order
+
+
+async def cancel_order(
+    order_id: str, expected_version: int | None, viewer: Principal
+) -> schemas.SalesOrder:
+    """Cancel the order and release everything it holds."""
+    async with transaction():
+        row, status = await _begin(order_id, expected_version, viewer, Action.cancel)
+        await stock.release(order_id)
+        return (await _moved(row, status, EventType.sales_order_cancelled))[1]
+
+
+async def _paid(row: dict[str, Any]) -> schemas.SalesOrder:
+    status = rules.next_status(row["status"], Action.pay)
+    return (await _moved(row, status, EventType.sales_order_paid))[1]
+
+
+async def mark_paid(order_id: str) -> None:
+    """The order's invoice is paid: the order is too (inside the payment's transaction)."""
+    await _paid(await store.lock(order_id))
