@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from core import audit
-from tests.core.helpers import new_product
+from tests.core.helpers import make_user, new_customer, new_product
 from tests.core.test_inventory import bins, count
 
 CLIENTS = 50
@@ -87,4 +87,71 @@ async def test_racing_counts_and_transfers_keep_the_ledger_balanced(
     levels = (await client.get(f"/stock?product_id={product['id']}", headers=admin)).json()["items"]
     assert all(lv["on_hand"] >= 0 and lv["available"] >= 0 for lv in levels)
     assert next(lv for lv in levels if lv["location_id"] == b["id"])["on_hand"] == 3 * moved[201]
+    assert (await audit.check()).failures == []
+
+
+async def test_fifty_customers_race_for_the_last_ten_units(
+    server: str, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    product = await new_product(client, admin)
+    (a,) = await bins(client, admin, "A")
+    await count(client, admin, product, a, 10)
+    customer = await new_customer(client, admin)
+    shopper = await make_user(client, admin, "customer", customer_id=customer["id"])
+    body = {"lines": [{"product_id": product["id"], "quantity": 1}]}
+
+    statuses = await race(server, shopper, "POST", "/sales-orders", [body] * CLIENTS)
+
+    assert statuses == {201: 10, 409: 40}
+    orders = (
+        await client.get(f"/sales-orders?customer_id={customer['id']}&limit=200", headers=admin)
+    ).json()["items"]
+    assert len(orders) == 10  # a refused customer order leaves nothing behind
+    assert {o["status"] for o in orders} == {"confirmed"}
+    availability = (
+        await client.get(f"/products/{product['id']}/availability", headers=admin)
+    ).json()
+    assert availability == {
+        "product_id": product["id"],
+        "on_hand": 10,
+        "reserved": 10,
+        "available": 0,
+    }
+    assert (await audit.check()).failures == []
+
+
+async def test_racing_picks_never_take_more_than_a_bin_holds(
+    server: str, client: httpx.AsyncClient, admin: dict[str, str], warehouse: dict[str, str]
+) -> None:
+    product = await new_product(client, admin)
+    a, b = await bins(client, admin, "A", "B")
+    await count(client, admin, product, a, 10)
+    customer = await new_customer(client, admin)
+    orders = []
+    for _ in range(10):
+        body = {
+            "customer_id": customer["id"],
+            "confirm": True,
+            "lines": [{"product_id": product["id"], "quantity": 1}],
+        }
+        r = await client.post("/sales-orders", json=body, headers=admin)
+        assert r.status_code == 201, r.text
+        orders.append(r.json()["id"])
+    await count(client, admin, product, b, 5)  # B has 5 free; A's 10 are all reserved
+    pick = {"lines": [{"product_id": product["id"], "location_id": b["id"], "quantity": 1}]}
+
+    answers = await asyncio.gather(
+        *(
+            race(server, warehouse, "POST", f"/sales-orders/{orders[i % 10]}/pick", [pick])
+            for i in range(CLIENTS)
+        )
+    )
+
+    statuses = sum(answers, Counter())
+    assert statuses[200] == 5
+    assert statuses[200] + statuses[409] == CLIENTS
+    level_b = (
+        await client.get(f"/stock?product_id={product['id']}&location_id={b['id']}", headers=admin)
+    ).json()["items"][0]
+    assert level_b["reserved"] == 5
     assert (await audit.check()).failures == []
