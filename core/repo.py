@@ -97,3 +97,31 @@ async def update(
         f"The {what} is at version {current['version']}, not {expected_version}.",
         current_version=current["version"],
     )
+
+
+async def lock(
+    table: type[Table], row_id: str, what: str, expected_version: int | None = None
+) -> dict[str, Any]:
+    """The row, locked until the transaction ends: 404 if absent, 412 if the version is stale.
+
+    PostgreSQL locks the row (`FOR UPDATE`); on SQLite the write transaction already holds the
+    database's write lock, so a plain read is as good.
+    """
+    lock_clause = "" if is_sqlite() else " FOR UPDATE"
+    pk = table._meta.primary_key._meta.db_column_name
+    rows = await table.raw(
+        f"SELECT * FROM {table._meta.tablename} WHERE {pk} = {{}}{lock_clause}", row_id
+    )
+    if not rows:
+        raise NotFound(f"No {what} with id {row_id}.")
+    check_version(rows[0], expected_version, what)
+    return rows[0]
+
+
+def check_version(row: dict[str, Any], expected_version: int | None, what: str) -> None:
+    """412 when the client's `If-Match` names a version the row has moved past."""
+    if expected_version is not None and expected_version != row["version"]:
+        raise StalePrecondition(
+            f"The {what} is at version {row['version']}, not {expected_version}.",
+            current_version=row["version"],
+        )

@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from core import money, repo
-from core.db import is_sqlite, transaction
-from core.errors import NotFound, StalePrecondition
+from core.db import transaction
+from core.errors import NotFound
 from core.http.pagination import Page
 from core.identity.principal import Principal
 from core.ids import new_id
@@ -149,19 +149,6 @@ async def _mark_paid(invoice_id: str, version: int) -> schemas.Invoice:
     return invoice
 
 
-async def _lock(invoice_id: str) -> dict[str, Any]:
-    """The invoice row, locked until the transaction ends (SQLite holds the write lock)."""
-    lock = "" if is_sqlite() else " FOR UPDATE"
-    rows = await Invoice.raw(
-        "SELECT id, status, currency, total_minor, paid_minor, version "
-        "FROM invoices WHERE id = {}" + lock,
-        invoice_id,
-    )
-    if not rows:
-        raise _not_found(invoice_id)
-    return rows[0]
-
-
 async def record_payment(
     invoice_id: str,
     data: schemas.PaymentCreate,
@@ -172,12 +159,7 @@ async def record_payment(
 ) -> schemas.Invoice:
     """Record a payment; once payments cover the total the invoice is paid (and `on_paid` runs)."""
     async with transaction():
-        row = await _lock(invoice_id)
-        if expected_version is not None and expected_version != row["version"]:
-            raise StalePrecondition(
-                f"The invoice is at version {row['version']}, not {expected_version}.",
-                current_version=row["version"],
-            )
+        row = await repo.lock(Invoice, invoice_id, "invoice", expected_version)
         amount = rules.payment_minor(data.amount, row["currency"])
         paid = rules.apply_payment(
             row["status"], row["total_minor"], row["paid_minor"], amount, row["currency"]

@@ -7,7 +7,6 @@ concurrent actions on one order queue up and the ledger's lock order stays intac
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -15,8 +14,8 @@ from typing import Any
 from core import money, repo
 from core.catalog.service import reorder_points
 from core.config import settings
-from core.db import is_sqlite, transaction
-from core.errors import FieldError, Invalid, NotFound, StalePrecondition
+from core.db import transaction
+from core.errors import FieldError, Invalid, NotFound
 from core.http.pagination import Page
 from core.ids import new_id
 from core.inventory import stock
@@ -73,15 +72,8 @@ async def _line_rows(order_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]
     return out
 
 
-def _known_shape(order_id: str) -> str:
-    """The id, or 404 when it cannot be one of ours (keeps e.g. NUL bytes from the database)."""
-    if not re.fullmatch(schemas.ID_PATTERN, order_id) or len(order_id) > 36:
-        raise NotFound(f"No purchase order with id {order_id!r}.")
-    return order_id
-
-
 async def get_order(order_id: str) -> schemas.PurchaseOrder:
-    row = await repo.fetch(PurchaseOrder, _known_shape(order_id), "purchase order")
+    row = await repo.fetch(PurchaseOrder, order_id, "purchase order")
     return to_order(row, (await _line_rows([order_id]))[order_id])
 
 
@@ -150,21 +142,8 @@ async def create_order(
 
 async def _lock(order_id: str, expected_version: int | None) -> tuple[schemas.Status, int]:
     """Lock the order row for this transaction; its status and version (404, 412)."""
-    # PostgreSQL locks the row; on SQLite the transaction already holds the write lock.
-    lock = "" if is_sqlite() else " FOR UPDATE"
-    rows = await PurchaseOrder.raw(
-        "SELECT status, version FROM purchase_orders WHERE id = {}" + lock,
-        _known_shape(order_id),
-    )
-    if not rows:
-        raise NotFound(f"No purchase order with id {order_id}.")
-    status, version = rows[0]["status"], int(rows[0]["version"])
-    if expected_version is not None and expected_version != version:
-        raise StalePrecondition(
-            f"The purchase order is at version {version}, not {expected_version}.",
-            current_version=version,
-        )
-    return status, version
+    row = await repo.lock(PurchaseOrder, order_id, "purchase order", expected_version)
+    return row["status"], int(row["version"])
 
 
 async def _save(

@@ -12,7 +12,7 @@ from typing import Any
 from core import money, repo
 from core.catalog import service as catalog
 from core.db import transaction
-from core.errors import FieldError, Invalid, NotFound, StalePrecondition
+from core.errors import FieldError, Invalid, NotFound
 from core.http.pagination import Page
 from core.identity.principal import Principal
 from core.inventory import stock
@@ -127,12 +127,8 @@ async def _begin(
 ) -> tuple[dict[str, Any], Status]:
     """Lock the order, check who asks and the version they saw, and decide the next state."""
     row = await store.lock(order_id)
-    _visible(order_id, row["customer_id"], viewer)
-    if expected_version is not None and expected_version != row["version"]:
-        raise StalePrecondition(
-            f"The sales order is at version {row['version']}, not {expected_version}.",
-            current_version=row["version"],
-        )
+    _visible(order_id, row["customer_id"], viewer)  # before the version: a stranger gets 404
+    repo.check_version(row, expected_version, "sales order")
     return row, rules.next_status(row["status"], action)
 
 

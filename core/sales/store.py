@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 from core import money, repo
-from core.db import is_sqlite
 from core.errors import NotFound
 from core.ids import new_id
 from core.invoicing import service as invoicing
@@ -94,15 +93,8 @@ async def view(order_id: str) -> schemas.SalesOrder:
 
 
 async def lock(order_id: str) -> dict[str, Any]:
-    """The order's row, locked until the transaction ends (on SQLite it holds the write lock)."""
-    rows = await SalesOrder.raw(
-        "SELECT id, customer_id, status, currency, subtotal_minor, tax_minor, version "
-        "FROM sales_orders WHERE id = {}" + ("" if is_sqlite() else " FOR UPDATE"),
-        order_id,
-    )
-    if not rows:
-        raise not_found(order_id)
-    return rows[0]
+    """The order's row, locked until the transaction ends."""
+    return await repo.lock(SalesOrder, order_id, "sales order")
 
 
 def line_states(lines: Sequence[dict[str, Any]]) -> list[rules.LineState]:
