@@ -88,17 +88,10 @@ async def list_invoices(
         filters.append(Invoice.status == status)
     if customer_id is not None:
         filters.append(Invoice.customer_id == customer_id)
-    page = await repo.fetch_page(Invoice, filters, cursor, limit, _Keyed)
-    rows = [item.row for item in page.items]
+    page = await repo.fetch_page(Invoice, filters, cursor, limit, lambda row: row)
+    rows = page.items
     payments = await _payments(rows)
     return Page([to_invoice(r, payments[r["id"]]) for r in rows], page.next_cursor)
-
-
-class _Keyed:
-    """A row with its key as `.id`, as `repo.fetch_page` wants it."""
-
-    def __init__(self, row: dict[str, Any]) -> None:
-        self.id, self.row = row["id"], row
 
 
 async def invoice_ids(order_ids: Sequence[str]) -> dict[str, str]:

@@ -95,13 +95,6 @@ async def get_order(order_id: str, viewer: Principal | None = None) -> schemas.S
     return order
 
 
-class _Keyed:
-    """A row with its key as `.id`, as `repo.fetch_page` wants it."""
-
-    def __init__(self, row: dict[str, Any]) -> None:
-        self.id, self.row = row["id"], row
-
-
 async def list_orders(
     *,
     status: str | None,
@@ -118,8 +111,8 @@ async def list_orders(
         filters.append(SalesOrder.status == status)
     if customer_id is not None:
         filters.append(SalesOrder.customer_id == customer_id)
-    page = await repo.fetch_page(SalesOrder, filters, cursor, limit, _Keyed)
-    return Page(await store.orders_of([k.row for k in page.items]), page.next_cursor)
+    page = await repo.fetch_page(SalesOrder, filters, cursor, limit, lambda row: row)
+    return Page(await store.orders_of(page.items), page.next_cursor)
 
 
 async def _begin(
