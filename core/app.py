@@ -19,6 +19,7 @@ from litestar.types import ControllerRouterHandler
 from core import db, logs
 from core.catalog.routes import ROUTES as CATALOG
 from core.config import settings
+from core.events.routes import ROUTES as EVENTS
 from core.health import HealthController, openapi_document
 from core.http import validation
 from core.http.problems import EXCEPTION_HANDLERS, PROBLEM_JSON, Problem
@@ -49,6 +50,7 @@ API_ROUTES: list[ControllerRouterHandler] = [
     *PURCHASING,
     *SALES,
     *INVOICING,
+    *EVENTS,
 ]
 
 

@@ -1,5 +1,70 @@
-"""The event contract: the CloudEvents envelope and the event types. Imports nothing of ours."""
+"""The event contract: the CloudEvents envelope and one type per event. Imports nothing of ours.
 
-from events.envelope import CloudEvent, EventType
+`decode(raw) -> Event` gives the typed event of a CloudEvent in JSON; `match` on its class.
+"""
 
-__all__ = ["CloudEvent", "EventType"]
+from events.envelope import SOURCE, STREAM, CloudEvent, Envelope, EventType
+from events.types import (
+    BY_TYPE,
+    DATA_TYPES,
+    EVENT_CLASSES,
+    CustomerCreated,
+    CustomerUpdated,
+    Event,
+    InvoiceIssued,
+    InvoicePaid,
+    ProductArchived,
+    ProductCreated,
+    ProductUpdated,
+    PurchaseOrderCancelled,
+    PurchaseOrderOrdered,
+    PurchaseOrderReceived,
+    SalesOrderCancelled,
+    SalesOrderConfirmed,
+    SalesOrderCreated,
+    SalesOrderInvoiced,
+    SalesOrderPaid,
+    SalesOrderPicking,
+    SalesOrderShipped,
+    StockChanged,
+    StockLow,
+    build,
+    decode,
+    encode,
+    from_stored,
+)
+
+__all__ = [
+    "BY_TYPE",
+    "DATA_TYPES",
+    "EVENT_CLASSES",
+    "SOURCE",
+    "STREAM",
+    "CloudEvent",
+    "CustomerCreated",
+    "CustomerUpdated",
+    "Envelope",
+    "Event",
+    "EventType",
+    "InvoiceIssued",
+    "InvoicePaid",
+    "ProductArchived",
+    "ProductCreated",
+    "ProductUpdated",
+    "PurchaseOrderCancelled",
+    "PurchaseOrderOrdered",
+    "PurchaseOrderReceived",
+    "SalesOrderCancelled",
+    "SalesOrderConfirmed",
+    "SalesOrderCreated",
+    "SalesOrderInvoiced",
+    "SalesOrderPaid",
+    "SalesOrderPicking",
+    "SalesOrderShipped",
+    "StockChanged",
+    "StockLow",
+    "build",
+    "decode",
+    "encode",
+    "from_stored",
+]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
 SOURCE = "/erp/core"
+STREAM = "ERP"  # the JetStream stream of every event; subjects `erp.>`
 
 
 class EventType(StrEnum):
@@ -35,8 +36,16 @@ class EventType(StrEnum):
     invoice_paid = "erp.invoice.paid"
 
 
+Sequence = Annotated[
+    int | None,
+    msgspec.Meta(
+        description="Extension: strictly increasing in publication order; null until published."
+    ),
+]
+
+
 class CloudEvent(msgspec.Struct, omit_defaults=False):
-    """The envelope of every event; `sequence` is set when the relay publishes it."""
+    """Any event, untyped: for code that moves events without reading them (the relay)."""
 
     id: str
     type: str
@@ -46,4 +55,18 @@ class CloudEvent(msgspec.Struct, omit_defaults=False):
     source: str = SOURCE
     specversion: str = "1.0"
     datacontenttype: str = "application/json"
-    sequence: int | None = None
+    sequence: Sequence = None
+
+
+class Envelope(msgspec.Struct, kw_only=True, tag_field="type"):
+    """The CloudEvents 1.0 attributes every typed event shares; `type` is the tag."""
+
+    specversion: str = "1.0"
+    id: Annotated[str, msgspec.Meta(description="Unique per event; the NATS message id.")]
+    source: str = SOURCE
+    subject: Annotated[
+        str, msgspec.Meta(description="The id of what changed (stock events: the product).")
+    ]
+    time: Annotated[datetime, msgspec.Meta(tz=True, description="When the change was made (UTC).")]
+    datacontenttype: str = "application/json"
+    sequence: Sequence = None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
 from msgspec import UNSET, Meta, Struct, UnsetType
+
+# The resources live in the event contract, so an event's data is what the API serves.
+from events.resources import Product as Product
 
 Sku = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/\-]*$")]
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
@@ -18,22 +20,6 @@ Price = Annotated[Decimal, Meta(description='A decimal string: "19.90"')]
 Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217")]
 TaxRate = Annotated[Decimal, Meta(description='A fraction from 0 to 1: "0.20" is 20 %')]
 ReorderPoint = Annotated[int, Meta(ge=0, le=10**9)]
-
-
-class Product(Struct):
-    id: str
-    sku: str
-    name: str
-    description: str
-    barcode: str | None
-    unit_price: Decimal
-    currency: str
-    tax_rate: Decimal
-    reorder_point: int
-    active: bool
-    version: int
-    created_at: datetime
-    updated_at: datetime
 
 
 class ProductCreate(Struct, forbid_unknown_fields=True):

@@ -130,7 +130,7 @@ async def change_levels(
     if short:
         raise InsufficientStock(short, what)
     for level in levels:
-        changed = schemas.StockChanged(**schemas.as_dict(level), cause=cause)
+        changed = schemas.StockLevelChange(**schemas.as_dict(level), cause=cause)
         await outbox.add(EventType.stock_changed, level.product_id, changed)
     return levels
 

@@ -8,6 +8,10 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
+# The resources live in the event contract, so an event's data is what the API serves.
+from events.resources import LowStockAlert as LowStockAlert
+from events.resources import StockLevelChange as StockLevelChange
+
 Code = Annotated[str, Meta(min_length=1, max_length=16, pattern=r"^[A-Z0-9][A-Z0-9_\-]*$")]
 BinCode = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[A-Z0-9][A-Z0-9_\-]*$")]
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
@@ -53,25 +57,6 @@ class StockLevel(Struct):
     on_hand: int
     reserved: int
     available: int
-
-
-class StockChanged(Struct):
-    """Data of `erp.stock.changed`: the level after the change, and why it changed."""
-
-    product_id: str
-    location_id: str
-    on_hand: int
-    reserved: int
-    available: int
-    cause: str
-
-
-class StockLow(Struct):
-    """Data of `erp.stock.low`: sellable availability fell below the reorder point."""
-
-    product_id: str
-    available: int
-    reorder_point: int
 
 
 class Availability(Struct):

@@ -52,7 +52,7 @@ async def _signal_low(products: list[str], before: dict[str, tuple[int, int]]) -
     for p in products:
         was, now = before[p][0] - before[p][1], after[p][0] - after[p][1]
         if now < points.get(p, 0) <= was:
-            await outbox.add(EventType.stock_low, p, schemas.StockLow(p, now, points[p]))
+            await outbox.add(EventType.stock_low, p, schemas.LowStockAlert(p, now, points[p]))
 
 
 async def reserve(reference: str, lines: Sequence[tuple[str, int]]) -> None:

@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated
 
 from msgspec import Meta, Struct
 
-Status = Literal["issued", "paid"]
+# The resources live in the event contract, so an event's data is what the API serves.
+from events.resources import Invoice as Invoice
+from events.resources import InvoiceStatus as InvoiceStatus
+from events.resources import Payment as Payment
 
-
-class Payment(Struct):
-    id: str
-    amount: Decimal
-    created_at: datetime
-
-
-class Invoice(Struct):
-    id: str
-    number: str
-    sales_order_id: str
-    customer_id: str
-    status: Status
-    currency: str
-    subtotal: Decimal
-    tax: Decimal
-    total: Decimal
-    paid_amount: Decimal
-    outstanding: Decimal
-    payments: list[Payment]
-    issued_at: datetime
-    paid_at: datetime | None
-    version: int
-    created_at: datetime
-    updated_at: datetime
+Status = InvoiceStatus
 
 
 class PaymentCreate(Struct, forbid_unknown_fields=True):

@@ -3,25 +3,35 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import msgspec
 
+import events
 from core.ids import new_id
 from core.outbox.tables import OutboxEvent
-from events import EventType
 
 
-async def add(event_type: EventType, subject: str, data: Any) -> str:
-    """Record an event (joins the caller's open transaction); returns the event id."""
-    event_id = new_id()
+async def add(event_type: events.EventType, subject: str, data: msgspec.Struct) -> str:
+    """Record an event (joins the caller's open transaction); returns the event id.
+
+    `data` must be the resource type of `event_type` (see `events.DATA_TYPES`), else TypeError:
+    what is stored is exactly what the typed decoder reads back.
+    """
+    event = events.build(
+        event_type.value, id=new_id(), subject=subject, time=datetime.now(UTC), data=data
+    )
+    return await write(event)
+
+
+async def write(event: events.Event) -> str:
+    """Record a typed event; its `data` is stored as the resource's JSON text."""
     await OutboxEvent.insert(
         OutboxEvent(
-            id=event_id,
-            type=event_type.value,
-            subject=subject,
-            time=datetime.now(UTC),
-            data=msgspec.json.encode(data).decode(),
+            id=event.id,
+            type=event.__struct_config__.tag,
+            subject=event.subject,
+            time=event.time,
+            data=msgspec.json.encode(event.data).decode(),
         )
     )
-    return event_id
+    return event.id

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated
 
 from msgspec import Meta, Struct
+
+# The resources live in the event contract, so an event's data is what the API serves.
+from events.resources import PurchaseOrder as PurchaseOrder
+from events.resources import PurchaseOrderLine as PurchaseOrderLine
+from events.resources import PurchaseOrderStatus as PurchaseOrderStatus
 
 # Ids are opaque to clients, but only UUID or ULID characters can name anything.
 ID_PATTERN = r"^[0-9A-Za-z-]+$"
@@ -14,30 +18,7 @@ Id = Annotated[str, Meta(min_length=1, max_length=36, pattern=ID_PATTERN)]
 Quantity = Annotated[int, Meta(gt=0, le=1_000_000_000)]
 Cost = Annotated[Decimal, Meta(description='A decimal string: "4.20", at least 0')]
 Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217")]
-Status = Literal["draft", "ordered", "partially_received", "received", "cancelled"]
-
-
-class PurchaseOrderLine(Struct):
-    line_no: int
-    product_id: str
-    quantity: int
-    unit_cost: Decimal
-    received_quantity: int
-    outstanding: int
-
-
-class PurchaseOrder(Struct):
-    id: str
-    number: str
-    supplier_id: str
-    status: Status
-    currency: str
-    lines: list[PurchaseOrderLine]
-    total: Decimal
-    version: int
-    created_at: datetime
-    updated_at: datetime
-    ordered_at: datetime | None
+Status = PurchaseOrderStatus
 
 
 class PurchaseOrderLineCreate(Struct, forbid_unknown_fields=True):

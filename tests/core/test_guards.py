@@ -37,6 +37,7 @@ def test_public_routes_are_only_the_documented_ones(app: Any) -> None:
             if any(isinstance(g, Guard) and g.public for g in declared_guards(handler)):
                 public.add(route.path)
     assert public == {
+        "/api/v1/asyncapi.json",
         "/api/v1/auth/token",
         "/api/v1/health/live",
         "/api/v1/health/ready",

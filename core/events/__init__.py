@@ -1,0 +1,1 @@
+"""The event log: published events, oldest first, for catching up and audit."""

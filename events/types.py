@@ -1,0 +1,213 @@
+"""One msgspec type per event type, joined in one tagged union with one typed decoder.
+
+A consumer decodes and dispatches with `match`:
+
+    match events.decode(raw):
+        case events.SalesOrderConfirmed(data=order): ...
+        case events.StockChanged(data=level): ...
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeAlias, get_args, get_type_hints
+
+import msgspec
+
+from events import resources as r
+from events.envelope import CloudEvent, Envelope
+
+
+class ProductCreated(Envelope, tag="erp.product.created", kw_only=True):
+    """A product was added to the catalogue."""
+
+    data: r.Product
+
+
+class ProductUpdated(Envelope, tag="erp.product.updated", kw_only=True):
+    """A product's fields changed."""
+
+    data: r.Product
+
+
+class ProductArchived(Envelope, tag="erp.product.archived", kw_only=True):
+    """A product was archived: no longer sold."""
+
+    data: r.Product
+
+
+class CustomerCreated(Envelope, tag="erp.customer.created", kw_only=True):
+    """A customer was created."""
+
+    data: r.Customer
+
+
+class CustomerUpdated(Envelope, tag="erp.customer.updated", kw_only=True):
+    """A customer's fields changed."""
+
+    data: r.Customer
+
+
+class StockChanged(Envelope, tag="erp.stock.changed", kw_only=True):
+    """A stock level (product, location) changed; `data` is the level after it."""
+
+    data: r.StockLevelChange
+
+
+class StockLow(Envelope, tag="erp.stock.low", kw_only=True):
+    """Sellable availability of a product fell below its reorder point."""
+
+    data: r.LowStockAlert
+
+
+class SalesOrderCreated(Envelope, tag="erp.sales_order.created", kw_only=True):
+    """A sales order was placed."""
+
+    data: r.SalesOrder
+
+
+class SalesOrderConfirmed(Envelope, tag="erp.sales_order.confirmed", kw_only=True):
+    """A sales order was confirmed: its stock is reserved."""
+
+    data: r.SalesOrder
+
+
+class SalesOrderPicking(Envelope, tag="erp.sales_order.picking", kw_only=True):
+    """Picks were recorded for a sales order."""
+
+    data: r.SalesOrder
+
+
+class SalesOrderShipped(Envelope, tag="erp.sales_order.shipped", kw_only=True):
+    """A sales order left the warehouse."""
+
+    data: r.SalesOrder
+
+
+class SalesOrderInvoiced(Envelope, tag="erp.sales_order.invoiced", kw_only=True):
+    """A sales order's invoice was issued."""
+
+    data: r.SalesOrder
+
+
+class SalesOrderPaid(Envelope, tag="erp.sales_order.paid", kw_only=True):
+    """A sales order's invoice was paid in full."""
+
+    data: r.SalesOrder
+
+
+class SalesOrderCancelled(Envelope, tag="erp.sales_order.cancelled", kw_only=True):
+    """A sales order was cancelled; its reservations were released."""
+
+    data: r.SalesOrder
+
+
+class PurchaseOrderOrdered(Envelope, tag="erp.purchase_order.ordered", kw_only=True):
+    """A purchase order was sent to the supplier."""
+
+    data: r.PurchaseOrder
+
+
+class PurchaseOrderReceived(Envelope, tag="erp.purchase_order.received", kw_only=True):
+    """Goods of a purchase order arrived (in part or in full)."""
+
+    data: r.PurchaseOrder
+
+
+class PurchaseOrderCancelled(Envelope, tag="erp.purchase_order.cancelled", kw_only=True):
+    """A purchase order was cancelled."""
+
+    data: r.PurchaseOrder
+
+
+class InvoiceIssued(Envelope, tag="erp.invoice.issued", kw_only=True):
+    """An invoice was issued for a shipped order."""
+
+    data: r.Invoice
+
+
+class InvoicePaid(Envelope, tag="erp.invoice.paid", kw_only=True):
+    """Payments cover an invoice's total."""
+
+    data: r.Invoice
+
+
+Event: TypeAlias = (
+    ProductCreated
+    | ProductUpdated
+    | ProductArchived
+    | CustomerCreated
+    | CustomerUpdated
+    | StockChanged
+    | StockLow
+    | SalesOrderCreated
+    | SalesOrderConfirmed
+    | SalesOrderPicking
+    | SalesOrderShipped
+    | SalesOrderInvoiced
+    | SalesOrderPaid
+    | SalesOrderCancelled
+    | PurchaseOrderOrdered
+    | PurchaseOrderReceived
+    | PurchaseOrderCancelled
+    | InvoiceIssued
+    | InvoicePaid
+)
+EVENT_CLASSES: tuple[type[Event], ...] = get_args(Event)
+BY_TYPE: dict[str, type[Event]] = {c.__struct_config__.tag: c for c in EVENT_CLASSES}
+DATA_TYPES: dict[str, type[msgspec.Struct]] = {
+    tag: get_type_hints(cls)["data"] for tag, cls in BY_TYPE.items()
+}
+
+_decoder = msgspec.json.Decoder(Event)
+_encoder = msgspec.json.Encoder()
+
+
+def decode(raw: bytes | str) -> Event:
+    """The typed event of a CloudEvent in JSON (`msgspec.ValidationError` if it is none)."""
+    return _decoder.decode(raw)
+
+
+def encode(event: Event) -> bytes:
+    """The CloudEvent as JSON."""
+    return _encoder.encode(event)
+
+
+def build(
+    event_type: str,
+    *,
+    id: str,
+    subject: str,
+    time: datetime,
+    data: Any,
+    sequence: int | None = None,
+) -> Event:
+    """The typed event of `event_type`; `data` must be that type's resource (else TypeError)."""
+    cls = BY_TYPE.get(event_type)
+    if cls is None:
+        raise TypeError(f"No event type {event_type!r}.")
+    if not isinstance(data, DATA_TYPES[event_type]):
+        wanted = DATA_TYPES[event_type].__name__
+        raise TypeError(f"{event_type} carries a {wanted}, not {type(data).__name__}.")
+    return cls(id=id, subject=subject, time=time, data=data, sequence=sequence)
+
+
+def from_stored(
+    event_type: str,
+    *,
+    id: str,
+    subject: str,
+    time: datetime,
+    data: str | bytes,
+    sequence: int | None,
+) -> Event:
+    """The typed event of a stored row whose `data` is the resource as JSON text."""
+    envelope = CloudEvent(
+        id=id,
+        type=event_type,
+        subject=subject,
+        time=time,
+        data=msgspec.Raw(data),
+        sequence=sequence,
+    )
+    return decode(_encoder.encode(envelope))
