@@ -1,4 +1,4 @@
-"""`erp up`: start NATS, core and the gateway, print where they are, and supervise them."""
+"""`erp up`: start NATS, core, the relay and the gateway, print where they are, supervise them."""
 
 from __future__ import annotations
 
@@ -80,9 +80,9 @@ def plan(env: StackEnv, console: Console) -> tuple[list[Planned], dict[str, str]
     urls = {"nats": os.environ.get("NATS_URL") or ""}
     planned = [] if urls["nats"] else [_nats(env, urls)]
     planned.append(_core(env, urls))
+    planned.append(_relay())
     planned.append(_gateway(env, urls, console))
     # The slot for the processes still to come, e.g.
-    #   planned.append(_relay(env, urls))   # [python, "-m", "events.relay"]: outbox -> JetStream
     #   planned.append(_portal(env, urls))  # streamlit on ERP_PORTAL_PORT, probe /_stcore/health
     # A planner returns Planned(ProcessSpec(name, argv, env, url), probe) and may set urls[name];
     # the panel shows urls["portal"] when present.
@@ -106,6 +106,13 @@ def _core(env: StackEnv, urls: dict[str, str]) -> Planned:
     return Planned(
         ProcessSpec("core", argv, url=urls["core"]), http_ok(f"{urls['core']}/api/v1/health/ready")
     )
+
+
+def _relay() -> Planned:
+    """The outbox relay (after core, which has applied the migrations); it waits out NATS or
+    the database by itself, so it is ready once started (the supervisor notices a death)."""
+    argv = [sys.executable, "-m", "events.relay"]
+    return Planned(ProcessSpec("relay", argv), lambda: (True, "started"))
 
 
 def _gateway(env: StackEnv, urls: dict[str, str], console: Console) -> Planned:

@@ -7,8 +7,11 @@ from datetime import UTC, datetime
 import msgspec
 
 import events
+from core.db import is_sqlite, query
 from core.ids import new_id
 from core.outbox.tables import OutboxEvent
+
+RELAY_CHANNEL = "erp_outbox"  # the channel events/relay.py listens on
 
 
 async def add(event_type: events.EventType, subject: str, data: msgspec.Struct) -> str:
@@ -34,4 +37,8 @@ async def write(event: events.Event) -> str:
             data=msgspec.json.encode(event.data).decode(),
         )
     )
+    if not is_sqlite():
+        # Delivered when the transaction commits (repeats within it collapse into one): the
+        # relay LISTENs on this channel and publishes at once instead of at its next poll.
+        await query(f"NOTIFY {RELAY_CHANNEL}")
     return event.id

@@ -1,0 +1,276 @@
+"""The outbox relay: numbers committed outbox rows and publishes them to JetStream, in order.
+
+`python -m events.relay` (or `erp relay`) reads `DATABASE_URL`, `NATS_URL`, `ERP_HOME`,
+`ERP_STREAM` (default `ERP`) and `ERP_LOG_LEVEL`. The loop, while holding the relay lock:
+
+1. once per lock taken: re-publish rows numbered but not marked published (a crash between
+   the two), by sequence;
+2. number the next batch of unpublished rows (by id) after the highest sequence, in one
+   statement (one short transaction);
+3. publish each, in sequence order, to the subject = its type with `Nats-Msg-Id` = its id,
+   waiting for each PubAck (retrying forever with backoff, same msg id);
+4. mark the batch published; wait for a notification or a poll to find more.
+
+JetStream drops a re-published event as a duplicate within the stream's duplicate window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import nats
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from nats.js.api import StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from events.envelope import STREAM, CloudEvent
+from events.relay_db import Outbox, Row, open_outbox
+
+log = logging.getLogger("events.relay")
+SUBJECTS = ["erp.>"]
+DUPLICATE_WINDOW = 120.0  # seconds
+BATCH = 200
+PUBLISH_TIMEOUT = 2.0
+BACKOFF_START, BACKOFF_CAP = 0.05, 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str
+    nats_url: str
+    home: Path
+    stream: str
+    batch: int = BATCH
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        home = Path(os.environ.get("ERP_HOME") or ".erp").expanduser().resolve()
+        database = os.environ.get("DATABASE_URL") or f"sqlite:///{home / 'erp.sqlite3'}"
+        return cls(
+            database_url=database,
+            nats_url=os.environ.get("NATS_URL") or "nats://127.0.0.1:4222",
+            home=home,
+            stream=os.environ.get("ERP_STREAM") or STREAM,
+            batch=int(os.environ.get("ERP_RELAY_BATCH") or BATCH),
+        )
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, msg and any `fields`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+            "pid": record.process,
+            **getattr(record, "fields", {}),
+        }
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+def _say(level: int, msg: str, **fields: Any) -> None:
+    log.log(level, msg, extra={"fields": fields})
+
+
+def envelope(row: Row) -> bytes:
+    """The CloudEvent of a row; `data` is the row's JSON text as it is."""
+    event = CloudEvent(
+        id=row.id,
+        type=row.type,
+        subject=row.subject,
+        time=row.time,
+        data=msgspec.Raw(row.data.encode()),
+        sequence=row.sequence,
+    )
+    return msgspec.json.encode(event)
+
+
+async def connect_nats(url: str) -> NATS:
+    """Connect (retrying with backoff until it works); reconnects forever after that."""
+
+    async def disconnected() -> None:
+        _say(logging.INFO, "nats disconnected")
+
+    async def reconnected() -> None:
+        _say(logging.INFO, "nats reconnected")
+
+    async def error(exc: Exception) -> None:
+        _say(logging.DEBUG, "nats error", error=repr(exc))
+
+    delay = BACKOFF_START
+    while True:
+        try:
+            nc = await nats.connect(
+                url,
+                name="erp-relay",
+                connect_timeout=2,
+                reconnect_time_wait=0.5,
+                max_reconnect_attempts=-1,
+                disconnected_cb=disconnected,
+                reconnected_cb=reconnected,
+                error_cb=error,
+            )
+        except Exception as exc:
+            _say(logging.WARNING, "nats unreachable, retrying", error=repr(exc), retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, BACKOFF_CAP)
+            continue
+        where = nc.connected_url  # host and port only: never credentials in the log
+        server = f"{where.hostname}:{where.port}" if where else ""
+        _say(logging.INFO, "nats connected", server=server)
+        return nc
+
+
+class Publisher:
+    """Publishes rows in order, each until JetStream acknowledges it (a duplicate ack counts)."""
+
+    def __init__(self, nc: NATS, stream: str) -> None:
+        self.nc = nc
+        self.js: JetStreamContext = nc.jetstream()
+        self.stream = stream
+        self.stream_ready = False
+        self.failing = False
+
+    async def ensure_stream(self) -> None:
+        """Create or update the stream: `erp.>`, file storage, the duplicate window."""
+        config = StreamConfig(
+            name=self.stream,
+            subjects=SUBJECTS,
+            storage=StorageType.FILE,
+            duplicate_window=DUPLICATE_WINDOW,
+        )
+        try:
+            await self.js.stream_info(self.stream)
+        except NotFoundError:
+            await self.js.add_stream(config)
+            _say(logging.INFO, "stream created", stream=self.stream)
+        else:
+            await self.js.update_stream(config)
+        self.stream_ready = True
+
+    async def publish(self, rows: list[Row]) -> None:
+        for row in rows:
+            await self._publish_one(row, envelope(row))
+
+    async def _publish_one(self, row: Row, payload: bytes) -> None:
+        delay = BACKOFF_START
+        headers = {"Nats-Msg-Id": row.id}
+        while True:
+            try:
+                if not self.nc.is_connected:
+                    raise ConnectionError("nats is not connected")
+                if not self.stream_ready:
+                    await self.ensure_stream()
+                await self.js.publish(
+                    row.type, payload, timeout=PUBLISH_TIMEOUT, stream=self.stream, headers=headers
+                )
+            except Exception as exc:
+                if not self.failing:
+                    _say(logging.WARNING, "publishing stalled", error=repr(exc), id=row.id)
+                self.failing = True
+                # The stream may be gone (a new server): check it again before the next try.
+                self.stream_ready = False
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, BACKOFF_CAP)
+                continue
+            if self.failing:
+                _say(logging.INFO, "publishing again", sequence=row.sequence)
+                self.failing = False
+            return
+
+
+async def pump(outbox: Outbox, publisher: Publisher, batch: int) -> None:
+    """Publish forever while holding the lock (returns only by raising)."""
+    first_pass = True
+    while True:
+        rows = await outbox.numbered(batch) if first_pass else []
+        if not rows:
+            first_pass = False
+            rows = await outbox.number_next(batch)
+        if not rows:
+            await outbox.wait()
+            continue
+        started = time.monotonic()
+        await publisher.publish(rows)
+        await outbox.mark_published(rows[0].sequence, rows[-1].sequence)
+        _say(
+            logging.DEBUG,
+            "batch published",
+            count=len(rows),
+            first=rows[0].sequence,
+            last=rows[-1].sequence,
+            republished=first_pass,
+            ms=round((time.monotonic() - started) * 1000, 1),
+        )
+
+
+async def run(settings: Settings) -> None:
+    """Connect to NATS, then hold the lock and publish; on a database error start over."""
+    nc = await connect_nats(settings.nats_url)
+    publisher = Publisher(nc, settings.stream)
+    try:
+        with contextlib.suppress(Exception):
+            await publisher.ensure_stream()
+        delay = BACKOFF_START
+        while True:
+            outbox = open_outbox(settings.database_url, settings.home)
+            try:
+                _say(logging.INFO, "waiting for the relay lock", backend=outbox.backend)
+                await outbox.acquire()
+                _say(logging.INFO, "relay lock acquired, publishing", stream=settings.stream)
+                delay = BACKOFF_START
+                await pump(outbox, publisher, settings.batch)
+            except Exception as exc:
+                _say(logging.WARNING, "database error, starting over", error=repr(exc))
+            finally:
+                await outbox.close()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, BACKOFF_CAP)
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(nc.close(), 5)
+
+
+async def _main(settings: Settings) -> None:
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await run(settings)
+    _say(logging.INFO, "relay stopped")
+
+
+def main() -> int:
+    """Entry point of `python -m events.relay` and `erp relay`."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    log.addHandler(handler)
+    log.setLevel((os.environ.get("ERP_LOG_LEVEL") or "INFO").upper())
+    log.propagate = False
+    settings = Settings.from_env()
+    _say(logging.INFO, "relay starting", stream=settings.stream, pid=os.getpid())
+    asyncio.run(_main(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

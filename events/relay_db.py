@@ -1,0 +1,240 @@
+"""The relay's side of the outbox table: plain SQL on SQLite (aiosqlite) or PostgreSQL (asyncpg).
+
+Only one relay publishes at a time: on PostgreSQL it holds a session advisory lock on its own
+connection, on SQLite an exclusive `flock` on `ERP_HOME/relay.lock`; either is freed when the
+process dies, and a waiting relay takes over within a second or so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import unquote, urlparse
+
+import aiosqlite
+import asyncpg
+
+# The PostgreSQL NOTIFY channel core may signal on commit (the relay also polls).
+CHANNEL = "erp_outbox"
+# pg_advisory_lock keys: core's migrations hold 7243001, the relay 7243002.
+LOCK_KEY = 7243002
+LOCK_RETRY = 1.0
+COLUMNS = "outbox.id, outbox.type, outbox.subject, outbox.time, outbox.data, outbox.sequence"
+
+# Number the next batch (oldest id first) after the highest sequence, in one statement,
+# which is one short transaction on both databases. `{limit}` is the placeholder.
+NUMBER_SQL = f"""
+WITH base AS (SELECT coalesce(max(sequence), 0) AS m FROM outbox),
+batch AS (
+    SELECT id, row_number() OVER (ORDER BY id) AS rn FROM (
+        SELECT id FROM outbox WHERE published_at IS NULL AND sequence IS NULL
+        ORDER BY id LIMIT {{limit}}
+    ) AS waiting
+)
+UPDATE outbox SET sequence = (SELECT m FROM base) + batch.rn
+FROM batch WHERE outbox.id = batch.id AND outbox.sequence IS NULL
+RETURNING {COLUMNS}
+"""
+NUMBERED_SQL = f"""
+SELECT {COLUMNS} FROM outbox WHERE published_at IS NULL AND sequence IS NOT NULL
+ORDER BY sequence LIMIT {{limit}}
+"""
+MARK_SQL = """
+UPDATE outbox SET published_at = {at}
+WHERE sequence >= {first} AND sequence <= {last} AND published_at IS NULL
+"""
+WAITING_SQL = "SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One numbered outbox row, ready to publish."""
+
+    id: str
+    type: str
+    subject: str
+    time: datetime
+    data: str
+    sequence: int
+
+
+def _row(values: Any) -> Row:
+    when = values[3]
+    if isinstance(when, str):  # SQLite keeps Piccolo's text form, in UTC
+        when = datetime.fromisoformat(when)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return Row(values[0], values[1], values[2], when, values[4], int(values[5]))
+
+
+def _sorted(rows: list[Row]) -> list[Row]:
+    return sorted(rows, key=lambda r: r.sequence)
+
+
+class Outbox(Protocol):
+    """What the relay needs of the database."""
+
+    backend: str
+    poll_interval: float
+
+    async def acquire(self) -> None:
+        """Connect, and wait until this relay holds the lock."""
+
+    async def numbered(self, limit: int) -> list[Row]:
+        """Rows numbered but not marked published (a crash between the two), by sequence."""
+
+    async def number_next(self, limit: int) -> list[Row]:
+        """Number the next unpublished rows (by id) and return them by sequence."""
+
+    async def mark_published(self, first: int, last: int) -> None:
+        """Mark the rows with sequences `first..last` published."""
+
+    async def wait(self) -> None:
+        """Return when there may be new rows (a notification, or a poll found some)."""
+
+    async def close(self) -> None:
+        """Close the connections and free the lock."""
+
+
+def open_outbox(database_url: str, home: Path) -> Outbox:
+    """The outbox of `DATABASE_URL` (sqlite:///path or postgresql://…)."""
+    parsed = urlparse(database_url)
+    if parsed.scheme == "sqlite":
+        return SqliteOutbox(unquote(parsed.path), home / "relay.lock")
+    if parsed.scheme in {"postgres", "postgresql"}:
+        return PostgresOutbox(database_url)
+    raise ValueError(f"DATABASE_URL must be sqlite:/// or postgresql://, not {parsed.scheme}://")
+
+
+class SqliteOutbox:
+    """SQLite: a flock on `ERP_HOME/relay.lock`; polls a cheap indexed query every 50 ms."""
+
+    backend = "sqlite"
+    poll_interval = 0.05
+
+    def __init__(self, path: str, lock_path: Path) -> None:
+        self.path = path
+        self.lock_path = lock_path
+        self.lock_fd: int | None = None
+        self.conn: aiosqlite.Connection | None = None
+
+    async def acquire(self) -> None:
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    await asyncio.sleep(LOCK_RETRY)
+        except BaseException:
+            os.close(fd)
+            raise
+        self.lock_fd = fd
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        # Autocommit: each statement is its own short transaction; writers queue for 30 s.
+        self.conn = await aiosqlite.connect(self.path, timeout=30, isolation_level=None)
+
+    def _db(self) -> aiosqlite.Connection:
+        assert self.conn is not None, "acquire() first"
+        return self.conn
+
+    async def numbered(self, limit: int) -> list[Row]:
+        rows = await self._db().execute_fetchall(NUMBERED_SQL.format(limit="?"), (limit,))
+        return [_row(r) for r in rows]
+
+    async def number_next(self, limit: int) -> list[Row]:
+        rows = await self._db().execute_fetchall(NUMBER_SQL.format(limit="?"), (limit,))
+        return _sorted([_row(r) for r in rows])
+
+    async def mark_published(self, first: int, last: int) -> None:
+        sql = MARK_SQL.format(at="?", first="?", last="?")
+        await self._db().execute(sql, (str(datetime.now(UTC)), first, last))
+
+    async def wait(self) -> None:
+        # A read, not a write: idle polling never takes SQLite's write lock from core.
+        while True:
+            if await self._db().execute_fetchall(WAITING_SQL):
+                return
+            await asyncio.sleep(self.poll_interval)
+
+    async def close(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(Exception):
+                await self.conn.close()
+            self.conn = None
+        if self.lock_fd is not None:
+            os.close(self.lock_fd)  # frees the flock
+            self.lock_fd = None
+
+
+class PostgresOutbox:
+    """PostgreSQL: a session advisory lock and `LISTEN erp_outbox` on one connection of its own,
+    polling every 500 ms as the fallback for commits that notify nobody."""
+
+    backend = "postgresql"
+    poll_interval = 0.5
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.conn: asyncpg.Connection | None = None
+        self.notified = asyncio.Event()
+
+    async def acquire(self) -> None:
+        while True:
+            conn = await asyncpg.connect(self.url)
+            try:
+                while True:
+                    if await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
+                        break
+                    await asyncio.sleep(LOCK_RETRY)
+                await conn.add_listener(CHANNEL, self._on_notify)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await conn.close()
+                raise
+            self.conn = conn
+            return
+
+    def _on_notify(self, *args: Any) -> None:
+        self.notified.set()
+
+    def _db(self) -> asyncpg.Connection:
+        assert self.conn is not None, "acquire() first"
+        return self.conn
+
+    async def numbered(self, limit: int) -> list[Row]:
+        rows = await self._db().fetch(NUMBERED_SQL.format(limit="$1"), limit)
+        return [_row(r) for r in rows]
+
+    async def number_next(self, limit: int) -> list[Row]:
+        self.notified.clear()  # whatever was notified before this is in this batch
+        rows = await self._db().fetch(NUMBER_SQL.format(limit="$1"), limit)
+        return _sorted([_row(r) for r in rows])
+
+    async def mark_published(self, first: int, last: int) -> None:
+        sql = MARK_SQL.format(at="$1", first="$2", last="$3")
+        await self._db().execute(sql, datetime.now(UTC), first, last)
+
+    async def wait(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.notified.wait(), self.poll_interval)
+            # A query also notices a lost connection (and with it the lock) within 500 ms.
+            if self.notified.is_set() or await self._db().fetchval(WAITING_SQL):
+                return
+
+    async def close(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.conn.close(), 5)
+            self.conn.terminate()
+            self.conn = None

@@ -1,0 +1,146 @@
+"""The outbox relay against a real JetStream server and this run's database: order, envelope,
+NATS outages, SIGKILL, and two relays at once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from events import decode
+from stack.nats import EmbeddedNats
+from tests.core.helpers import new_product
+from tests.events.conftest import ERP_RELAY, Published, StartRelay, StreamLog
+
+READY = "relay lock acquired, publishing"
+
+
+async def outbox() -> list[dict[str, Any]]:
+    from core import db
+
+    return await db.query("SELECT id, type, subject, sequence, published_at FROM outbox")
+
+
+async def products(client: httpx.AsyncClient, admin: dict[str, str], n: int) -> list[str]:
+    return [(await new_product(client, admin))["id"] for _ in range(n)]
+
+
+async def all_published(stream: StreamLog, within: float = 45) -> list[Published]:
+    """Wait until every outbox row is in the stream; then check the whole stream."""
+    rows = await outbox()
+    messages = await stream.wait_for({r["id"] for r in rows}, within)
+    assert_consistent(messages, await outbox())
+    return messages
+
+
+def assert_consistent(messages: list[Published], rows: list[dict[str, Any]]) -> None:
+    """No id twice, sequences 1..N without gaps and increasing in stream order, and each
+    event where the outbox says (its sequence, its type as subject)."""
+    ids = [m.msg_id for m in messages]
+    assert len(ids) == len(set(ids)), "an event is in the stream twice"
+    sequences = [m.event["sequence"] for m in messages]
+    assert sequences == list(range(1, len(messages) + 1))
+    by_id = {r["id"]: r for r in rows}
+    for m in messages:
+        assert m.event["id"] == m.msg_id
+        assert m.subject == m.event["type"] == by_id[m.msg_id]["type"]
+        assert by_id[m.msg_id]["sequence"] == m.event["sequence"]
+    numbered = sorted(r["sequence"] for r in rows if r["sequence"] is not None)
+    assert numbered == sequences  # nothing numbered that the stream lacks, nothing twice
+
+
+async def test_every_event_arrives_in_order_with_its_envelope(
+    start_relay: StartRelay, stream: StreamLog, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    relay = await start_relay()
+    await relay.wait_said(READY)
+    created = [await new_product(client, admin) for _ in range(20)]
+    started = time.monotonic()
+    messages = await all_published(stream)
+    assert time.monotonic() - started < 10
+
+    by_subject = {m.event["subject"]: m.event for m in messages}
+    for product in created:
+        event = by_subject[product["id"]]
+        assert event["specversion"] == "1.0"
+        assert event["source"] == "/erp/core"
+        assert event["type"] == "erp.product.created"
+        assert event["datacontenttype"] == "application/json"
+        assert event["data"]["id"] == product["id"]
+        assert event["data"]["sku"] == product["sku"]
+        assert event["time"].endswith("Z")
+        assert datetime.fromisoformat(event["time"]).utcoffset() is not None
+    for m in messages:  # every event decodes as its type of the contract
+        assert decode(json.dumps(m.event)).id == m.msg_id
+    assert all((r["published_at"] is not None) for r in await outbox())
+
+
+async def test_nats_down_while_500_changes_commit(
+    start_relay: StartRelay,
+    stream: StreamLog,
+    nats_server: EmbeddedNats,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+) -> None:
+    relay = await start_relay()
+    await relay.wait_said(READY)
+    await all_published(stream)
+
+    await asyncio.to_thread(nats_server.stop)
+    try:
+        created = await products(client, admin, 500)
+        await relay.wait_said("publishing stalled")
+        assert all(r["published_at"] is None for r in await outbox() if r["subject"] in created)
+    finally:
+        await asyncio.to_thread(nats_server.start)  # the same port and store
+    messages = await all_published(stream, within=60)
+    assert set(created) <= {m.event["subject"] for m in messages}
+    assert relay.said("publishing again")
+
+
+async def test_sigkill_in_the_middle_of_a_burst_loses_nothing(
+    start_relay: StartRelay, stream: StreamLog, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    relay = await start_relay()
+    await relay.wait_said(READY)
+    before = len(await stream.refresh())
+    burst = asyncio.create_task(products(client, admin, 400))
+    deadline = time.monotonic() + 30
+    while len(await stream.refresh()) < before + 100:
+        assert time.monotonic() < deadline and not burst.done(), "the burst was not published"
+        await asyncio.sleep(0.02)
+    relay.kill()
+    killed_at = len(await stream.refresh())
+    created = await burst
+    assert len(await stream.refresh()) == killed_at  # nobody publishes now
+
+    again = await start_relay()
+    await again.wait_said(READY)
+    messages = await all_published(stream)
+    assert set(created) <= {m.event["subject"] for m in messages}
+
+
+async def test_two_relays_one_publishes_and_the_other_takes_over(
+    start_relay: StartRelay, stream: StreamLog, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    first = await start_relay()
+    await first.wait_said(READY)
+    second = await start_relay(ERP_RELAY)
+    await second.wait_said("waiting for the relay lock")
+    await products(client, admin, 50)
+    await all_published(stream)
+    await asyncio.sleep(1.5)  # the second retries the lock every second meanwhile
+    assert not second.said(READY)
+    assert not any(line["msg"] == "batch published" for line in second.lines())
+
+    first.kill()
+    killed = time.monotonic()
+    created = await products(client, admin, 20)
+    await second.wait_said(READY, within=10)
+    messages = await all_published(stream)
+    assert time.monotonic() - killed < 6
+    assert set(created) <= {m.event["subject"] for m in messages}
