@@ -203,7 +203,7 @@ async def _staff(api: _Api, result: SeedResult) -> None:
 async def _products(api: _Api, result: SeedResult, products: list[dict[str, Any]]) -> None:
     created = await api.all("/products", products, in_order=True)
     result.counts["products"] = len(created)
-    counts = data.opening_stock(len(created))
+    counts = data.opening_stock([row["reorder_point"] for row in created])
     adjustments = [
         {"product_id": row["id"], "location_id": api.sellable[i % len(api.sellable)],
          "counted": counts[i], "reason": "opening count"}

@@ -127,7 +127,15 @@ def catalogue() -> list[dict[str, object]]:
     return products(random.Random(SEED))
 
 
-def opening_stock(count: int) -> list[int]:
-    """An opening count per product, a few at zero or under their reorder point."""
+def opening_stock(reorder_points: list[int]) -> list[int]:
+    """An opening count per product: most well stocked, about one in ten low, a few at zero."""
     rng = random.Random(SEED + 1)
-    return [rng.choice((0, 3, 8, 12, 20, 24, 36, 40, 60, 80, 120)) for _ in range(count)]
+    counts = []
+    for i, point in enumerate(reorder_points):
+        if i % 40 == 17:  # out of stock
+            counts.append(0)
+        elif i % 12 == 5:  # below the reorder point: shows up in the low-stock report
+            counts.append(rng.randint(1, max(point - 1, 1)))
+        else:
+            counts.append(point * rng.randint(2, 6) + rng.randint(0, 9))
+    return counts
