@@ -13,7 +13,8 @@ import httpx
 
 from events import decode
 from stack.nats import EmbeddedNats
-from tests.core.helpers import new_product
+from tests.core.helpers import make_user, new_customer, new_product
+from tests.core.test_inventory import bins, count
 from tests.events.conftest import ERP_RELAY, Published, StartRelay, StreamLog
 
 READY = "relay lock acquired, publishing"
@@ -27,6 +28,22 @@ async def outbox() -> list[dict[str, Any]]:
 
 async def products(client: httpx.AsyncClient, admin: dict[str, str], n: int) -> list[str]:
     return [(await new_product(client, admin))["id"] for _ in range(n)]
+
+
+async def orders(client: httpx.AsyncClient, admin: dict[str, str], n: int) -> list[str]:
+    """`n` orders placed by a customer (each created and confirmed: several events apiece)."""
+    product = await new_product(client, admin)
+    (bin_,) = await bins(client, admin, "A")
+    await count(client, admin, product, bin_, n)
+    customer = await new_customer(client, admin)
+    shopper = await make_user(client, admin, "customer", customer_id=customer["id"])
+    body = {"lines": [{"product_id": product["id"], "quantity": 1}]}
+    placed = []
+    for _ in range(n):
+        r = await client.post("/sales-orders", json=body, headers=shopper)
+        assert r.status_code == 201, r.text
+        placed.append(r.json()["id"])
+    return placed
 
 
 async def all_published(stream: StreamLog, within: float = 45) -> list[Published]:
@@ -79,7 +96,7 @@ async def test_every_event_arrives_in_order_with_its_envelope(
     assert all((r["published_at"] is not None) for r in await outbox())
 
 
-async def test_nats_down_while_500_changes_commit(
+async def test_nats_down_while_500_orders_are_placed(
     start_relay: StartRelay,
     stream: StreamLog,
     nats_server: EmbeddedNats,
@@ -92,7 +109,7 @@ async def test_nats_down_while_500_changes_commit(
 
     await asyncio.to_thread(nats_server.stop)
     try:
-        created = await products(client, admin, 500)
+        created = await orders(client, admin, 500)
         await relay.wait_said("publishing stalled")
         assert all(r["published_at"] is None for r in await outbox() if r["subject"] in created)
     finally:
