@@ -37,6 +37,7 @@ from core.parties.routes import ROUTES as PARTIES
 from core.purchasing.routes import ROUTES as PURCHASING
 from core.reports.routes import ROUTES as REPORTS
 from core.sales.routes import ROUTES as SALES
+from core.webhooks.routes import ROUTES as WEBHOOKS
 
 log = logging.getLogger("core")
 API_ROUTES: list[ControllerRouterHandler] = [
@@ -51,6 +52,7 @@ API_ROUTES: list[ControllerRouterHandler] = [
     *SALES,
     *INVOICING,
     *EVENTS,
+    *WEBHOOKS,
 ]
 
 

@@ -14,6 +14,7 @@ from core.outbox.tables import OutboxEvent
 from core.parties.tables import Customer, Supplier
 from core.purchasing.tables import PurchaseOrder, PurchaseOrderLine
 from core.sales.tables import Pick, SalesOrder, SalesOrderLine
+from core.webhooks.tables import WebhookDelivery, WebhookJob, WebhookSubscription
 
 APP_CONFIG = AppConfig(
     app_name="core",
@@ -39,6 +40,9 @@ APP_CONFIG = AppConfig(
         PurchaseOrderLine,
         Invoice,
         Payment,
+        WebhookSubscription,
+        WebhookJob,
+        WebhookDelivery,
     ],
     migration_dependencies=[],
     commands=[],

@@ -1,4 +1,4 @@
-"""The `erp` command line: up, relay, migrate, seed, check, create-admin, test."""
+"""The `erp` command line: up, relay, webhooks, migrate, seed, check, create-admin, test."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="start the whole stack in the foreground")
     up.add_argument("--no-demo", action="store_true", help="do not load the demo data")
     commands.add_parser("relay", help="publish the outbox to NATS JetStream (in the foreground)")
+    commands.add_parser("webhooks", help="deliver events to webhook subscribers (foreground)")
     commands.add_parser("migrate", help="apply pending database migrations")
     seed = commands.add_parser("seed", help="load the demo data unless the database has products")
     seed.add_argument("--large", action="store_true", help="a big dataset for benchmarks instead")
@@ -137,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         from events.relay import main as relay
 
         return relay()
+    if args.command == "webhooks":
+        from events.webhooks import main as webhooks
+
+        return webhooks()
     if args.command == "migrate":
         asyncio.run(_migrate())
         console.print(f"Migrations applied to {redact(env.database_url)}.")

@@ -1,4 +1,5 @@
-"""`erp up`: start NATS, core, the relay and the gateway, print where they are, supervise them."""
+"""`erp up`: start NATS, core, the relay, the webhook dispatcher and the gateway, print where
+they are, supervise them."""
 
 from __future__ import annotations
 
@@ -81,6 +82,7 @@ def plan(env: StackEnv, console: Console) -> tuple[list[Planned], dict[str, str]
     planned = [] if urls["nats"] else [_nats(env, urls)]
     planned.append(_core(env, urls))
     planned.append(_relay())
+    planned.append(_webhooks())
     planned.append(_gateway(env, urls, console))
     # The slot for the processes still to come, e.g.
     #   planned.append(_portal(env, urls))  # streamlit on ERP_PORTAL_PORT, probe /_stcore/health
@@ -113,6 +115,17 @@ def _relay() -> Planned:
     the database by itself, so it is ready once started (the supervisor notices a death)."""
     argv = [sys.executable, "-m", "events.relay"]
     return Planned(ProcessSpec("relay", argv), lambda: (True, "started"))
+
+
+def _webhooks() -> Planned:
+    """The webhook dispatcher (after the relay, which creates the stream); ready once started."""
+    argv = [sys.executable, "-m", "events.webhooks"]
+    return Planned(ProcessSpec("webhooks", argv), lambda: (True, "started"))
+
+
+def private_webhooks() -> str:
+    """`ERP_WEBHOOKS_ALLOW_PRIVATE` for the stack: the local demo allows private targets."""
+    return os.environ.get("ERP_WEBHOOKS_ALLOW_PRIVATE") or "1"
 
 
 def _gateway(env: StackEnv, urls: dict[str, str], console: Console) -> Planned:
@@ -224,7 +237,9 @@ def run(load_demo: bool, console: Console) -> int:
         planned, urls = plan(env, console)
         names = ", ".join(p.spec.name for p in planned)
         console.print(f"Starting {names}; their logs go to {env.home / 'logs'}")
-        base_env = env.child_env(NATS_URL=urls["nats"])
+        base_env = env.child_env(
+            NATS_URL=urls["nats"], ERP_WEBHOOKS_ALLOW_PRIVATE=private_webhooks()
+        )
         for item in planned:
             child = supervisor.start(item.spec, base_env)
             _wait_ready(child, item.ready, START_TIMEOUT)
@@ -254,6 +269,12 @@ def _supervise(supervisor: Supervisor, console: Console) -> int:
         time.sleep(0.25)
 
 
+def _webhook_targets() -> str:
+    if private_webhooks() in {"1", "true", "yes"}:
+        return "private targets allowed (local demo; ERP_WEBHOOKS_ALLOW_PRIVATE=0 refuses them)"
+    return "public targets only"
+
+
 def _panel(
     env: StackEnv, urls: dict[str, str], logins: list[tuple[str, str]], embedded: bool
 ) -> Panel:
@@ -271,6 +292,7 @@ def _panel(
         ("Database", redact(env.database_url)),
         ("NATS", f"{urls['nats']} (embedded)" if embedded else redact(urls["nats"])),
         ("Logs", str(env.home / "logs")),
+        ("Webhooks", _webhook_targets()),
     ]
     for key, value in rows:
         table.add_row(key, escape(value))

@@ -1,0 +1,61 @@
+"""HTTP routes of webhooks (admin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from core.http.etag import etagged
+from core.http.pagination import Cursor, Limit, Page, paged
+from core.identity.auth import allow
+
+from . import schemas, service
+
+
+class WebhookController(Controller):
+    path = "/webhooks"
+    tags = ["webhooks"]
+
+    @get(guards=[allow("webhooks:read")])
+    async def list_webhooks(
+        self,
+        request: Request[Any, Any, Any],
+        active: FromQuery[bool | None] = None,
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> Response[Page[schemas.Webhook]]:
+        """List webhook subscriptions (never their secrets)."""
+        return paged(request, await service.list_webhooks(active, cursor, limit))
+
+    @post(guards=[allow("webhooks:write")])
+    async def create_webhook(
+        self, data: JSONBody[schemas.WebhookCreate]
+    ) -> Response[schemas.WebhookCreated]:
+        """Subscribe a URL to event types; the secret is in this answer only."""
+        return etagged(await service.create_webhook(data), 201)
+
+    @get("/{webhook_id:str}", guards=[allow("webhooks:read")])
+    async def get_webhook(self, webhook_id: FromPath[str]) -> Response[schemas.Webhook]:
+        """One webhook subscription (without its secret)."""
+        return etagged(await service.get_webhook(webhook_id))
+
+    @delete("/{webhook_id:str}", guards=[allow("webhooks:write")])
+    async def delete_webhook(self, webhook_id: FromPath[str]) -> None:
+        """Unsubscribe: nothing more is delivered, the attempts are forgotten."""
+        await service.delete_webhook(webhook_id)
+
+    @get("/{webhook_id:str}/deliveries", guards=[allow("webhooks:read")])
+    async def list_deliveries(
+        self,
+        request: Request[Any, Any, Any],
+        webhook_id: FromPath[str],
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> Response[Page[schemas.Delivery]]:
+        """Every attempt to deliver an event to this subscription, oldest first."""
+        return paged(request, await service.list_deliveries(webhook_id, cursor, limit))
+
+
+ROUTES = [WebhookController]

@@ -1,0 +1,274 @@
+"""The webhook dispatcher: a durable JetStream consumer that POSTs matching events to subscribers,
+signed per Standard Webhooks, retrying with exponential backoff and jitter.
+
+`python -m events.webhooks` (or `erp webhooks`) reads `DATABASE_URL`, `NATS_URL`, `ERP_HOME`,
+`ERP_SECRET`, `ERP_STREAM` and the `ERP_WEBHOOKS_*` settings below. Two loops:
+
+- consume: fetch events from the durable pull consumer `erp-webhooks`; for each, write one job
+  per matching active subscription (id = the `webhook-id`), then `ack_sync` the message. An
+  event is acked only once its jobs are in the database, so a crash loses nothing.
+- deliver: claim due jobs, POST each (one attempt), record the attempt; on failure schedule the
+  next attempt, and disable the subscription after `ERP_WEBHOOKS_DISABLE_AFTER` failures in a row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import nats
+import nats.errors
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+from events import webhooks_rules as standard
+from events.envelope import STREAM
+from events.relay import JsonFormatter
+from events.webhooks_db import Claimed, Job, Outcome, Store, Subscription
+from events.webhooks_send import Sender
+
+log = logging.getLogger("events.webhooks")
+FETCH_BATCH = 100
+CONCURRENCY = 32
+POLL = 0.5
+BACKOFF_START, BACKOFF_CAP = 0.1, 5.0
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str
+    nats_url: str
+    stream: str
+    consumer: str
+    master_secret: str
+    timeout: float  # seconds for one attempt, connect to response
+    retry_base: float  # seconds before the 2nd attempt; each next one waits 4 times longer
+    retry_cap: float
+    max_attempts: int
+    disable_after: int  # failed attempts in a row that disable a subscription
+    allow_private: bool
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        home = Path(_env("ERP_HOME", ".erp")).expanduser().resolve()
+        return cls(
+            database_url=_env("DATABASE_URL", f"sqlite:///{home / 'erp.sqlite3'}"),
+            nats_url=_env("NATS_URL", "nats://127.0.0.1:4222"),
+            stream=_env("ERP_STREAM", STREAM),
+            consumer=_env("ERP_WEBHOOKS_CONSUMER", "erp-webhooks"),
+            master_secret=standard.erp_secret(),
+            timeout=float(_env("ERP_WEBHOOKS_TIMEOUT", "10")),
+            retry_base=float(_env("ERP_WEBHOOKS_RETRY_BASE", "5")),
+            retry_cap=float(_env("ERP_WEBHOOKS_RETRY_CAP", "21600")),
+            max_attempts=int(_env("ERP_WEBHOOKS_MAX_ATTEMPTS", "8")),
+            disable_after=int(_env("ERP_WEBHOOKS_DISABLE_AFTER", "10")),
+            allow_private=standard.allow_private(),
+        )
+
+    def retry_delay(self, failed_attempts: int) -> float:
+        """Exponential backoff (base * 4^(n-1), capped) with jitter: 50..100 % of it."""
+        delay = min(self.retry_cap, self.retry_base * 4 ** (failed_attempts - 1))
+        return delay * random.uniform(0.5, 1.0)
+
+
+def _say(level: int, msg: str, **fields: Any) -> None:
+    log.log(level, msg, extra={"fields": fields})
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def jobs_for(msg_data: bytes, subscriptions: list[Subscription]) -> list[Job]:
+    """One job per active subscription that matches the event and existed when it happened."""
+    event = json.loads(msg_data)
+    when = datetime.fromisoformat(event["time"])
+    body = msg_data.decode()
+    return [
+        Job(f"{event['id']}_{s.id}", s.id, event["id"], event["type"], body)
+        for s in subscriptions
+        if standard.matches_any(s.event_types, event["type"]) and when >= s.created_at
+    ]
+
+
+class Dispatcher:
+    def __init__(self, settings: Settings, store: Store, nc: NATS) -> None:
+        self.settings = settings
+        self.store = store
+        self.nc = nc
+        self.wake = asyncio.Event()
+        self.sender = Sender(settings.master_secret, settings.timeout, settings.allow_private)
+
+    async def consume(self) -> None:
+        """Turn events into jobs, forever; each message is acked after its jobs are stored."""
+        delay = BACKOFF_START
+        while True:
+            sub = None
+            try:
+                config = ConsumerConfig(ack_wait=60, deliver_policy=DeliverPolicy.ALL)
+                sub = await self.nc.jetstream().pull_subscribe(
+                    "erp.>",
+                    durable=self.settings.consumer,
+                    stream=self.settings.stream,
+                    config=config,
+                )
+                _say(logging.INFO, "webhooks consuming", consumer=self.settings.consumer)
+                delay = BACKOFF_START
+                while True:
+                    try:
+                        msgs = await sub.fetch(FETCH_BATCH, timeout=1)
+                    except nats.errors.TimeoutError:
+                        continue
+                    await self.handle(msgs)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                _say(logging.WARNING, "consuming stalled", error=repr(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, BACKOFF_CAP)
+            finally:
+                if sub is not None:
+                    with contextlib.suppress(Exception):
+                        await sub.unsubscribe()
+
+    async def handle(self, msgs: list[Msg]) -> None:
+        subscriptions = await self.store.subscriptions()
+        jobs: list[Job] = []
+        for msg in msgs:
+            try:
+                jobs += jobs_for(msg.data, subscriptions)
+            except (ValueError, KeyError, TypeError) as exc:  # not a CloudEvent: nothing to send
+                _say(logging.WARNING, "not an event, skipped", subject=msg.subject, error=repr(exc))
+        if jobs:
+            await self.store.schedule(jobs, now_ms())
+            self.wake.set()
+        for msg in msgs:
+            await msg.ack_sync()
+        _say(logging.DEBUG, "events scheduled", events=len(msgs), jobs=len(jobs))
+
+    async def deliver(self) -> None:
+        """Attempt due jobs, up to CONCURRENCY at once, forever."""
+        running: set[asyncio.Task[None]] = set()
+        lease_ms = int((self.settings.timeout + 30) * 1000)
+        while True:
+            self.wake.clear()
+            claimed: list[Claimed] = []
+            if (free := CONCURRENCY - len(running)) > 0:
+                try:
+                    claimed = await self.store.claim_due(now_ms(), lease_ms, free)
+                except Exception as exc:
+                    _say(logging.WARNING, "database error", error=repr(exc))
+            for item in claimed:
+                task = asyncio.create_task(self.attempt(item))
+                running.add(task)
+                task.add_done_callback(lambda t: (running.discard(t), self.wake.set()))
+            if not claimed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), POLL)
+
+    async def attempt(self, claimed: Claimed) -> None:
+        """One attempt at one job, recorded with what follows (retry, done, disable)."""
+        job = claimed.job
+        try:
+            if claimed.url is None or not claimed.active:
+                await self.store.abandon(job)
+                return
+            number = claimed.attempts + 1
+            started = time.monotonic()
+            status, error = await self.sender.post(claimed)
+            took = int((time.monotonic() - started) * 1000)
+            ok = status is not None and 200 <= status < 300
+            retry = None
+            if not ok and number < self.settings.max_attempts:
+                retry = now_ms() + int(self.settings.retry_delay(number) * 1000)
+            outcome = Outcome(claimed, number, status, error, took, ok, retry)
+            if await self.store.record(outcome, self.settings.disable_after):
+                _say(logging.WARNING, "subscription disabled", subscription=job.subscription_id)
+            level = logging.DEBUG if ok else logging.INFO
+            _say(level, "attempt", webhook_id=job.id, attempt=number, status=status, error=error)
+        except Exception as exc:  # the lease runs out and the job is attempted again
+            _say(logging.WARNING, "attempt not recorded", webhook_id=job.id, error=repr(exc))
+
+    async def close(self) -> None:
+        await self.sender.close()
+
+
+async def connect_nats(url: str) -> NATS:
+    """Connect (retrying with backoff until it works); reconnects forever after that."""
+    delay = BACKOFF_START
+    while True:
+        try:
+            return await nats.connect(
+                url,
+                name="erp-webhooks",
+                connect_timeout=2,
+                reconnect_time_wait=0.5,
+                max_reconnect_attempts=-1,
+            )
+        except Exception as exc:
+            _say(logging.WARNING, "nats unreachable, retrying", error=repr(exc), retry_in=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, BACKOFF_CAP)
+
+
+async def run(settings: Settings) -> None:
+    store = Store(settings.database_url)
+    await store.open()
+    nc = await connect_nats(settings.nats_url)
+    dispatcher = Dispatcher(settings, store, nc)
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(dispatcher.consume())
+            group.create_task(dispatcher.deliver())
+    finally:
+        await dispatcher.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(nc.close(), 5)
+        with contextlib.suppress(Exception):
+            await store.close()
+
+
+async def _main(settings: Settings) -> None:
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await run(settings)
+    _say(logging.INFO, "webhooks stopped")
+
+
+def main() -> int:
+    """Entry point of `python -m events.webhooks` and `erp webhooks`."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    log.addHandler(handler)
+    log.setLevel(_env("ERP_LOG_LEVEL", "INFO").upper())
+    log.propagate = False
+    settings = Settings.from_env()
+    if settings.allow_private:
+        _say(logging.WARNING, "private targets allowed (ERP_WEBHOOKS_ALLOW_PRIVATE=1)")
+    _say(logging.INFO, "webhooks starting", consumer=settings.consumer, pid=os.getpid())
+    asyncio.run(_main(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
