@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
-import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -36,6 +34,7 @@ from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
 from events.envelope import STREAM, CloudEvent
+from events.process import say, serve
 from events.relay_db import Outbox, Row, open_outbox
 
 log = logging.getLogger("events.relay")
@@ -67,26 +66,8 @@ class Settings:
         )
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, msg and any `fields`."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-            "pid": record.process,
-            **getattr(record, "fields", {}),
-        }
-        if record.exc_info:
-            line["error"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
-
-
 def _say(level: int, msg: str, **fields: Any) -> None:
-    log.log(level, msg, extra={"fields": fields})
+    say(log, level, msg, **fields)
 
 
 def envelope(row: Row) -> bytes:
@@ -248,28 +229,10 @@ async def run(settings: Settings) -> None:
             await asyncio.wait_for(nc.close(), 5)
 
 
-async def _main(settings: Settings) -> None:
-    task = asyncio.current_task()
-    assert task is not None
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, task.cancel)
-    with contextlib.suppress(asyncio.CancelledError):
-        await run(settings)
-    _say(logging.INFO, "relay stopped")
-
-
 def main() -> int:
     """Entry point of `python -m events.relay` and `erp relay`."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    log.addHandler(handler)
-    log.setLevel((os.environ.get("ERP_LOG_LEVEL") or "INFO").upper())
-    log.propagate = False
     settings = Settings.from_env()
-    _say(logging.INFO, "relay starting", stream=settings.stream, pid=os.getpid())
-    asyncio.run(_main(settings))
-    return 0
+    return serve(log, "relay", lambda: run(settings), stream=settings.stream)
 
 
 if __name__ == "__main__":

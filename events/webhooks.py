@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import random
-import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from events import webhooks_rules as standard
 from events.envelope import STREAM
-from events.relay import JsonFormatter
+from events.process import say, serve
 from events.webhooks_db import Claimed, Job, Outcome, Store, Subscription
 from events.webhooks_send import Sender
 
@@ -88,7 +87,7 @@ class Settings:
 
 
 def _say(level: int, msg: str, **fields: Any) -> None:
-    log.log(level, msg, extra={"fields": fields})
+    say(log, level, msg, **fields)
 
 
 def now_ms() -> int:
@@ -244,30 +243,16 @@ async def run(settings: Settings) -> None:
             await store.close()
 
 
-async def _main(settings: Settings) -> None:
-    task = asyncio.current_task()
-    assert task is not None
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, task.cancel)
-    with contextlib.suppress(asyncio.CancelledError):
-        await run(settings)
-    _say(logging.INFO, "webhooks stopped")
-
-
 def main() -> int:
     """Entry point of `python -m events.webhooks` and `erp webhooks`."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    log.addHandler(handler)
-    log.setLevel(_env("ERP_LOG_LEVEL", "INFO").upper())
-    log.propagate = False
     settings = Settings.from_env()
-    if settings.allow_private:
-        _say(logging.WARNING, "private targets allowed (ERP_WEBHOOKS_ALLOW_PRIVATE=1)")
-    _say(logging.INFO, "webhooks starting", consumer=settings.consumer, pid=os.getpid())
-    asyncio.run(_main(settings))
-    return 0
+
+    async def start() -> None:
+        if settings.allow_private:
+            _say(logging.WARNING, "private targets allowed (ERP_WEBHOOKS_ALLOW_PRIVATE=1)")
+        await run(settings)
+
+    return serve(log, "webhooks", start, consumer=settings.consumer)
 
 
 if __name__ == "__main__":

@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import threading
-import time
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -24,20 +20,7 @@ from urllib.parse import unquote, urlparse
 import aiosqlite
 import asyncpg
 
-_id_lock = threading.Lock()
-_last_ms = 0
-
-
-def new_id() -> str:
-    """A UUIDv7 string, increasing within this process (so attempts list in order)."""
-    global _last_ms
-    with _id_lock:
-        now = time.time_ns() // 1_000_000 << 12
-        _last_ms = now if now > _last_ms else _last_ms + 1
-        stamp = _last_ms
-    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
-    value = (stamp >> 12) << 80 | 0x7 << 76 | (stamp & 0xFFF) << 64 | 0b10 << 62 | rand
-    return str(uuid.UUID(int=value))
+from events.ids import new_id
 
 
 def _when(value: Any) -> datetime:
