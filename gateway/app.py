@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException
 
 from gateway.edge import Edge, local_paths
 from gateway.health import live, ready
+from gateway.hub import EventHub
 from gateway.landing import landing
 from gateway.logs import configure_logging
 from gateway.natslink import NatsLink
@@ -18,6 +19,7 @@ from gateway.problems import http_exception_handler, internal_error_handler
 from gateway.proxy import Proxy
 from gateway.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
+from gateway.stream import event_stream
 
 
 def create_app(settings: GatewaySettings | None = None) -> Litestar:
@@ -26,6 +28,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
     configure_logging(settings.log_level)
     proxy = Proxy(settings)
     nats = NatsLink(settings.nats_url)
+    hub = EventHub(nats)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -34,16 +37,17 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         try:
             yield
         finally:
+            await hub.close()
             await nats.close()
             await proxy.close()
 
     app = Litestar(
-        route_handlers=[landing, live, ready],
+        route_handlers=[landing, live, ready, event_stream],
         lifespan=[lifespan],
         exception_handlers={HTTPException: http_exception_handler, 500: internal_error_handler},
         openapi_config=None,
         logging_config=None,
-        state=State({"settings": settings, "proxy": proxy, "nats": nats}),
+        state=State({"settings": settings, "proxy": proxy, "nats": nats, "hub": hub}),
     )
     limiter = RateLimiter(settings.rate_limit) if settings.rate_limit > 0 else None
     # The edge wraps Litestar's whole handler (not a route middleware) so that every request,

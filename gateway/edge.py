@@ -11,6 +11,7 @@ from collections.abc import Callable, Collection
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from gateway.logs import ACCESS_LOGGER
+from gateway.principal import credential
 from gateway.problems import send_problem
 from gateway.proxy import Proxy
 from gateway.ratelimit import RateLimiter, principal_key, retry_after_header
@@ -108,13 +109,9 @@ class Edge:
 
     def _principal(self, scope: HTTPScope) -> str:
         """The rate-limit key of this request."""
-        auth = next((v for k, v in scope["headers"] if k == b"authorization"), None)
         client = scope.get("client")
-        return principal_key(
-            auth.decode("latin-1") if auth is not None else None,
-            client[0] if client else None,
-            self.secret,
-        )
+        # `credential` also reads `?access_token=` (the event stream's EventSource clients).
+        return principal_key(credential(scope), client[0] if client else None, self.secret)
 
 
 def local_paths(paths: Collection[str]) -> Callable[[str], bool]:

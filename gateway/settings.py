@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 DEFAULT_RATE_LIMIT = 600
 MAX_BODY_BYTES = 1024 * 1024
+SSE_HEARTBEAT = 15.0
+SSE_QUEUE = 1000
 
 
 class SettingsError(ValueError):
@@ -29,6 +31,8 @@ class GatewaySettings:
     connect_timeout: float = 5.0
     read_timeout: float = 60.0
     ready_timeout: float = 2.0
+    sse_heartbeat: float = SSE_HEARTBEAT  # seconds between `: keep-alive` comments
+    sse_queue: int = SSE_QUEUE  # live events buffered per client before it is dropped
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewaySettings:
@@ -45,6 +49,8 @@ class GatewaySettings:
             portal_url=env.get("ERP_PORTAL_URL", "").strip() or None,
             portal_port=_int(env, "ERP_PORTAL_PORT", 0) or None,
             log_level=(env.get("ERP_LOG_LEVEL", "").strip() or "INFO").upper(),
+            sse_heartbeat=_float(env, "ERP_SSE_HEARTBEAT", SSE_HEARTBEAT),
+            sse_queue=_int(env, "ERP_SSE_QUEUE", SSE_QUEUE) or SSE_QUEUE,
         )
 
 
@@ -59,4 +65,18 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
     if value < 0:
         raise SettingsError(f"{name} must be >= 0, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    """Read a positive number of seconds, or the default when unset or empty."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if not value > 0:
+        raise SettingsError(f"{name} must be > 0, got {value}")
     return value

@@ -1,0 +1,139 @@
+"""Server-Sent Events framing, the little the gateway reads of a CloudEvent, and who sees what.
+
+The gateway imports nothing of `events/`: it reads only `type`, `sequence` and
+`data.customer_id` of the CloudEvent JSON with the small structs below, and passes the JSON on
+as it came (re-flowed onto one line only if it ever spans several).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import msgspec
+
+# Lines end in CRLF, as Litestar's own `ServerSentEvent` writes them.
+EOL = b"\r\n"
+# What a customer sees besides its own orders and invoices (core's log applies the same rule).
+PUBLIC_PREFIXES = ("erp.product.", "erp.stock.")
+OWNED_PREFIXES = ("erp.sales_order.", "erp.invoice.")
+_TYPE = re.compile(r"^[a-z_.]+\*?$")
+MAX_TYPES = 32
+
+
+class _Data(msgspec.Struct):
+    customer_id: str | None = None
+
+
+class _Head(msgspec.Struct):
+    type: str
+    sequence: int | None = None
+    data: _Data | None = None
+
+
+_decoder = msgspec.json.Decoder(_Head)
+
+
+class NotAnEvent(ValueError):
+    """The bytes are not a CloudEvent with a `type` and a `sequence`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One event as the stream needs it: its order, its type, its owner, and its SSE frame."""
+
+    sequence: int
+    type: str
+    customer_id: str | None
+    frame: bytes
+
+
+def parse_event(raw: bytes) -> Event:
+    """Read a CloudEvent's JSON (from JetStream or core's log) into an `Event`."""
+    try:
+        head = _decoder.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise NotAnEvent(str(exc)) from None
+    if head.sequence is None:
+        raise NotAnEvent("the event has no sequence")
+    owner = head.data.customer_id if head.data is not None else None
+    return Event(head.sequence, head.type, owner, event_frame(head.sequence, head.type, raw))
+
+
+def event_frame(sequence: int, type_: str, raw: bytes) -> bytes:
+    """`id:` = sequence, `event:` = type, `data:` = the CloudEvent JSON on one line."""
+    data = bytes(raw)
+    if b"\n" in data or b"\r" in data:
+        data = msgspec.json.format(data, indent=0)
+    return b"id: %d\r\nevent: %s\r\ndata: %s\r\n\r\n" % (sequence, type_.encode(), data)
+
+
+def comment_frame(text: str) -> bytes:
+    """A comment line: clients ignore it; it keeps proxies and the connection alive."""
+    return b": " + text.encode() + EOL + EOL
+
+
+def retry_frame(milliseconds: int) -> bytes:
+    """Tell EventSource how long to wait before reconnecting."""
+    return b"retry: %d\r\n\r\n" % milliseconds
+
+
+class BadTypes(ValueError):
+    """The `types` parameter is not a list of event types or prefixes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which events one stream carries: the `types` asked for, within what the viewer may see."""
+
+    prefixes: tuple[str, ...] = ()
+    exact: frozenset[str] = frozenset()
+    customer: bool = False
+    customer_id: str | None = None
+
+    @property
+    def everything(self) -> bool:
+        """Whether no `types` filter was given."""
+        return not self.prefixes and not self.exact
+
+    def core_type(self) -> str | None:
+        """The one `type` core's log can filter by, or None (then the gateway filters)."""
+        patterns = [*self.exact, *(prefix + "*" for prefix in self.prefixes)]
+        return patterns[0] if len(patterns) == 1 else None
+
+    def wants(self, event: Event) -> bool:
+        """Whether this stream carries the event."""
+        return self.allowed(event) and self.asked(event.type)
+
+    def asked(self, type_: str) -> bool:
+        """Whether the `types` filter lets the type through."""
+        return self.everything or type_ in self.exact or type_.startswith(self.prefixes)
+
+    def allowed(self, event: Event) -> bool:
+        """Customer isolation: catalogue and stock, and only its own orders and invoices."""
+        if not self.customer:
+            return True
+        if event.type.startswith(PUBLIC_PREFIXES):
+            return True
+        if event.type.startswith(OWNED_PREFIXES):
+            return self.customer_id is not None and event.customer_id == self.customer_id
+        return False
+
+
+def parse_types(values: list[str]) -> tuple[tuple[str, ...], frozenset[str]]:
+    """`erp.sales_order.` or `erp.sales_order.*` is a prefix, anything else an exact type."""
+    items = [item.strip() for value in values for item in value.split(",") if item.strip()]
+    if len(items) > MAX_TYPES:
+        raise BadTypes(f"At most {MAX_TYPES} types may be given.")
+    prefixes: list[str] = []
+    exact: set[str] = set()
+    for item in items:
+        if len(item) > 64 or not _TYPE.fullmatch(item):
+            raise BadTypes(f"{item!r} is not an event type or a prefix like 'erp.sales_order.'.")
+        if item.endswith("*"):
+            prefixes.append(item[:-1])
+        elif item.endswith("."):
+            prefixes.append(item)
+        else:
+            exact.add(item)
+    return tuple(dict.fromkeys(prefixes)), frozenset(exact)
