@@ -17,6 +17,8 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.querystring import QueryString
 
+from events import wake
+
 # Any value outside this range would overflow PostgreSQL's BIGINT.
 MAX_QUANTITY = 10**12
 
@@ -43,12 +45,18 @@ def is_sqlite() -> bool:
     return isinstance(engine(), SQLiteEngine)
 
 
-def transaction() -> object:
+@asynccontextmanager
+async def transaction() -> AsyncIterator[None]:
     """A write transaction; on SQLite it takes the write lock up front (no upgrade deadlock)."""
     db = engine()
-    if isinstance(db, SQLiteEngine):
-        return db.transaction(transaction_type=TransactionType.immediate)
-    return db.transaction()
+    if not isinstance(db, SQLiteEngine):
+        async with db.transaction():
+            yield
+        return
+    async with db.transaction(transaction_type=TransactionType.immediate):
+        yield
+    # Committed: the relay may publish at once (PostgreSQL has NOTIFY for this; see outbox).
+    wake.nudge()
 
 
 async def query(sql: str, *args: Any) -> list[dict[str, Any]]:

@@ -20,6 +20,8 @@ from urllib.parse import unquote, urlparse
 import aiosqlite
 import asyncpg
 
+from events import wake
+
 # The PostgreSQL NOTIFY channel core may signal on commit (the relay also polls).
 CHANNEL = "erp_outbox"
 # pg_advisory_lock keys: core's migrations hold 7243001, the relay 7243002.
@@ -123,6 +125,9 @@ class SqliteOutbox:
         self.lock_path = lock_path
         self.lock_fd: int | None = None
         self.conn: aiosqlite.Connection | None = None
+        self.woken = asyncio.Event()
+        self.wake: asyncio.DatagramTransport | None = None
+        self.poll_interval = float(os.environ.get("ERP_RELAY_POLL") or self.poll_interval)
 
     async def acquire(self) -> None:
         self.lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -161,12 +166,20 @@ class SqliteOutbox:
 
     async def wait(self) -> None:
         # A read, not a write: idle polling never takes SQLite's write lock from core.
+        if self.wake is None:
+            self.wake = await wake.listen(self.woken)
         while True:
+            self.woken.clear()
             if await self._db().execute_fetchall(WAITING_SQL):
                 return
-            await asyncio.sleep(self.poll_interval)
+            # Core's nudge after a commit (events/wake.py) cuts the poll short.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.woken.wait(), self.poll_interval)
 
     async def close(self) -> None:
+        if self.wake is not None:
+            self.wake.close()
+            self.wake = None
         if self.conn is not None:
             with contextlib.suppress(Exception):
                 await self.conn.close()
@@ -187,6 +200,7 @@ class PostgresOutbox:
         self.url = url
         self.conn: asyncpg.Connection | None = None
         self.notified = asyncio.Event()
+        self.poll_interval = float(os.environ.get("ERP_RELAY_POLL") or self.poll_interval)
 
     async def acquire(self) -> None:
         while True:

@@ -47,3 +47,10 @@ def wait_for_port(host: str, port: int, timeout: float = 0.5) -> bool:
             return True
     except OSError:
         return False
+
+
+def free_udp_port(host: str = "127.0.0.1") -> int:
+    """A UDP port the OS reports free on `host`."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])

@@ -18,10 +18,11 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from events import wake
 from stack import demo
 from stack.env import StackEnv, redact, resolve
 from stack.nats import nats_accepts, nats_command
-from stack.ports import free_port, next_free_port
+from stack.ports import free_port, free_udp_port, next_free_port
 from stack.supervisor import Child, ProcessSpec, Supervisor, tail
 
 Probe = Callable[[], tuple[bool, str]]
@@ -226,6 +227,8 @@ def _prepared(env: StackEnv, load_demo: bool, console: Console) -> bool:
 def run(load_demo: bool, console: Console) -> int:
     """Start the stack in the foreground; 0 after Ctrl-C or SIGTERM, 1 if a process failed."""
     env = resolve()
+    # Core nudges the relay on this loopback port after each commit (events/wake.py).
+    os.environ.setdefault(wake.ENV, f"127.0.0.1:{free_udp_port()}")
     supervisor = Supervisor(env.home)
     if running := supervisor.running():
         console.print(f"[red]erp up is already running for {env.home} (pids {running}).[/]")

@@ -10,9 +10,11 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+import pytest
 
 from events import decode
 from stack.nats import EmbeddedNats
+from stack.ports import free_udp_port
 from tests.core.helpers import make_user, new_customer, new_product
 from tests.core.test_inventory import bins, count
 from tests.events.conftest import ERP_RELAY, Published, StartRelay, StreamLog
@@ -161,3 +163,24 @@ async def test_two_relays_one_publishes_and_the_other_takes_over(
     messages = await all_published(stream)
     assert time.monotonic() - killed < 6
     assert set(created) <= {m.event["subject"] for m in messages}
+
+
+async def test_a_commit_wakes_the_relay_without_waiting_for_its_poll(
+    start_relay: StartRelay,
+    stream: StreamLog,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A 10 s poll: an event seen within 3 s was woken by the commit (NOTIFY on PostgreSQL,
+    # the loopback nudge on SQLite), not found by polling.
+    monkeypatch.setenv("ERP_RELAY_WAKE", f"127.0.0.1:{free_udp_port()}")
+    monkeypatch.setenv("ERP_RELAY_POLL", "10")
+    relay = await start_relay()
+    await relay.wait_said(READY)
+    await all_published(stream)
+    await asyncio.sleep(0.5)  # the relay is idle, waiting
+
+    await new_product(client, admin)
+
+    await all_published(stream, within=3)
