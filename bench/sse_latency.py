@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from stack.nats import EmbeddedNats  # noqa: E402
+from stack.ports import free_udp_port  # noqa: E402
 
 PASSWORD = "bench-password"
 
@@ -74,6 +75,8 @@ def stack(home: Path) -> Iterator[tuple[str, str]]:
     env.setdefault("DATABASE_URL", f"sqlite:///{home / 'erp.sqlite3'}")
     env |= {"ERP_SECRET": secrets.token_urlsafe(32), "ERP_ADMIN_PASSWORD": PASSWORD}
     env |= {"ERP_RATE_LIMIT": "0"}
+    # As `erp up` does: core nudges the relay on this port after each commit (SQLite).
+    env.setdefault("ERP_RELAY_WAKE", f"127.0.0.1:{free_udp_port()}")
     processes: list[subprocess.Popen[bytes]] = []
     with EmbeddedNats(home / "nats") as nats_url:
         env["NATS_URL"] = nats_url
