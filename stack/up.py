@@ -290,6 +290,7 @@ def _panel(
         ("Gateway", gateway),
         ("API docs", f"{gateway}/api/v1/docs"),
         ("OpenAPI", f"{gateway}/api/v1/openapi.json"),
+        ("Events", f"{gateway}/api/v1/events/stream (SSE), /api/v1/asyncapi.json"),
         *([("Portal", urls["portal"])] if "portal" in urls else []),
         ("Data folder", str(env.home)),
         ("Database", redact(env.database_url)),
