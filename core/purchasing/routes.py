@@ -23,9 +23,7 @@ class PurchaseOrderController(Controller):
         self,
         request: Request[Any, Any, Any],
         status: FromQuery[schemas.Status | None] = None,
-        supplier_id: Annotated[
-            str | None, Parameter(max_length=36, pattern=schemas.ID_PATTERN)
-        ] = None,
+        supplier_id: Annotated[str | None, Parameter(max_length=36)] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> Response[Page[schemas.PurchaseOrder]]:
