@@ -18,8 +18,7 @@ import os
 import socket
 from pathlib import Path
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
+from events import sealing
 from events.envelope import EventType
 
 PREFIX = "whsec_"
@@ -70,19 +69,13 @@ def erp_secret() -> str:
     return (home / "secret").read_text().strip()
 
 
-def _cipher(master: str) -> AESGCM:
-    return AESGCM(hashlib.sha256(b"webhooks\n" + master.encode()).digest())
-
-
 def seal(secret: str, master: str) -> str:
-    """The secret encrypted (AES-GCM, random nonce) for the database."""
-    nonce = os.urandom(12)
-    return base64.b64encode(nonce + _cipher(master).encrypt(nonce, secret.encode(), None)).decode()
+    """The signing secret encrypted for the database (events/sealing.py)."""
+    return sealing.seal(secret.encode(), master, "webhooks")
 
 
 def unseal(sealed: str, master: str) -> str:
-    raw = base64.b64decode(sealed)
-    return _cipher(master).decrypt(raw[:12], raw[12:], None).decode()
+    return sealing.unseal(sealed, master, "webhooks").decode()
 
 
 def matches(pattern: str, event_type: str) -> bool:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
-import os
 from datetime import UTC, datetime, timedelta
 
 import msgspec
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from core.config import settings
 from core.db import is_unique_violation
 from core.errors import IdempotencyInProgress, IdempotencyMismatch
+from events import sealing
 
 from .tables import IdempotencyRecord
 
@@ -32,20 +30,13 @@ def record_id(principal_id: str, key: str) -> str:
     return hashlib.sha256(f"{principal_id}\n{key}".encode()).hexdigest()
 
 
-def _cipher() -> AESGCM:
-    return AESGCM(hashlib.sha256(b"idempotency\n" + settings().secret.encode()).digest())
-
-
 def _seal(answer: Stored) -> str:
-    nonce = os.urandom(12)
-    return base64.b64encode(
-        nonce + _cipher().encrypt(nonce, msgspec.msgpack.encode(answer), None)
-    ).decode()
+    return sealing.seal(msgspec.msgpack.encode(answer), settings().secret, "idempotency")
 
 
 def _open(sealed: str) -> Stored:
-    raw = base64.b64decode(sealed)
-    return msgspec.msgpack.decode(_cipher().decrypt(raw[:12], raw[12:], None), type=Stored)
+    plain = sealing.unseal(sealed, settings().secret, "idempotency")
+    return msgspec.msgpack.decode(plain, type=Stored)
 
 
 async def claim(rid: str, request_hash: str) -> Stored | None:
