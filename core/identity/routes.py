@@ -50,9 +50,11 @@ class UserController(Controller):
         return paged(request, await service.list_users(role, cursor, limit))
 
     @post(guards=[allow("users:write")])
-    async def create_user(self, data: JSONBody[schemas.UserCreate]) -> Response[schemas.User]:
+    async def create_user(
+        self, data: JSONBody[schemas.UserCreate], principal: Caller
+    ) -> Response[schemas.User]:
         """Create a user (a `customer` user names its customer)."""
-        return etagged(await service.create_user(data), 201)
+        return etagged(await service.create_user(data, by=principal), 201)
 
     @get("/{user_id:str}", guards=[allow("users:read")])
     async def get_user(self, user_id: FromPath[str]) -> Response[schemas.User]:
@@ -65,9 +67,11 @@ class UserController(Controller):
         request: Request[Any, Any, Any],
         user_id: FromPath[str],
         data: JSONBody[schemas.UserUpdate],
+        principal: Caller,
     ) -> Response[schemas.User]:
         """Change a user's password, role, customer or active flag."""
-        return etagged(await service.update_user(user_id, data, if_match(request)))
+        changed = await service.update_user(user_id, data, if_match(request), by=principal)
+        return etagged(changed)
 
 
 class ApiKeyController(Controller):
