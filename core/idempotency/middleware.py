@@ -10,8 +10,9 @@ from core.errors import DomainError, Invalid
 
 from . import store
 
-# Headers of the first answer that a replay repeats.
-_KEEP = {b"content-type", b"etag", b"location", b"link"}
+# Headers of the first answer that a replay repeats (`cache-control`: a replayed secret must
+# say no-store as the first answer did).
+_KEEP = {b"cache-control", b"content-type", b"etag", b"location", b"link"}
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

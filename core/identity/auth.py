@@ -11,6 +11,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from core.errors import Forbidden, Unauthorized
 from core.identity import service
+from core.identity.permissions import ADMIN_SCOPES
 from core.identity.principal import Principal
 
 
@@ -36,7 +37,11 @@ def auth_middleware(app: ASGIApp) -> ASGIApp:
 
 
 class Guard:
-    """A route's declared permission: a scope it needs, any signed-in caller, or `public`."""
+    """A route's declared permission: a scope it needs, any signed-in caller, or `public`.
+
+    A scope of users, API keys or webhooks (`ADMIN_SCOPES`) needs the admin role as well
+    (`Principal.may`), so an API key holding one, stored before they were refused, gets 403.
+    """
 
     def __init__(self, scope: str | None, *, public: bool = False) -> None:
         self.scope = scope
@@ -50,7 +55,8 @@ class Guard:
             why = "invalid or expired" if connection.scope.get("auth") else "missing"
             raise Unauthorized(f"The bearer credential is {why}.")
         if self.scope is not None and not principal.may(self.scope):
-            raise Forbidden(f"This needs the permission {self.scope}.")
+            admin = " and the admin role" if self.scope in ADMIN_SCOPES else ""
+            raise Forbidden(f"This needs the permission {self.scope}{admin}.")
 
     def __repr__(self) -> str:
         return f"Guard({self.scope!r})"

@@ -30,6 +30,14 @@ _AREAS = (
 )
 SCOPES: frozenset[str] = frozenset(f"{a}:{m}" for a in _AREAS for m in ("read", "write"))
 
+# Users, API keys and webhooks are admin's (contract, "Identity and roles"): their scopes work
+# only for the admin role, and no API key may carry them, so no integration can mint keys,
+# create users or reset passwords, whatever was stored for it before this rule existed.
+ADMIN_AREAS = ("users", "api_keys", "webhooks")
+ADMIN_SCOPES: frozenset[str] = frozenset(s for s in SCOPES if s.split(":")[0] in ADMIN_AREAS)
+# What an API key may carry (and only when its creator holds it too).
+GRANTABLE_SCOPES: frozenset[str] = SCOPES - ADMIN_SCOPES
+
 
 def _rw(*areas: str) -> set[str]:
     return {f"{a}:{m}" for a in areas for m in ("read", "write")}

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import msgspec
 
-from core.identity.permissions import Role
+from core.identity.permissions import ADMIN_SCOPES, ROLE_SCOPES, Role
 
 
 class Principal(msgspec.Struct, frozen=True):
-    """The authenticated caller of a request."""
+    """The authenticated caller of a request.
+
+    `kind` is `user`, `api_key`, or `system` (the operator: the CLI and start-up bootstrap).
+    """
 
     id: str
     username: str
@@ -18,8 +21,13 @@ class Principal(msgspec.Struct, frozen=True):
     kind: str = "user"
 
     def may(self, scope: str) -> bool:
-        return scope in self.scopes
+        """Whether the caller holds `scope`; admin-only scopes count for the admin role only."""
+        return scope in self.scopes and (scope not in ADMIN_SCOPES or self.role == Role.admin)
 
     @property
     def is_customer(self) -> bool:
         return self.role == Role.customer
+
+
+# Creates users outside the API (the first admin, the demo logins): it holds what admin holds.
+SYSTEM = Principal("system", "system", Role.admin, ROLE_SCOPES[Role.admin], kind="system")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.datastructures import CacheControlHeader
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from core.http.etag import etagged, if_match
@@ -13,12 +14,15 @@ from core.identity import schemas, service
 from core.identity.auth import Caller, allow, public, signed_in
 from core.identity.permissions import Role
 
+# Answers that carry a secret (a token, a new API key) must not be stored by any cache.
+NO_STORE = CacheControlHeader(no_store=True)
+
 
 class AuthController(Controller):
     path = "/auth"
     tags = ["identity"]
 
-    @post("/token", guards=[public], status_code=200, security=[])
+    @post("/token", guards=[public], status_code=200, security=[], cache_control=NO_STORE)
     async def token(self, data: JSONBody[schemas.TokenRequest]) -> schemas.Token:
         """Exchange a username and password for a bearer token."""
         return await service.login(data)
@@ -50,9 +54,11 @@ class UserController(Controller):
         return paged(request, await service.list_users(role, cursor, limit))
 
     @post(guards=[allow("users:write")])
-    async def create_user(self, data: JSONBody[schemas.UserCreate]) -> Response[schemas.User]:
+    async def create_user(
+        self, data: JSONBody[schemas.UserCreate], principal: Caller
+    ) -> Response[schemas.User]:
         """Create a user (a `customer` user names its customer)."""
-        return etagged(await service.create_user(data), 201)
+        return etagged(await service.create_user(data, by=principal), 201)
 
     @get("/{user_id:str}", guards=[allow("users:read")])
     async def get_user(self, user_id: FromPath[str]) -> Response[schemas.User]:
@@ -65,9 +71,11 @@ class UserController(Controller):
         request: Request[Any, Any, Any],
         user_id: FromPath[str],
         data: JSONBody[schemas.UserUpdate],
+        principal: Caller,
     ) -> Response[schemas.User]:
         """Change a user's password, role, customer or active flag."""
-        return etagged(await service.update_user(user_id, data, if_match(request)))
+        changed = await service.update_user(user_id, data, if_match(request), by=principal)
+        return etagged(changed)
 
 
 class ApiKeyController(Controller):
@@ -81,7 +89,7 @@ class ApiKeyController(Controller):
         """List API keys (never the keys themselves)."""
         return paged(request, await service.list_api_keys(cursor, limit))
 
-    @post(guards=[allow("api_keys:write")])
+    @post(guards=[allow("api_keys:write")], cache_control=NO_STORE)
     async def create_key(
         self, data: JSONBody[schemas.ApiKeyCreate], principal: Caller
     ) -> Response[schemas.ApiKeyCreated]:

@@ -9,6 +9,7 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from core.identity.permissions import Role
+from core.identity.rules import canonical_username
 
 Username = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@+\-]+$")]
 Password = Annotated[str, Meta(min_length=4, max_length=256)]
@@ -16,8 +17,14 @@ Id = Annotated[str, Meta(min_length=1, max_length=36)]
 
 
 class TokenRequest(Struct, forbid_unknown_fields=True):
+    """A sign-in; `username` is folded to its canonical lower case as it is decoded, so every
+    reader of it (the look-up, a throttle keyed by username) sees one spelling per account."""
+
     username: Annotated[str, Meta(max_length=64)]
     password: Annotated[str, Meta(max_length=256)]
+
+    def __post_init__(self) -> None:
+        self.username = canonical_username(self.username)
 
 
 class Token(Struct):
@@ -46,10 +53,15 @@ class User(Struct):
 
 
 class UserCreate(Struct, forbid_unknown_fields=True):
+    """A new user; `username` is case-insensitive and stored in lower case (`Bob` is `bob`)."""
+
     username: Username
     password: Password
     role: Role
     customer_id: Id | None = None
+
+    def __post_init__(self) -> None:
+        self.username = canonical_username(self.username)
 
 
 class UserUpdate(Struct, forbid_unknown_fields=True):

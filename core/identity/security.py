@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import secrets
 import time
+from typing import NamedTuple
 
 import jwt
 from argon2 import PasswordHasher
@@ -33,20 +34,42 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
     return await asyncio.to_thread(check)
 
 
-def issue_token(user_id: str, role: str, secret: str, ttl: int) -> str:
+class TokenClaims(NamedTuple):
+    """What a valid access token says: whose it is, and which of its credentials it was
+    issued under (`credential_version`; a token is good only while the user's still matches)."""
+
+    user_id: str
+    credential_version: int
+
+
+def issue_token(user_id: str, role: str, credential_version: int, secret: str, ttl: int) -> str:
+    """A signed access token (HS256) for `ttl` seconds, carrying the user's credential version
+    as `cv`."""
     now = int(time.time())
-    claims = {"sub": user_id, "role": role, "iat": now, "exp": now + ttl, "typ": "access"}
+    claims = {
+        "sub": user_id,
+        "role": role,
+        "cv": credential_version,
+        "iat": now,
+        "exp": now + ttl,
+        "typ": "access",
+    }
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-def read_token(token: str, secret: str) -> str | None:
-    """The user id a valid, unexpired token names, else None."""
+def read_token(token: str, secret: str) -> TokenClaims | None:
+    """The claims of a valid, unexpired access token, else None (also for tokens without a
+    credential version: those were issued before versions existed and are not honoured)."""
     try:
         claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp"]})
     except jwt.PyJWTError:
         return None
-    sub = claims.get("sub")
-    return sub if isinstance(sub, str) and claims.get("typ") == "access" else None
+    sub, version = claims.get("sub"), claims.get("cv")
+    if not isinstance(sub, str) or claims.get("typ") != "access":
+        return None
+    if not isinstance(version, int) or isinstance(version, bool):
+        return None
+    return TokenClaims(sub, version)
 
 
 def new_api_key() -> str:

@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from msgspec import UNSET
+from msgspec import UNSET, UnsetType
 
 from core import repo
 from core.config import settings
 from core.db import transaction
 from core.errors import FieldError, Invalid, NotFound, Unauthorized
 from core.http.pagination import Page
-from core.identity import schemas, security
-from core.identity.permissions import ROLE_SCOPES, SCOPES, Role
+from core.identity import rules, schemas, security
+from core.identity.errors import NotGrantable
+from core.identity.permissions import GRANTABLE_SCOPES, ROLE_SCOPES, SCOPES, Role
 from core.identity.principal import Principal
 from core.identity.tables import ApiKey, User
 from core.ids import new_id
@@ -21,14 +22,20 @@ from core.parties.service import get_customer
 
 
 async def principal_for(credential: str) -> Principal | None:
-    """The principal behind a bearer credential (token or API key), or None."""
+    """The principal behind a bearer credential (token or API key), or None.
+
+    One query either way. A token counts only while its user is active and still at the
+    credential version the token was issued under (see `rules.revokes_credentials`).
+    """
     if credential.startswith(security.API_KEY_PREFIX):
         return await _principal_for_key(credential)
-    user_id = security.read_token(credential, settings().secret)
-    if user_id is None:
+    claims = security.read_token(credential, settings().secret)
+    if claims is None:
         return None
-    row = await User.select().where(User.id == user_id).first()
+    row = await User.select().where(User.id == claims.user_id).first()
     if row is None or not row["active"]:
+        return None
+    if row["credential_version"] != claims.credential_version:
         return None
     role = Role(row["role"])
     return Principal(row["id"], row["username"], role, ROLE_SCOPES[role], row["customer_id"])
@@ -38,18 +45,25 @@ async def _principal_for_key(key: str) -> Principal | None:
     row = await ApiKey.select().where(ApiKey.key_hash == security.hash_api_key(key)).first()
     if row is None or row["revoked_at"] is not None:
         return None
-    scopes = frozenset(_json_list(row["scopes"]))
+    # Keys stored before admin-only scopes were refused keep them on record, never in effect.
+    scopes = frozenset(_json_list(row["scopes"])) & GRANTABLE_SCOPES
     return Principal(row["id"], f"api-key:{row['name']}", Role.integration, scopes, kind="api_key")
 
 
 async def login(data: schemas.TokenRequest) -> schemas.Token:
-    """A bearer token for a username and password; 401 for anything wrong."""
+    """A bearer token for a username and password; 401 for anything wrong.
+
+    `data.username` is already canonical (lower case: `schemas.TokenRequest`), so `ADMIN`
+    signs in as `admin`.
+    """
     row = await User.select().where(User.username == data.username).first()
     ok = await security.verify_password(row["password_hash"] if row else None, data.password)
     if row is None or not ok or not row["active"]:
         raise Unauthorized("Unknown username or wrong password.")
     ttl = settings().token_ttl_seconds
-    token = security.issue_token(row["id"], row["role"], settings().secret, ttl)
+    token = security.issue_token(
+        row["id"], row["role"], row["credential_version"], settings().secret, ttl
+    )
     return schemas.Token(access_token=token, expires_in=ttl, role=Role(row["role"]))
 
 
@@ -83,7 +97,18 @@ async def _check_role(role: Role, customer_id: str | None) -> None:
         )
 
 
-async def create_user(data: schemas.UserCreate) -> schemas.User:
+def _check_grant(role: Role, by: Principal) -> None:
+    """422 `not_grantable` unless `by` may give (or manage a user of) `role`."""
+    why = rules.role_refusal(role, by)
+    if why is not None:
+        raise NotGrantable(
+            f"The role {role.value} is not yours to grant.", errors=[FieldError("role", why)]
+        )
+
+
+async def create_user(data: schemas.UserCreate, *, by: Principal) -> schemas.User:
+    """A new user; `by` must hold every scope of the role it gives (admin: only an admin)."""
+    _check_grant(data.role, by)
     await _check_role(data.role, data.customer_id)
     values = {
         "id": new_id(),
@@ -92,6 +117,7 @@ async def create_user(data: schemas.UserCreate) -> schemas.User:
         "role": data.role.value,
         "customer_id": data.customer_id,
         "active": True,
+        "credential_version": 1,
     }
     async with transaction():
         row = await repo.insert(User, values, f"The username {data.username} is taken.")
@@ -108,20 +134,40 @@ async def list_users(role: Role | None, cursor: str | None, limit: int) -> Page[
 
 
 async def update_user(
-    user_id: str, data: schemas.UserUpdate, expected_version: int | None
+    user_id: str, data: schemas.UserUpdate, expected_version: int | None, *, by: Principal
 ) -> schemas.User:
-    current = await get_user(user_id)
-    role = current.role if data.role is UNSET else data.role
-    customer_id = current.customer_id if data.customer_id is UNSET else data.customer_id
-    await _check_role(role, customer_id)
-    changes: dict[Any, Any] = {User.role: role.value, User.customer_id: customer_id}
-    if data.active is not UNSET:
-        changes[User.active] = data.active
-    if data.password is not UNSET:
-        changes[User.password_hash] = await security.hash_password(data.password)
+    """Change a user. `by` may touch only users whose role it could grant, and give only such a
+    role; a new password, role or customer, or deactivation, ends the user's tokens."""
+    if data.role is not UNSET:
+        _check_grant(data.role, by)
+    password_hash = UNSET if data.password is UNSET else await security.hash_password(data.password)
     async with transaction():
-        row = await repo.update(User, user_id, changes, expected_version, "user")
+        current = await repo.lock(User, user_id, "user", expected_version)
+        _check_grant(Role(current["role"]), by)
+        changes = await _user_changes(current, data, password_hash)
+        row = await repo.update(User, user_id, changes, None, "user")
     return schemas.to_user(row)
+
+
+async def _user_changes(
+    current: dict[str, Any], data: schemas.UserUpdate, password_hash: str | UnsetType
+) -> dict[Any, Any]:
+    """The column changes of a PATCH, with a credential-version bump when it revokes tokens."""
+    before = (Role(current["role"]), current["customer_id"], bool(current["active"]))
+    role = before[0] if data.role is UNSET else data.role
+    customer_id = before[1] if data.customer_id is UNSET else data.customer_id
+    active = before[2] if data.active is UNSET else data.active
+    await _check_role(role, customer_id)
+    changes: dict[Any, Any] = {
+        User.role: role.value,
+        User.customer_id: customer_id,
+        User.active: active,
+    }
+    if password_hash is not UNSET:
+        changes[User.password_hash] = password_hash
+    if rules.revokes_credentials(before, (role, customer_id, active), password_hash is not UNSET):
+        changes[User.credential_version] = User.credential_version + 1
+    return changes
 
 
 def _json_list(value: Any) -> list[str]:
@@ -133,11 +179,21 @@ def _to_key(row: dict[str, Any]) -> schemas.ApiKey:
 
 
 async def create_api_key(data: schemas.ApiKeyCreate, by: Principal) -> schemas.ApiKeyCreated:
-    """A new API key; the key itself is returned once and only its hash is kept."""
+    """A new API key; the key itself is returned once and only its hash is kept.
+
+    422 `invalid` for unknown scopes; 422 `not_grantable` naming each scope that is admin-only
+    or that `by` does not hold itself (`rules.refused_scopes`).
+    """
     unknown = sorted(set(data.scopes) - SCOPES)
     if unknown:
         raise Invalid(
             "Unknown scopes.", errors=[FieldError("scopes", f"unknown: {', '.join(unknown)}")]
+        )
+    refused = rules.refused_scopes(data.scopes, by)
+    if refused:
+        raise NotGrantable(
+            f"These scopes cannot be granted: {', '.join(refused)}.",
+            errors=[FieldError("scopes", f"{scope}: {why}") for scope, why in refused.items()],
         )
     key = security.new_api_key()
     values = {

@@ -1,6 +1,6 @@
 """Users and API keys."""
 
-from piccolo.columns import JSON, Boolean, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from core.columns import id_column, stamp_column, version_column
@@ -8,11 +8,16 @@ from core.columns import id_column, stamp_column, version_column
 
 class User(Table, tablename="users"):
     id = id_column()
+    # Stored in its canonical form (ASCII lower case, `rules.canonical_username`), and unique
+    # case-insensitively in the database too (index `users_username_lower`).
     username = Varchar(length=64, unique=True, null=False)
     password_hash = Text(null=False)
     role = Varchar(length=16, null=False)
     customer_id = Varchar(length=36, null=True, default=None, index=True)
     active = Boolean(default=True, null=False)
+    # Every access token carries the version it was issued under; bumping it (new password,
+    # role or customer, deactivation) ends every token issued before.
+    credential_version = Integer(default=1, null=False)
     version = version_column()
     created_at = stamp_column()
     updated_at = stamp_column()

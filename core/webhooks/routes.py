@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import CacheControlHeader
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from core.http.etag import etagged
@@ -29,7 +30,8 @@ class WebhookController(Controller):
         """List webhook subscriptions (never their secrets)."""
         return paged(request, await service.list_webhooks(active, cursor, limit))
 
-    @post(guards=[allow("webhooks:write")])
+    # The answer carries the signing secret: no cache may keep it.
+    @post(guards=[allow("webhooks:write")], cache_control=CacheControlHeader(no_store=True))
     async def create_webhook(
         self, data: JSONBody[schemas.WebhookCreate]
     ) -> Response[schemas.WebhookCreated]:
