@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from stack import testrun
+from stack import heads_stack, testrun
 
 
 @pytest.fixture
@@ -65,3 +65,25 @@ def test_the_closing_line_counts_every_outcome(
 
     assert _run(["-q", "-p", "no:cacheprovider", str(test)]) == 1
     assert capfd.readouterr().out.splitlines()[-1] == "total: 1 passed, 1 failed, 1 skipped"
+
+
+def test_paths_make_a_targeted_run_and_options_do_not(tmp_path: Path) -> None:
+    # given a real test file, and options alone
+    test = tmp_path / "test_x.py"
+    test.write_text("def test_x(): pass\n")
+    # then naming a path (or a node in it) targets the run; options alone run everything
+    assert testrun.targeted([str(test)])
+    assert testrun.targeted(["-q", f"{test}::test_x"])
+    assert not testrun.targeted(["-q", "-x", "-k", "name"])
+    assert not testrun.targeted([])
+
+
+def test_head_suites_are_each_heads_tests_then_the_shared_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given two heads with tests, one without, and the heads' shared tests
+    for folder in ("b/tests", "a/tests", "c", "tests"):
+        (tmp_path / folder).mkdir(parents=True)
+    monkeypatch.setattr(heads_stack, "HEADS", tmp_path)
+    # then each head's suite runs in name order, the shared suite last
+    assert heads_stack.suites() == [tmp_path / "a/tests", tmp_path / "b/tests", tmp_path / "tests"]
