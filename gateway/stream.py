@@ -2,8 +2,9 @@
 
 A raw ASGI route (so the gateway controls every `send`): authenticate with core's `/me`,
 register with the hub (live first, buffered in the subscriber's bounded queue), catch up from
-core's log with the client's own credential (core applies the customer filter), then send the
-buffered and live events with a greater `sequence`, with `: keep-alive` comments when idle.
+core's log with the client's own credential (core applies the same visibility rule as the
+live path, which takes it from `/me`), then send the buffered and live events with a greater
+`sequence`, with `: keep-alive` comments when idle.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from litestar import asgi
 from litestar.types import HTTPScope, Receive, Scope, Send
 
 from gateway.hub import EventHub, HubUnavailable, Subscriber
-from gateway.principal import CoreUnavailable, Refused, credential, fetch_principal
+from gateway.principal import (
+    CoreUnavailable,
+    Principal,
+    Refused,
+    credential,
+    fetch_principal,
+)
 from gateway.problems import send_problem
 from gateway.proxy import Proxy
 from gateway.settings import GatewaySettings
@@ -175,9 +182,11 @@ async def _disconnected(receive: Receive) -> None:
         pass
 
 
-def _selection(query: dict[str, list[str]], role: str, customer_id: str | None) -> Selection:
+def _selection(query: dict[str, list[str]], principal: Principal) -> Selection:
+    """The `types` asked for, within the events core says the principal may see."""
     prefixes, exact = parse_types(query.get("types", []))
-    return Selection(prefixes, exact, role == "customer", customer_id)
+    visible, own_only = tuple(principal.event_types), tuple(principal.own_event_types)
+    return Selection(prefixes, exact, visible, own_only, principal.customer_id)
 
 
 async def serve_stream(scope: HTTPScope, receive: Receive, send: Send) -> None:
@@ -221,7 +230,7 @@ async def serve_stream(scope: HTTPScope, receive: Receive, send: Send) -> None:
         detail = "The live event stream is unavailable; retry shortly."
         await send_problem(send, 503, "events_unavailable", detail, [(b"retry-after", b"5")])
         return
-    selection = _selection(query, principal.role, principal.customer_id)
+    selection = _selection(query, principal)
     subscriber = Subscriber(selection, settings.sse_queue)
     hub.register(subscriber)  # live first: whatever is published from now on is buffered
     try:

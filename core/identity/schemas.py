@@ -28,10 +28,16 @@ class Token(Struct):
 
 
 class Me(Struct):
+    """The caller. `event_types`: prefixes of the event types it may read in the log and the
+    stream (`erp.` is every event); `own_event_types`: those of them it sees only when the
+    event's `data.customer_id` is its own `customer_id`."""
+
     username: str
     role: Role
     customer_id: str | None
     scopes: list[str]
+    event_types: list[str]
+    own_event_types: list[str]
 
 
 class User(Struct):
