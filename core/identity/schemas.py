@@ -28,16 +28,20 @@ class Token(Struct):
 
 
 class Me(Struct):
-    """The caller. `event_types`: prefixes of the event types it may read in the log and the
-    stream (`erp.` is every event); `own_event_types`: those of them it sees only when the
-    event's `data.customer_id` is its own `customer_id`."""
+    """The caller, and which events it may see (`core/events/visibility.py`)."""
 
     username: str
     role: Role
     customer_id: str | None
     scopes: list[str]
-    event_types: list[str]
-    own_event_types: list[str]
+    event_types: Annotated[
+        list[str],
+        Meta(description="Prefixes of the event types it may read (`erp.` is every event)."),
+    ]
+    own_event_types: Annotated[
+        list[str],
+        Meta(description="Those of `event_types` it sees only about its own `customer_id`."),
+    ]
 
 
 class User(Struct):
