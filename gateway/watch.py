@@ -77,11 +77,6 @@ class CredentialWatch:
             if not streams:
                 del self._streams[watched.authorization]
 
-    @property
-    def credentials(self) -> int:
-        """How many distinct credentials have a stream open."""
-        return len(self._streams)
-
     async def _run(self) -> None:
         while self._streams:
             await asyncio.sleep(self.interval)
