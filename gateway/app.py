@@ -20,6 +20,7 @@ from gateway.proxy import Proxy
 from gateway.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
 from gateway.stream import event_stream
+from gateway.watch import CredentialWatch
 
 
 def create_app(settings: GatewaySettings | None = None) -> Litestar:
@@ -29,6 +30,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
     proxy = Proxy(settings)
     nats = NatsLink(settings.nats_url)
     hub = EventHub(nats)
+    watch = CredentialWatch(proxy, settings.sse_recheck)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -37,6 +39,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         try:
             yield
         finally:
+            await watch.close()
             await hub.close()
             await nats.close()
             await proxy.close()
@@ -47,7 +50,9 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         exception_handlers={HTTPException: http_exception_handler, 500: internal_error_handler},
         openapi_config=None,
         logging_config=None,
-        state=State({"settings": settings, "proxy": proxy, "nats": nats, "hub": hub}),
+        state=State(
+            {"settings": settings, "proxy": proxy, "nats": nats, "hub": hub, "watch": watch}
+        ),
     )
     limiter = RateLimiter(settings.rate_limit) if settings.rate_limit > 0 else None
     # The edge wraps Litestar's whole handler (not a route middleware) so that every request,

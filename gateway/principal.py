@@ -12,12 +12,19 @@ ME_PATH = "/api/v1/me"
 
 
 class Principal(msgspec.Struct):
-    """The part of core's `GET /api/v1/me` the gateway uses."""
+    """The part of core's `GET /api/v1/me` the gateway uses.
+
+    `event_types` are the prefixes of the event types the principal may read, and
+    `own_event_types` those of them it sees only about its own `customer_id` (core's rule, in
+    `core/events/visibility.py`). Missing means none: an older core shows nothing.
+    """
 
     role: str
     customer_id: str | None = None
     scopes: list[str] = msgspec.field(default_factory=list)
     username: str = ""
+    event_types: list[str] = msgspec.field(default_factory=list)
+    own_event_types: list[str] = msgspec.field(default_factory=list)
 
 
 class Refused(Exception):
@@ -52,7 +59,8 @@ def credential(scope: HTTPScope) -> str | None:
 
 
 async def fetch_principal(client: httpx.AsyncClient, authorization: str, rid: str) -> Principal:
-    """Ask core who the credential belongs to; `Refused` on 401/403."""
+    """Ask core who the credential belongs to; `Refused` on 401/403, `CoreUnavailable` when
+    core cannot say (unreachable, or a fault on its side)."""
     headers = {"authorization": authorization, "x-request-id": rid}
     try:
         response = await client.get(ME_PATH, headers=headers)

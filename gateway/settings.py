@@ -10,6 +10,7 @@ DEFAULT_RATE_LIMIT = 600
 MAX_BODY_BYTES = 1024 * 1024
 SSE_HEARTBEAT = 15.0
 SSE_QUEUE = 1000
+SSE_RECHECK = 5.0
 
 
 class SettingsError(ValueError):
@@ -33,6 +34,7 @@ class GatewaySettings:
     ready_timeout: float = 2.0
     sse_heartbeat: float = SSE_HEARTBEAT  # seconds between `: keep-alive` comments
     sse_queue: int = SSE_QUEUE  # live events buffered per client before it is dropped
+    sse_recheck: float = SSE_RECHECK  # seconds between re-checks of open streams' credentials
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewaySettings:
@@ -51,6 +53,7 @@ class GatewaySettings:
             log_level=(env.get("ERP_LOG_LEVEL", "").strip() or "INFO").upper(),
             sse_heartbeat=_float(env, "ERP_SSE_HEARTBEAT", SSE_HEARTBEAT),
             sse_queue=_int(env, "ERP_SSE_QUEUE", SSE_QUEUE) or SSE_QUEUE,
+            sse_recheck=_float(env, "ERP_SSE_RECHECK", SSE_RECHECK),
         )
 
 

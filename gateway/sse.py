@@ -2,7 +2,9 @@
 
 The gateway imports nothing of `events/`: it reads only `type`, `sequence` and
 `data.customer_id` of the CloudEvent JSON with the small structs below, and passes the JSON on
-as it came (re-flowed onto one line only if it ever spans several).
+as it came (re-flowed onto one line only if it ever spans several). Who sees what is core's
+rule: its `GET /api/v1/me` lists the event type prefixes the principal may read, and those it
+sees only about its own customer; core's log applies the very same rule to the catch-up.
 """
 
 from __future__ import annotations
@@ -14,9 +16,6 @@ import msgspec
 
 # Lines end in CRLF, as Litestar's own `ServerSentEvent` writes them.
 EOL = b"\r\n"
-# What a customer sees besides its own orders and invoices (core's log applies the same rule).
-PUBLIC_PREFIXES = ("erp.product.", "erp.stock.")
-OWNED_PREFIXES = ("erp.sales_order.", "erp.invoice.")
 _TYPE = re.compile(r"^[a-z_.]+\*?$")
 MAX_TYPES = 32
 
@@ -84,11 +83,14 @@ class BadTypes(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Selection:
-    """Which events one stream carries: the `types` asked for, within what the viewer may see."""
+    """Which events one stream carries: the `types` asked for (`prefixes`, `exact`), within what
+    the viewer may see (`visible` type prefixes; of those, `own_only` only when the event's
+    `data.customer_id` is the viewer's `customer_id`), as core's `/me` said."""
 
     prefixes: tuple[str, ...] = ()
     exact: frozenset[str] = frozenset()
-    customer: bool = False
+    visible: tuple[str, ...] = ()
+    own_only: tuple[str, ...] = ()
     customer_id: str | None = None
 
     @property
@@ -110,14 +112,12 @@ class Selection:
         return self.everything or type_ in self.exact or type_.startswith(self.prefixes)
 
     def allowed(self, event: Event) -> bool:
-        """Customer isolation: catalogue and stock, and only its own orders and invoices."""
-        if not self.customer:
-            return True
-        if event.type.startswith(PUBLIC_PREFIXES):
-            return True
-        if event.type.startswith(OWNED_PREFIXES):
+        """Whether the viewer may see the event (nothing unless core listed its type)."""
+        if not event.type.startswith(self.visible):
+            return False
+        if self.own_only and event.type.startswith(self.own_only):
             return self.customer_id is not None and event.customer_id == self.customer_id
-        return False
+        return True
 
 
 def parse_types(values: list[str]) -> tuple[tuple[str, ...], frozenset[str]]:

@@ -2,8 +2,10 @@
 
 A raw ASGI route (so the gateway controls every `send`): authenticate with core's `/me`,
 register with the hub (live first, buffered in the subscriber's bounded queue), catch up from
-core's log with the client's own credential (core applies the customer filter), then send the
-buffered and live events with a greater `sequence`, with `: keep-alive` comments when idle.
+core's log with the client's own credential (core applies the same visibility rule as the
+live path, which takes it from `/me`), then send the buffered and live events with a greater
+`sequence`, with `: keep-alive` comments when idle. The credential watch (`gateway/watch.py`)
+ends the stream once core no longer accepts the credential or the principal has changed.
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ from litestar import asgi
 from litestar.types import HTTPScope, Receive, Scope, Send
 
 from gateway.hub import EventHub, HubUnavailable, Subscriber
-from gateway.principal import CoreUnavailable, Refused, credential, fetch_principal
+from gateway.principal import (
+    CoreUnavailable,
+    Principal,
+    Refused,
+    credential,
+    fetch_principal,
+)
 from gateway.problems import send_problem
 from gateway.proxy import Proxy
 from gateway.settings import GatewaySettings
@@ -31,6 +39,7 @@ from gateway.sse import (
     parse_types,
     retry_frame,
 )
+from gateway.watch import CredentialWatch, Watched
 
 STREAM_PATH = "/api/v1/events/stream"
 LOG_PATH = "/api/v1/events"
@@ -76,23 +85,26 @@ class Session:
         proxy: Proxy,
         settings: GatewaySettings,
         subscriber: Subscriber,
-        authorization: str,
+        watched: Watched,
         rid: str,
     ) -> None:
         self.client = proxy.client
         self.settings = settings
         self.subscriber = subscriber
         self.selection = subscriber.selection
-        self.authorization = authorization
+        self.watched = watched
+        self.authorization = watched.authorization
         self.rid = rid
         self.last: int | None = None  # the sequence of the last event sent (or skipped)
 
     async def run(self, send: Send, receive: Receive, after: int | None) -> None:
-        """Pump events until the client leaves, overflows, or the stream fails."""
+        """Pump events until the client leaves, overflows, loses its credential, or the stream
+        fails."""
         pump = asyncio.create_task(self.pump(send, after))
         gone = asyncio.create_task(_disconnected(receive))
         dropped = asyncio.create_task(self.subscriber.dropped.wait())
-        tasks = (pump, gone, dropped)
+        revoked = asyncio.create_task(self.watched.ended.wait())
+        tasks = (pump, gone, dropped, revoked)
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -104,7 +116,9 @@ class Session:
         if pump.done() and not pump.cancelled() and pump.exception() is not None:
             _log.warning("stream ended: %s", pump.exception(), extra={"request_id": self.rid})
         tail = b""
-        if self.subscriber.dropped.is_set():
+        if self.watched.ended.is_set():
+            tail = comment_frame(f"ended: {self.watched.reason}")
+        elif self.subscriber.dropped.is_set():
             _log.warning("slow client dropped", extra={"request_id": self.rid})
             tail = comment_frame("dropped: too slow; reconnect with Last-Event-ID")
         # A wedged client may never take these bytes: then the server closes the connection.
@@ -175,9 +189,11 @@ async def _disconnected(receive: Receive) -> None:
         pass
 
 
-def _selection(query: dict[str, list[str]], role: str, customer_id: str | None) -> Selection:
+def _selection(query: dict[str, list[str]], principal: Principal) -> Selection:
+    """The `types` asked for, within the events core says the principal may see."""
     prefixes, exact = parse_types(query.get("types", []))
-    return Selection(prefixes, exact, role == "customer", customer_id)
+    visible, own_only = tuple(principal.event_types), tuple(principal.own_event_types)
+    return Selection(prefixes, exact, visible, own_only, principal.customer_id)
 
 
 async def serve_stream(scope: HTTPScope, receive: Receive, send: Send) -> None:
@@ -185,6 +201,7 @@ async def serve_stream(scope: HTTPScope, receive: Receive, send: Send) -> None:
     state = scope["app"].state
     proxy: Proxy = state.proxy
     hub: EventHub = state.hub
+    watch: CredentialWatch = state.watch
     settings: GatewaySettings = state.settings
     rid = str(scope.get("state", {}).get("request_id", ""))
     if scope["method"] != "GET":
@@ -221,9 +238,10 @@ async def serve_stream(scope: HTTPScope, receive: Receive, send: Send) -> None:
         detail = "The live event stream is unavailable; retry shortly."
         await send_problem(send, 503, "events_unavailable", detail, [(b"retry-after", b"5")])
         return
-    selection = _selection(query, principal.role, principal.customer_id)
+    selection = _selection(query, principal)
     subscriber = Subscriber(selection, settings.sse_queue)
     hub.register(subscriber)  # live first: whatever is published from now on is buffered
+    watched = watch.watch(authorization, principal)
     try:
         await send(
             {
@@ -236,9 +254,10 @@ async def serve_stream(scope: HTTPScope, receive: Receive, send: Send) -> None:
                 ],
             }
         )
-        session = Session(proxy, settings, subscriber, authorization, rid)
+        session = Session(proxy, settings, subscriber, watched, rid)
         await session.run(send, receive, after)
     finally:
+        watch.unwatch(watched)
         hub.unregister(subscriber)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import reduce
+from operator import or_
 from typing import Any
 
 import msgspec
@@ -14,9 +16,7 @@ from core.http.pagination import decode_cursor, encode_cursor
 from core.identity.principal import Principal
 from core.outbox.tables import OutboxEvent
 
-# What a customer may see besides its own orders and invoices: catalogue and availability.
-PUBLIC_PREFIXES = ("erp.product.", "erp.stock.")
-OWNED_PREFIXES = ("erp.sales_order.", "erp.invoice.")
+from .visibility import Visibility, visibility
 
 
 class EventPage(msgspec.Struct):
@@ -40,19 +40,26 @@ def _type_filter(pattern: str) -> Combinable:
     return OutboxEvent.type == pattern
 
 
-def _customer_filter(customer_id: str | None) -> Combinable:
-    """Catalogue and stock events, and the events of this customer's orders and invoices."""
-    owner = (
-        "json_extract(data, '$.customer_id') = {}"
-        if is_sqlite()
-        else "(data::json ->> 'customer_id') = {}"
-    )
-    public = [_starts_with(p) for p in PUBLIC_PREFIXES]
-    owned = _starts_with(OWNED_PREFIXES[0]) | _starts_with(OWNED_PREFIXES[1])
-    condition: Combinable = public[0] | public[1]
-    if customer_id is not None:
-        condition = condition | (owned & WhereRaw(owner, customer_id))
-    return condition
+def _owned_by(customer_id: str) -> WhereRaw:
+    """Events whose `data.customer_id` is this customer's."""
+    if is_sqlite():
+        return WhereRaw("json_extract(data, '$.customer_id') = {}", customer_id)
+    return WhereRaw("(data::json ->> 'customer_id') = {}", customer_id)
+
+
+def _visible(seen: Visibility) -> Combinable | bool:
+    """A condition on the rows the viewer may see: True for all of them, False for none."""
+    if seen.everything:
+        return True
+    terms: list[Combinable] = []
+    for prefix in seen.prefixes:
+        term: Combinable = _starts_with(prefix)
+        if prefix in seen.own_only:
+            if seen.customer_id is None:
+                continue
+            term = term & _owned_by(seen.customer_id)
+        terms.append(term)
+    return reduce(or_, terms) if terms else False
 
 
 def _start(after: int, cursor: str | None) -> int:
@@ -67,7 +74,13 @@ def _start(after: int, cursor: str | None) -> int:
 async def log(
     viewer: Principal, *, after: int, cursor: str | None, type_: str | None, limit: int
 ) -> EventPage:
-    """Published events with `sequence > after`, oldest first; customers see only theirs."""
+    """Published events with `sequence > after`, oldest first, as far as the viewer may see
+    them (`core.events.visibility`: the read scope of each event's resource; a customer's own
+    orders and invoices only)."""
+    start = _start(after, cursor)
+    condition = _visible(visibility(viewer))
+    if condition is False:
+        return EventPage([], None)
     query = OutboxEvent.select(
         OutboxEvent.id,
         OutboxEvent.type,
@@ -75,11 +88,11 @@ async def log(
         OutboxEvent.time,
         OutboxEvent.data,
         OutboxEvent.sequence,
-    ).where(OutboxEvent.sequence.is_not_null(), OutboxEvent.sequence > _start(after, cursor))
+    ).where(OutboxEvent.sequence.is_not_null(), OutboxEvent.sequence > start)
     if type_:
         query = query.where(_type_filter(type_))
-    if viewer.is_customer:
-        query = query.where(_customer_filter(viewer.customer_id))
+    if condition is not True:
+        query = query.where(condition)
     rows = await query.order_by(OutboxEvent.sequence).limit(limit + 1)
     more = len(rows) > limit
     items = [_event(row) for row in rows[:limit]]

@@ -35,10 +35,20 @@ class Token(Struct):
 
 
 class Me(Struct):
+    """The caller, and which events it may see (`core/events/visibility.py`)."""
+
     username: str
     role: Role
     customer_id: str | None
     scopes: list[str]
+    event_types: Annotated[
+        list[str],
+        Meta(description="Prefixes of the event types it may read (`erp.` is every event)."),
+    ]
+    own_event_types: Annotated[
+        list[str],
+        Meta(description="Those of `event_types` it sees only about its own `customer_id`."),
+    ]
 
 
 class User(Struct):

@@ -11,6 +11,7 @@ from core import repo
 from core.config import settings
 from core.db import transaction
 from core.errors import FieldError, Invalid, NotFound, Unauthorized
+from core.events.visibility import visibility
 from core.http.pagination import Page
 from core.identity import rules, schemas, security
 from core.identity.errors import NotGrantable
@@ -68,8 +69,15 @@ async def login(data: schemas.TokenRequest) -> schemas.Token:
 
 
 def me(principal: Principal) -> schemas.Me:
+    """The caller as `GET /me` shows it, with the events it may see (`core.events.visibility`)."""
+    seen = visibility(principal)
     return schemas.Me(
-        principal.username, principal.role, principal.customer_id, sorted(principal.scopes)
+        principal.username,
+        principal.role,
+        principal.customer_id,
+        sorted(principal.scopes),
+        list(seen.prefixes),
+        list(seen.own_only),
     )
 
 
