@@ -117,22 +117,45 @@ async def test_revoking_a_key_ends_its_open_stream_within_seconds(
     assert r.status_code == 401
 
 
-async def test_changing_a_users_role_ends_its_stream_and_the_reconnect_sees_anew(
+async def test_changing_a_users_role_ends_its_stream_and_a_new_sign_in_sees_anew(
     api: httpx.AsyncClient, gw: httpx.AsyncClient, admin: H
 ) -> None:
     # given a warehouse user streaming customer events (which warehouse may not see)
-    user_id, user = await new_user(api, admin, "warehouse")
+    username = unique("warehouse").lower()
+    body = {"username": username, "password": PASSWORD, "role": "warehouse"}
+    r = await api.post("/users", json=body, headers=admin)
+    assert r.status_code == 201, r.text
+    user = await login(api, username)
     async with open_stream(gw, user, types="erp.customer.") as stream:
-        # when admin makes the user sales
-        r = await api.patch(f"/users/{user_id}", json={"role": "sales"}, headers=admin)
+        # when admin makes the user sales (which ends every token issued before)
+        r = await api.patch(f"/users/{r.json()['id']}", json={"role": "sales"}, headers=admin)
         assert r.status_code == 200, r.text
-        # then the stream ends within seconds, asking the client to reconnect
+        # then the stream ends within seconds, and the old token cannot reopen it
         assert await ended(stream) < WITHIN
-        assert "ended: the principal changed; reconnect" in stream.comments
-    # and the reconnected stream carries what sales may see
-    async with open_stream(gw, user, types="erp.customer.") as stream:
+        assert "ended: the credential is no longer accepted" in stream.comments
+    refused = await gw.get("/api/v1/events/stream", headers=user)
+    assert refused.status_code == 401
+    # and a new sign-in streams what sales may see
+    async with open_stream(gw, await login(api, username), types="erp.customer.") as stream:
         customer = await new_customer(api, admin, unique("Seen"))
         await stream.until(lambda e: e.data["subject"] == customer["id"])
+
+
+async def test_changing_a_password_ends_the_streams_of_earlier_tokens(
+    api: httpx.AsyncClient, gw: httpx.AsyncClient, admin: H
+) -> None:
+    # given a user streaming on a token issued before its password changes
+    user_id, user = await new_user(api, admin, "sales")
+    async with open_stream(gw, user) as stream:
+        # when the password is changed
+        new = {"password": "another horse battery"}
+        r = await api.patch(f"/users/{user_id}", json=new, headers=admin)
+        assert r.status_code == 200, r.text
+        # then the stream ends within seconds, and the old token cannot reopen it
+        assert await ended(stream) < WITHIN
+        assert "ended: the credential is no longer accepted" in stream.comments
+    refused = await gw.get("/api/v1/events/stream", headers=user)
+    assert refused.status_code == 401
 
 
 @pytest.fixture
