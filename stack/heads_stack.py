@@ -32,9 +32,9 @@ READY_TEXT = "ERP is running"
 
 def suites() -> list[Path]:
     """The head suites: `heads/<head>/tests` for each head, then `heads/tests` (all heads)."""
-    found = sorted(p for p in HEADS.glob("*/tests") if p.is_dir())
+    found = sorted(p for p in HEADS.glob("*/tests") if p.is_dir() and p.parent != HEADS)
     shared = HEADS / "tests"
-    return [*found, shared] if shared.is_dir() else found
+    return [*found, shared] if found and shared.is_dir() else found
 
 
 @contextlib.contextmanager
