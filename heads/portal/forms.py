@@ -1,0 +1,132 @@
+"""Pieces the pages' forms and detail views share: order lines typed as text, products found
+by SKU or search, single resources read with their ETag, and state actions as buttons."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import streamlit as st
+import ui
+from client import ApiProblem, Client
+
+
+def parse_lines(text: str, columns: Sequence[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Lines like `KIT-0001 3` (or `KIT-0001, 3, 7.90`) → dicts of `columns`, and errors.
+
+    The first column is the SKU, `quantity` is a whole number, anything else is kept as text
+    (the server decides what a valid price is and says so).
+    """
+    lines: list[dict[str, Any]] = []
+    errors: list[str] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        parts = raw.replace(",", " ").replace(";", " ").split()
+        if not parts:
+            continue
+        if len(parts) != len(columns):
+            errors.append(f"Line {number}: expected {' '.join(columns)}, got {raw.strip()!r}")
+            continue
+        line = dict(zip(columns, parts, strict=True))
+        if "quantity" in line:
+            if not line["quantity"].isdigit():
+                errors.append(f"Line {number}: the quantity must be a whole number")
+                continue
+            line["quantity"] = int(line["quantity"])
+        lines.append(line)
+    if not lines and not errors:
+        errors.append("Add at least one line.")
+    return lines, errors
+
+
+def with_product_ids(lines: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Each line's `sku` replaced by its `product_id` (looked up by exact SKU), and errors."""
+    resolved, errors = [], []
+    for number, line in enumerate(lines, start=1):
+        found = ui.client().get("/products", sku=line["sku"], limit=1)["items"]
+        if not found:
+            errors.append(f"Line {number}: no product has the SKU {line['sku']!r}")
+            continue
+        resolved.append(
+            {"product_id": found[0]["id"], **{k: v for k, v in line.items() if k != "sku"}}
+        )
+    return resolved, errors
+
+
+def product_index() -> dict[str, dict[str, Any]]:
+    """`{product id: product}` for showing SKUs and names beside ids (first 2 000 products)."""
+    return {p["id"]: p for p in ui.every("/products", kinds=("erp.product.",))}
+
+
+def find_product(label: str, *, key: str) -> dict[str, Any] | None:
+    """A search box (name, SKU or barcode) and a choice among the matches."""
+    query = st.text_input(label, key=f"{key}-q", placeholder="SKU, name or barcode")
+    if not query.strip():
+        return None
+    found, _ = ui.page("/products", {"q": query.strip(), "limit": 20}, kinds=("erp.product.",))
+    if not found:
+        st.caption("No product matches.")
+        return None
+    chosen = st.selectbox(
+        "Product",
+        range(len(found)),
+        key=f"{key}-pick",
+        format_func=lambda i: f"{found[i]['sku']} · {found[i]['name']}",
+    )
+    return found[chosen or 0]
+
+
+@st.cache_data(ttl=ui.CACHE_TTL, show_spinner=False, max_entries=500)
+def _load(user: str, path: str, seen: int, bumped: int, _client: Client) -> tuple[Any, str | None]:
+    return _client.get_with_etag(path)
+
+
+def load(path: str, subject: str) -> tuple[Any, str | None]:
+    """A single resource and its ETag, read again when an event or our own write touched it."""
+    stream = ui.live_feed()
+    seen = stream.subject_version(subject) if stream else 0
+    bumped = st.session_state.setdefault("touched", {}).get(subject, 0)
+    return _load(ui._user_key(), path, seen, bumped, ui.client())
+
+
+def touched(subject: str) -> None:
+    """Note our own write to `subject`, so the next `load` reads it anew."""
+    marks = st.session_state.setdefault("touched", {})
+    marks[subject] = marks.get(subject, 0) + 1
+    ui.wrote()
+
+
+def outcome(key: str) -> None:
+    """Show (once) what the last action under `key` left: a success or the refusal."""
+    if message := st.session_state.pop(f"done:{key}", None):
+        st.success(message)
+    if problem := st.session_state.pop(f"refused:{key}", None):
+        ui.show_problem(problem)
+
+
+def _act(path: str, action: str, etag: str | None, subject: str, key: str) -> None:
+    """A button's callback: runs before the page draws again, so the page shows the result."""
+    try:
+        done = ui.client().post(f"{path}/{action}", if_match=etag).body
+    except ApiProblem as problem:
+        st.session_state[f"refused:{key}"] = problem
+        return
+    touched(subject)
+    st.session_state[f"done:{key}"] = f"{action.capitalize()}: now {done.get('status', 'done')}."
+
+
+def action_buttons(
+    path: str, subject: str, actions: Sequence[str], etag: str | None, *, key: str
+) -> None:
+    """One button per action the state allows; each POSTs `path/<action>` with `If-Match`."""
+    outcome(key)
+    if not actions:
+        return
+    cells = st.columns(len(actions) + 3)
+    for cell, action in zip(cells, actions, strict=False):
+        cell.button(
+            action.capitalize(),
+            key=f"{key}-{action}",
+            type="secondary" if action == "cancel" else "primary",
+            on_click=_act,
+            args=(path, action, etag, subject, key),
+        )

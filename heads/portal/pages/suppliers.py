@@ -1,0 +1,80 @@
+"""Suppliers: search, create, edit (If-Match), and each one's purchase orders."""
+
+from __future__ import annotations
+
+import forms
+import streamlit as st
+import ui
+from client import ApiProblem
+
+st.title("Suppliers")
+writer = ui.may("suppliers:write")
+
+
+def row(supplier: dict) -> dict:
+    return {"Name": supplier["name"], "Email": supplier["email"], "Phone": supplier["phone"]}
+
+
+def create_form() -> None:
+    with st.expander("New supplier"), st.form("s-new"):
+        name = st.text_input("Name", key="s-new-name")
+        email = st.text_input("Email", key="s-new-email")
+        phone = st.text_input("Phone", key="s-new-phone")
+        if not st.form_submit_button("Create supplier", type="primary"):
+            return
+    with ui.attempt():
+        created = (
+            ui.client().post("/suppliers", {"name": name, "email": email, "phone": phone}).body
+        )
+        ui.wrote()
+        st.success(f"Created {created['name']}.")
+
+
+def edit(supplier_id: str) -> None:
+    supplier, etag = forms.load(f"/suppliers/{supplier_id}", supplier_id)
+    with st.form(f"s-edit-{supplier_id}-{supplier['version']}"):
+        values = {f: st.text_input(f.capitalize(), supplier[f]) for f in ("name", "email", "phone")}
+        saved = st.form_submit_button("Save changes", disabled=not writer)
+    if saved:
+        changes = {k: v for k, v in values.items() if v != supplier[k]}
+        try:
+            ui.client().patch(f"/suppliers/{supplier_id}", changes, if_match=etag)
+        except ApiProblem as problem:
+            ui.show_problem(problem)
+            if problem.status == 412:
+                st.button("Reload", key="s-reload", on_click=forms.touched, args=(supplier_id,))
+            return
+        forms.touched(supplier_id)
+        st.success("Saved.")
+    orders, _ = ui.page(
+        "/purchase-orders",
+        {"supplier_id": supplier_id, "limit": 50},
+        kinds=("erp.purchase_order.",),
+    )
+    st.dataframe(
+        [
+            {
+                "Number": o["number"],
+                "Status": o["status"],
+                "Total": ui.money(o["total"], o["currency"]),
+                "Created": ui.when(o["created_at"]),
+            }
+            for o in orders
+        ],
+        hide_index=True,
+    )
+
+
+if writer:
+    create_form()
+query = st.text_input("Search", placeholder="Name", key="s-q")
+items = ui.pager("/suppliers", {"q": query.strip()}, key="suppliers")
+st.dataframe([row(s) for s in items], hide_index=True, width="stretch")
+ui.export_button("/suppliers", {"q": query.strip()}, row, name="suppliers", key="s-export")
+labels = ui.names(items)
+if chosen := st.selectbox(
+    "Open a supplier", ("", *labels), format_func=lambda i: labels.get(i, "—"), key="s-pick"
+):
+    st.divider()
+    st.subheader(labels[chosen])
+    edit(chosen)
