@@ -1,5 +1,5 @@
-"""`erp up`: start NATS, core, the relay, the webhook dispatcher and the gateway, print where
-they are, supervise them."""
+"""`erp up`: start NATS, core, the relay, the webhook dispatcher, the gateway and the portal,
+print where they are, supervise them."""
 
 from __future__ import annotations
 
@@ -20,13 +20,14 @@ from rich.table import Table
 
 from events import wake
 from stack import demo
-from stack.env import StackEnv, redact, resolve
+from stack.env import PROJECT_ROOT, StackEnv, redact, resolve
 from stack.nats import nats_accepts, nats_command
 from stack.ports import free_port, free_udp_port, next_free_port
 from stack.supervisor import Child, ProcessSpec, Supervisor, tail
 
 Probe = Callable[[], tuple[bool, str]]
 START_TIMEOUT = float(os.environ.get("ERP_START_TIMEOUT", "90"))
+PORTAL_APP = PROJECT_ROOT / "heads" / "portal" / "app.py"
 
 
 class StartError(RuntimeError):
@@ -84,11 +85,12 @@ def plan(env: StackEnv, console: Console) -> tuple[list[Planned], dict[str, str]
     planned.append(_core(env, urls))
     planned.append(_relay())
     planned.append(_webhooks())
+    # The portal's URL is known before the gateway starts, so its landing page links it.
+    portal_port = _portal_port(urls, console)
     planned.append(_gateway(env, urls, console))
-    # The slot for the processes still to come, e.g.
-    #   planned.append(_portal(env, urls))  # streamlit on ERP_PORTAL_PORT, probe /_stcore/health
-    # A planner returns Planned(ProcessSpec(name, argv, env, url), probe) and may set urls[name];
-    # the panel shows urls["portal"] when present.
+    planned.append(_portal(env, urls, portal_port))
+    # The slot for the processes still to come: a planner returns
+    # Planned(ProcessSpec(name, argv, env, url), probe) and may set urls[name].
     return planned, urls
 
 
@@ -143,6 +145,28 @@ def _gateway(env: StackEnv, urls: dict[str, str], console: Console) -> Planned:
     argv = uvicorn("gateway.app:create_app", host, port, env.log_level)
     spec = ProcessSpec("gateway", argv, extra, url=urls["gateway"])
     return Planned(spec, http_ok(f"{urls['gateway']}/api/v1/health/ready"))
+
+
+def _portal_port(urls: dict[str, str], console: Console) -> int:
+    """ERP_PORTAL_PORT (default 8501) or the next free port; sets urls["portal"]."""
+    wanted = int(os.environ.get("ERP_PORTAL_PORT") or 8501)
+    port = next_free_port(wanted, "127.0.0.1")
+    if port != wanted:
+        console.print(f"[yellow]Port {wanted} is taken: the portal uses {port} instead.[/]")
+    urls["portal"] = _url("127.0.0.1", port)
+    return port
+
+
+def _portal(env: StackEnv, urls: dict[str, str], port: int) -> Planned:
+    """The Streamlit portal (heads/portal) on 127.0.0.1, after the gateway it talks to."""
+    argv = [sys.executable, "-m", "streamlit", "run", str(PORTAL_APP), "--server.port", str(port)]
+    argv += ["--server.address", "127.0.0.1", "--server.headless", "true"]
+    argv += ["--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
+    level = env.log_level.lower() if env.log_level in ("DEBUG", "INFO", "WARNING") else "error"
+    argv += ["--server.fileWatcherType", "none", "--logger.level", level]
+    extra = {"ERP_GATEWAY_URL": urls["gateway"]}
+    spec = ProcessSpec("portal", argv, extra, url=urls["portal"])
+    return Planned(spec, http_ok(f"{urls['portal']}/_stcore/health"))
 
 
 def _wait_ready(child: Child, ready: Probe, timeout: float) -> None:
