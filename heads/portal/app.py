@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 import ui
-from client import ApiProblem
+from client import ApiProblem, gateway_url
 
 HERE = Path(__file__).parent
 STAFF = ("admin", "sales", "warehouse")
@@ -60,12 +60,12 @@ def sign_in_page() -> None:
             ui.sign_in(username.strip(), password)
         except ApiProblem as problem:
             st.session_state.pop("auth", None)
-            ui.show_problem(problem)
+            ui.show_problem(problem, signed_in=False)
             return
         if ui.auth()["role"] not in STAFF:  # type: ignore[index]
             ui.sign_out("This portal is for staff: customers order in the shop.")
         st.rerun()
-    st.caption(f"Gateway: {ui.gateway_url()}")
+    st.caption(f"Gateway: {gateway_url()}")
 
 
 def pages_for(role: str) -> dict[str, list[st.Page]]:
@@ -73,7 +73,7 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
     sections = {}
     for section, entries in PAGES.items():
         shown = [
-            st.Page(HERE / "pages" / file, title=title, icon=icon)
+            st.Page(HERE / "views" / file, title=title, icon=icon)
             for file, title, icon, roles in entries
             if role in roles
         ]

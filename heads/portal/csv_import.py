@@ -29,7 +29,7 @@ COLUMNS = (
     "barcode",
     "description",
 )
-RETRIES = 3  # for 429 (rate limited) and 503, after the server's Retry-After
+RETRIES = 3  # for 429 (rate limited) and 503, after a short pause
 
 
 @dataclass
@@ -39,6 +39,12 @@ class Report:
     created: int = 0
     replayed: int = 0
     refused: list[dict[str, Any]] = field(default_factory=list)
+
+
+def export_row(product: dict[str, Any]) -> dict[str, Any]:
+    """A product as a CSV row: the columns the import reads, then `active`."""
+    row = {c: "" if product.get(c) is None else product[c] for c in COLUMNS}
+    return {**row, "active": product["active"]}
 
 
 def rows(data: bytes) -> list[dict[str, str]]:

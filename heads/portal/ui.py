@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import io
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -127,9 +128,9 @@ def wrote() -> None:
 # --- problems ----------------------------------------------------------------------------
 
 
-def show_problem(problem: ApiProblem) -> None:
-    """Show a refusal as short lines; a 401 sends the user back to sign-in instead."""
-    if problem.status == 401:
+def show_problem(problem: ApiProblem, *, signed_in: bool = True) -> None:
+    """Show a refusal as short lines; when signed in, a 401 sends the user back to sign-in."""
+    if problem.status == 401 and signed_in:
         expired()
     lines = problem.lines()
     body = "  \n".join(_plain(line) for line in lines[1:])
@@ -168,8 +169,11 @@ def _plain(text: str) -> str:
 
 
 def _user_key() -> str:
+    """Whose cached lists these are: the gateway, the user, and this sign-in (so a token the
+    gateway has not accepted is never answered from the cache)."""
     current = auth() or {}
-    return f"{gateway_url()}|{current.get('username')}|{current.get('role')}"
+    sign_in = hashlib.sha256(str(current.get("token")).encode()).hexdigest()[:16]
+    return f"{gateway_url()}|{current.get('username')}|{current.get('role')}|{sign_in}"
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False, max_entries=1000)

@@ -64,7 +64,7 @@ def feed() -> None:
             if cell.button(
                 f"Open {number}", key=f"open-{order_id}", on_click=open_order, args=(order_id,)
             ):
-                st.switch_page("pages/sales_orders.py")
+                st.switch_page("views/sales_orders.py")
     if not events:
         st.info("Nothing has happened since you signed in. Events appear here as they happen.")
         return

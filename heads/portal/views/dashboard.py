@@ -139,7 +139,7 @@ def low_stock() -> None:
         st.session_state["po_prefill"] = [
             {"sku": r["sku"], "quantity": max(int(r["shortfall"]), 1)} for r in items
         ]
-        st.switch_page("pages/purchase_orders.py")
+        st.switch_page("views/purchase_orders.py")
 
 
 kpis()

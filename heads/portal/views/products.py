@@ -12,27 +12,9 @@ import ui
 from client import ApiProblem
 
 KINDS = ("erp.product.",)
-FIELDS = (
-    "sku",
-    "name",
-    "unit_price",
-    "currency",
-    "tax_rate",
-    "reorder_point",
-    "barcode",
-    "description",
-)
 
 st.title("Products")
 writer = ui.may("products:write")
-
-
-def export_row(product: dict) -> dict:
-    """A product as a CSV row, in the columns the import reads (plus its state)."""
-    return {
-        **{f: product.get(f) if product.get(f) is not None else "" for f in FIELDS},
-        "active": product["active"],
-    }
 
 
 def catalogue() -> None:
@@ -41,8 +23,8 @@ def catalogue() -> None:
     shown = right.selectbox("Show", ("active", "archived", "all"), key="p-active")
     params = {"q": query.strip(), "active": {"active": "true", "archived": "false"}.get(shown)}
     items = ui.pager("/products", params, key="products", kinds=KINDS)
-    st.dataframe([export_row(p) for p in items], hide_index=True, width="stretch")
-    ui.export_button("/products", params, export_row, name="products", key="p-export")
+    st.dataframe([csv_import.export_row(p) for p in items], hide_index=True, width="stretch")
+    ui.export_button("/products", params, csv_import.export_row, name="products", key="p-export")
     labels = {p["id"]: f"{p['sku']} · {p['name']}" for p in items}
     if chosen := st.selectbox(
         "Open a product", ("", *labels), format_func=lambda i: labels.get(i, "—"), key="p-pick"
