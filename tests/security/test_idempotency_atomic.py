@@ -28,6 +28,7 @@ from core.identity.tables import User
 from core.parties.schemas import SupplierCreate
 from core.parties.service import create_supplier
 from core.parties.tables import Supplier
+from tests.core.helpers import new_bins, new_customer, new_product, shipped_order, stock_up
 from tests.security.conftest import PASSWORD
 
 
@@ -163,3 +164,67 @@ async def test_a_claim_left_running_by_the_previous_version_is_run_again(
     assert retry.status_code == 201 and "idempotent-replayed" not in retry.headers
     assert again.headers["idempotent-replayed"] == "true" and again.json() == retry.json()
     assert await suppliers_named(name) == [name]
+
+
+async def test_every_post_of_a_business_day_runs_keyed_and_replays(
+    probe: httpx.AsyncClient,
+) -> None:
+    # given a client that sends a fresh Idempotency-Key with every POST, and keeps the answers
+    answers: list[httpx.Response] = []
+
+    async def key_it(request: httpx.Request) -> None:
+        if request.method == "POST":
+            request.headers["Idempotency-Key"] = f"day-{secrets.token_hex(8)}"
+
+    async def keep_it(response: httpx.Response) -> None:
+        if response.request.method == "POST":
+            await response.aread()
+            answers.append(response)
+
+    probe.event_hooks = {"request": [key_it], "response": [keep_it]}
+    # when it works through a day: stock, an order shipped and paid, a purchase received, a
+    # transfer, a user, an API key, a webhook and a cancelled order (every POST route)
+    try:
+        await business_day(probe)
+    finally:
+        probe.event_hooks = {"request": [], "response": []}
+    # then every POST succeeded, and each one sent again with its key replays its answer
+    assert len(answers) >= 20 and all(a.status_code < 300 for a in answers), answers
+    for first in answers:
+        again = await probe.send(first.request)
+        assert again.headers.get("idempotent-replayed") == "true", first.request.url
+        assert (again.status_code, again.content) == (first.status_code, first.content)
+
+
+async def business_day(day: httpx.AsyncClient) -> None:
+    """Every POST route but signing in, each once at least, through `day` (fails on a refusal)."""
+
+    async def ok(path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        r = await day.post(path, json=body)
+        assert r.status_code < 300, (path, r.text)
+        return r.json()
+
+    invoice_id = (await shipped_order(day, {}, unit_price="5.00", quantity=1))["invoice_id"]
+    await ok(f"/invoices/{invoice_id}/payments", {"amount": "6.00"})
+    product = await new_product(day, {})
+    bins = await new_bins(day, {}, 2)
+    await stock_up(day, {}, product["id"], bins[0], 3)
+    move = {"product_id": product["id"], "from_location_id": bins[0], "to_location_id": bins[1]}
+    await ok("/stock/transfers", {**move, "quantity": 1})
+    supplier = await ok("/suppliers", {"name": "Day supplier", "email": "s@example.test"})
+    line = {"product_id": product["id"], "quantity": 2, "unit_cost": "1.00"}
+    purchase = await ok("/purchase-orders", {"supplier_id": supplier["id"], "lines": [line]})
+    await ok(f"/purchase-orders/{purchase['id']}/order")
+    arrived = {"product_id": product["id"], "location_id": bins[1], "quantity": 2}
+    await ok(f"/purchase-orders/{purchase['id']}/receive", {"lines": [arrived]})
+    customer = await new_customer(day, {}, "Day customer")
+    order = {"customer_id": customer["id"], "lines": [{"product_id": product["id"], "quantity": 1}]}
+    draft = await ok("/sales-orders", order)
+    await ok(f"/sales-orders/{draft['id']}/confirm")
+    await ok(f"/sales-orders/{draft['id']}/cancel")
+    await ok(f"/products/{product['id']}/archive")
+    user = {"username": f"day-{secrets.token_hex(3)}", "password": PASSWORD, "role": "sales"}
+    await ok("/users", user)
+    await ok("/api-keys", {"name": "day", "scopes": ["products:read"]})
+    hook = {"url": "https://93.184.216.34/hooks/day", "event_types": ["erp.invoice.paid"]}
+    await ok("/webhooks", hook)  # a public address literal: no DNS needed
