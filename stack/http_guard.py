@@ -48,6 +48,7 @@ Headers = Iterable[tuple[bytes, bytes]]
 PROBLEM_BASE = "https://erp.example/problems/"
 MAX_HEAD_BYTES = 64 * 1024
 LINGER_SECONDS = 2.0  # a refused client may still send its request and read the 429
+MAX_LINGERING = 64  # beyond this many refused sockets waiting out their linger, close at once
 REFUSAL_LOG_EVERY = 60.0  # seconds between log lines about one address being refused
 ALLOW = b"GET, HEAD, POST, PATCH, DELETE"
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 token (a method's syntax)
@@ -127,13 +128,31 @@ def looks_like_method(head: bytes) -> bool:
     return bool(method) and _TOKEN.fullmatch(method) is not None
 
 
+@dataclass(slots=True)
+class GuardState:
+    """What the connections of one server share: open connections per client address, when a
+    refusal was last logged per address, and how many refused sockets are lingering."""
+
+    open_per_client: Counter[str] = field(default_factory=Counter)
+    refusals_logged: dict[str, float] = field(default_factory=dict)
+    lingering: int = 0
+
+    def log_refusal(self, key: str, cap: int) -> None:
+        """Log that `key` is refused, at most once a minute per address."""
+        now = time.monotonic()
+        if now - self.refusals_logged.get(key, -REFUSAL_LOG_EVERY) < REFUSAL_LOG_EVERY:
+            return
+        if len(self.refusals_logged) > 4096:
+            self.refusals_logged.clear()
+        self.refusals_logged[key] = now
+        _log.warning("%s holds %d connections: refusing more", key, cap)
+
+
 def guarded_protocol(limits: Limits) -> type[GuardedHttpProtocol]:
-    """A protocol class for `uvicorn.Config(http=...)` with these limits and a connection
-    count of its own (one per server)."""
+    """A protocol class for `uvicorn.Config(http=...)` with these limits and a state of its
+    own (one per server)."""
     return type(
-        "GuardedHttpProtocol",
-        (GuardedHttpProtocol,),
-        {"limits": limits, "open_per_client": Counter(), "refusals_logged": {}},
+        "GuardedHttpProtocol", (GuardedHttpProtocol,), {"limits": limits, "state": GuardState()}
     )
 
 
@@ -142,8 +161,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     use `guarded_protocol(limits)` for a class bound to its limits."""
 
     limits: ClassVar[Limits] = Limits()
-    open_per_client: ClassVar[Counter[str]] = Counter()
-    refusals_logged: ClassVar[dict[str, float]] = {}
+    state: ClassVar[GuardState] = GuardState()
 
     def __init__(
         self,
@@ -168,11 +186,12 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         address = get_remote_addr(transport)
         key = self.limits.client_key(address[0]) if address else None
-        if key is not None and self.open_per_client[key] >= self.limits.max_per_client:
+        counts = self.state.open_per_client
+        if key is not None and counts[key] >= self.limits.max_per_client:
             self._refuse(transport, key)
             return
         if key is not None:
-            self.open_per_client[key] += 1
+            counts[key] += 1
             self._counted = key
         super().connection_made(transport)
         self._header_timer = self.loop.call_later(self.limits.header_timeout, self._headers_late)
@@ -182,25 +201,25 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             if timer is not None:
                 timer.cancel()
         self._header_timer = self._body_timer = self._unread_timer = None
+        counts = self.state.open_per_client
         if self._counted is not None:
-            self.open_per_client[self._counted] -= 1
-            if self.open_per_client[self._counted] <= 0:
-                del self.open_per_client[self._counted]
+            counts[self._counted] -= 1
+            if counts[self._counted] <= 0:
+                del counts[self._counted]
             self._counted = None
-        if not self._refused:
+        if self._refused:
+            self.state.lingering -= 1
+        else:
             super().connection_lost(exc)
 
     def _refuse(self, transport: asyncio.Transport, key: str) -> None:
         """Answer 429 at once, stop writing, and close after a short linger (closing at once
-        could reset the connection before the client has read the answer)."""
+        could reset the connection before the client has read the answer); under a flood of
+        refusals, close at once rather than hold sockets for it."""
         self._refused = True
         self.transport = transport
-        now = time.monotonic()
-        if now - self.refusals_logged.get(key, -REFUSAL_LOG_EVERY) >= REFUSAL_LOG_EVERY:
-            if len(self.refusals_logged) > 4096:
-                self.refusals_logged.clear()
-            self.refusals_logged[key] = now
-            _log.warning("%s holds %d connections: refusing more", key, self.limits.max_per_client)
+        self.state.lingering += 1
+        self.state.log_refusal(key, self.limits.max_per_client)
         detail = f"At most {self.limits.max_per_client} open connections per client address."
         retry = [*self.server_state.default_headers, (b"retry-after", b"1")]
         transport.write(
@@ -208,7 +227,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         )
         if transport.can_write_eof():
             transport.write_eof()
-        self._unread_timer = self.loop.call_later(LINGER_SECONDS, transport.close)
+        linger = LINGER_SECONDS if self.state.lingering <= MAX_LINGERING else 0.0
+        # The linger rides on the unread-answer timer: a refused socket has no other.
+        self._unread_timer = self.loop.call_later(linger, transport.close)
 
     # Reading
 
