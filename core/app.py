@@ -22,6 +22,7 @@ from core.config import settings
 from core.events.routes import ROUTES as EVENTS
 from core.health import HealthController, openapi_document
 from core.http import validation
+from core.http.media import json_bodies_only
 from core.http.problems import EXCEPTION_HANDLERS, PROBLEM_JSON, Problem
 from core.http.request_id import request_id_middleware
 from core.idempotency import store as idempotency_store
@@ -158,7 +159,7 @@ def create_app(extra_routes: Sequence[ControllerRouterHandler] = ()) -> Litestar
     app = Litestar(
         route_handlers=[api],
         lifespan=[lifespan],
-        middleware=[auth_middleware, idempotency_middleware],
+        middleware=[json_bodies_only, auth_middleware, idempotency_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=validation.check_request,
         dependencies={"principal": Provide(_principal, sync_to_thread=False)},
