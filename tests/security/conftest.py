@@ -95,7 +95,7 @@ def spawn(
         time.sleep(0.1)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def sec_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]:
     """A private JetStream server for the security tests."""
     server = EmbeddedNats(tmp_path_factory.mktemp("sec-nats"))
@@ -104,7 +104,7 @@ def sec_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def core_server(app: Any, sec_nats: EmbeddedNats) -> Iterator[Server]:
     """Core on this run's database (the in-process `app` fixture has migrated it)."""
     env = {**os.environ, "NATS_URL": sec_nats.url, "PYTHONPATH": str(PROJECT_ROOT)}
@@ -113,7 +113,7 @@ def core_server(app: Any, sec_nats: EmbeddedNats) -> Iterator[Server]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def sec_relay(core_server: Server, sec_nats: EmbeddedNats) -> Iterator[None]:
     """The outbox relay, publishing this run's events to the private NATS."""
     log_path = Path(tempfile.mkdtemp(prefix="sec-relay-")) / "relay.log"
@@ -143,7 +143,7 @@ def sec_relay(core_server: Server, sec_nats: EmbeddedNats) -> Iterator[None]:
 StartGateway = Callable[..., Server]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def start_gateway(core_server: Server, sec_nats: EmbeddedNats) -> Iterator[StartGateway]:
     """Start a gateway subprocess in front of `core_server`; keyword arguments are `ERP_*`
     environment overrides (e.g. `ERP_RATE_LIMIT="60"`). Stopped at the end of the session."""
@@ -167,13 +167,13 @@ def start_gateway(core_server: Server, sec_nats: EmbeddedNats) -> Iterator[Start
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(start_gateway: StartGateway, sec_relay: None) -> Server:
     """The shared gateway (rate limit off) in front of core, with the relay running."""
     return start_gateway()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def sec_admin(app: Any) -> dict[str, str]:
     """Username and password of an admin made for the security tests."""
     from core.identity.bootstrap import ensure_user
