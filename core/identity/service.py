@@ -12,7 +12,7 @@ from core.config import settings
 from core.db import transaction
 from core.errors import FieldError, Invalid, NotFound, Unauthorized
 from core.http.pagination import Page
-from core.identity import schemas, security
+from core.identity import schemas, security, throttle
 from core.identity.permissions import ROLE_SCOPES, SCOPES, Role
 from core.identity.principal import Principal
 from core.identity.tables import ApiKey, User
@@ -42,12 +42,16 @@ async def _principal_for_key(key: str) -> Principal | None:
     return Principal(row["id"], f"api-key:{row['name']}", Role.integration, scopes, kind="api_key")
 
 
-async def login(data: schemas.TokenRequest) -> schemas.Token:
-    """A bearer token for a username and password; 401 for anything wrong."""
+async def login(data: schemas.TokenRequest, address: str | None) -> schemas.Token:
+    """A bearer token for a username and password; 401 for anything wrong, 429 while the
+    username or the client `address` is throttled (`core.identity.throttle`)."""
+    attempt = await throttle.begin(data.username, address)
     row = await User.select().where(User.username == data.username).first()
     ok = await security.verify_password(row["password_hash"] if row else None, data.password)
     if row is None or not ok or not row["active"]:
+        await attempt.failed()
         raise Unauthorized("Unknown username or wrong password.")
+    await attempt.succeeded()
     ttl = settings().token_ttl_seconds
     token = security.issue_token(row["id"], row["role"], settings().secret, ttl)
     return schemas.Token(access_token=token, expires_in=ttl, role=Role(row["role"]))
