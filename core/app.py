@@ -13,7 +13,7 @@ from litestar import Litestar, Request, Router
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import Components, OpenAPIHeader, OpenAPIType, Schema, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
 from core import db, logs
@@ -55,6 +55,13 @@ API_ROUTES: list[ControllerRouterHandler] = [
     *EVENTS,
     *WEBHOOKS,
 ]
+RETRY_AFTER = {
+    "Retry-After": OpenAPIHeader(
+        schema=Schema(type=OpenAPIType.INTEGER, minimum=1),
+        description="Whole seconds to wait before trying again.",
+        required=True,
+    )
+}
 
 
 def _principal(request: Request[Any, Any, Any]) -> Principal:
@@ -117,7 +124,8 @@ def _document_errors_and_public_routes(app: Litestar) -> None:
     """Say in the OpenAPI document what Litestar cannot infer.
 
     Every error is `application/problem+json` (`Problem`), not Litestar's own 400 body: each
-    operation documents `4XX` and `5XX` as problems instead. And a `public` route needs no
+    operation documents `4XX` and `5XX` as problems instead, plus any status its handler
+    declares in `responses` (429 and 503 with `Retry-After`). And a `public` route needs no
     credential (`security: []`); Litestar drops an empty `security`, so the document's global
     bearer requirement would otherwise claim it does.
     """
@@ -139,12 +147,16 @@ def _document_errors_and_public_routes(app: Litestar) -> None:
     paths = app.openapi_schema.paths or {}
     for route, handler in handlers:
         item = paths[route.path_format]
+        declared = {str(code) for code in handler.responses or {}} - {"400"}
         for method in handler.http_methods:
             operation = getattr(item, method.lower())
             responses = operation.responses or {}
             problem = responses.pop("400")
             for code in [c for c in responses if c.startswith(("4", "5"))]:
-                del responses[code]
+                if code not in declared:
+                    del responses[code]
+                elif code in {"429", "503"}:
+                    responses[code] = replace(responses[code], headers=RETRY_AFTER)
             responses["4XX"] = replace(problem, description="The request is wrong (a problem).")
             responses["5XX"] = replace(problem, description="A fault on our side (a problem).")
             # Litestar copies handlers (and their guards) when it registers them.
