@@ -22,6 +22,7 @@ from core.config import settings
 from core.events.routes import ROUTES as EVENTS
 from core.health import HealthController, openapi_document
 from core.http import validation
+from core.http.paths import canonical_paths
 from core.http.problems import EXCEPTION_HANDLERS, PROBLEM_JSON, Problem
 from core.http.request_id import request_id_middleware
 from core.idempotency import store as idempotency_store
@@ -169,6 +170,7 @@ def create_app(extra_routes: Sequence[ControllerRouterHandler] = ()) -> Litestar
     )
     _docstrings_as_summaries(app)
     _document_errors_and_public_routes(app)
-    # Wraps Litestar's whole handler, not the routes: unknown paths get a request id too.
-    app.asgi_handler = request_id_middleware(app.asgi_handler)
+    # Wraps Litestar's whole handler, not the routes: unknown paths get a request id too, and
+    # a path that is not canonical is refused before routing (core/http/paths.py).
+    app.asgi_handler = request_id_middleware(canonical_paths(app.asgi_handler))
     return app
