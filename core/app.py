@@ -12,7 +12,7 @@ from typing import Any
 from litestar import Litestar, Request, Router
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig, ResponseSpec
-from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
@@ -22,6 +22,7 @@ from core.config import settings
 from core.events.routes import ROUTES as EVENTS
 from core.health import HealthController, openapi_document
 from core.http import validation
+from core.http.docs import SwaggerDocs, security_headers
 from core.http.paths import canonical_paths
 from core.http.problems import EXCEPTION_HANDLERS, PROBLEM_JSON, Problem
 from core.http.request_id import request_id_middleware
@@ -91,7 +92,17 @@ def openapi_config() -> OpenAPIConfig:
         version="1.0.0",
         description="The public contract of the ERP: catalogue, parties, stock, orders, invoices.",
         path="/api/v1/docs",
-        render_plugins=[ScalarRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
+        # Swagger UI from a pinned package, served by core (no CDN); see core/http/docs.py.
+        openapi_router=Router(
+            "/api/v1/docs",
+            route_handlers=[],
+            include_in_schema=False,
+            response_headers=security_headers(),
+        ),
+        render_plugins=[
+            SwaggerDocs(base="/api/v1/docs", document_url="/api/v1/openapi.json"),
+            JsonRenderPlugin(path="/openapi.json"),
+        ],
         use_handler_docstrings=True,
         components=Components(
             security_schemes={
