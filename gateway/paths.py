@@ -28,8 +28,6 @@ def path_problem(raw_path: bytes) -> str | None:
             return "The path has a dot segment (. or ..)."
         if "/" in text or "\\" in text:
             return "The path has an encoded / or \\ in a segment."
-        if "\x00" in text:
-            return "The path has a NUL character."
     return None
 
 
