@@ -12,7 +12,7 @@ from typing import Any
 from litestar import Litestar, Request, Router
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig, ResponseSpec
-from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, OpenAPIHeader, OpenAPIType, Schema, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
@@ -22,7 +22,9 @@ from core.config import settings
 from core.events.routes import ROUTES as EVENTS
 from core.health import HealthController, openapi_document
 from core.http import validation
+from core.http.docs import SwaggerDocs, security_headers
 from core.http.media import json_bodies_only
+from core.http.paths import canonical_paths
 from core.http.problems import EXCEPTION_HANDLERS, PROBLEM_JSON, Problem
 from core.http.request_id import request_id_middleware
 from core.idempotency import store as idempotency_store
@@ -98,7 +100,17 @@ def openapi_config() -> OpenAPIConfig:
         version="1.0.0",
         description="The public contract of the ERP: catalogue, parties, stock, orders, invoices.",
         path="/api/v1/docs",
-        render_plugins=[ScalarRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
+        # Swagger UI from a pinned package, served by core (no CDN); see core/http/docs.py.
+        openapi_router=Router(
+            "/api/v1/docs",
+            route_handlers=[],
+            include_in_schema=False,
+            response_headers=security_headers(),
+        ),
+        render_plugins=[
+            SwaggerDocs(base="/api/v1/docs", document_url="/api/v1/openapi.json"),
+            JsonRenderPlugin(path="/openapi.json"),
+        ],
         use_handler_docstrings=True,
         components=Components(
             security_schemes={
@@ -182,6 +194,7 @@ def create_app(extra_routes: Sequence[ControllerRouterHandler] = ()) -> Litestar
     )
     _docstrings_as_summaries(app)
     _document_errors_and_public_routes(app)
-    # Wraps Litestar's whole handler, not the routes: unknown paths get a request id too.
-    app.asgi_handler = request_id_middleware(app.asgi_handler)
+    # Wraps Litestar's whole handler, not the routes: unknown paths get a request id too, and
+    # a path that is not canonical is refused before routing (core/http/paths.py).
+    app.asgi_handler = request_id_middleware(canonical_paths(app.asgi_handler))
     return app
