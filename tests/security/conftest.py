@@ -66,11 +66,14 @@ def spawn(
     port: int | None = None,
     extra_args: list[str] | None = None,
 ) -> Server:
-    """Start `uvicorn --factory <factory>` on a free loopback port and wait until it answers."""
+    """Start core or a gateway (`factory`: `core.app:create_app` or `gateway.app:create_app`)
+    the way `erp up` does (`python -m stack.serve`, guarded) on a free loopback port, and wait
+    until it answers. `extra_args` go to the launcher (e.g. `--access-log`)."""
     port = port or free_port()
+    server_name = {"core.app:create_app": "core", "gateway.app:create_app": "gateway"}[factory]
     log_path = Path(tempfile.mkdtemp(prefix=f"sec-{name}-")) / f"{name}.log"
-    argv = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1"]
-    argv += ["--port", str(port), "--no-access-log", *(extra_args or [])]
+    argv = [sys.executable, "-m", "stack.serve", server_name, "--host", "127.0.0.1"]
+    argv += ["--port", str(port), *(extra_args or [])]
     with log_path.open("wb") as out:
         process = subprocess.Popen(
             argv,

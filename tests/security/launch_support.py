@@ -82,7 +82,7 @@ def _started(name: str, port: int, argv: list[str], env: Mapping[str, str | None
         time.sleep(0.1)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def guarded_core(app: Any, sec_nats: EmbeddedNats) -> Iterator[Server]:
     """Core under stack.serve with 1-second deadlines, trusting loopback (its default)."""
     server = launch("core", {**TIMEOUTS, "NATS_URL": sec_nats.url})
@@ -90,7 +90,7 @@ def guarded_core(app: Any, sec_nats: EmbeddedNats) -> Iterator[Server]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def guarded_gateway(
     guarded_core: Server, sec_nats: EmbeddedNats, sec_relay: None
 ) -> Iterator[Server]:
