@@ -32,6 +32,44 @@ def database_url(home: Path) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class SignInLimits:
+    """How `core.identity.throttle` slows down password guessing (counts and seconds).
+
+    `user_limit` failed sign-ins per username (any address) and `address_limit` per client
+    address (any username) are allowed before the first delay of `delay` seconds; each further
+    failure doubles the delay up to `delay_max`. A count starts over after `forget` seconds
+    without a failure or a delay. Read from `ERP_SIGNIN_*`; a value that is not a number above 0
+    stops core at start (ValueError).
+    """
+
+    user_limit: int = 5
+    address_limit: int = 20
+    delay: float = 1.0
+    delay_max: float = 900.0
+    forget: float = 3600.0
+
+    @classmethod
+    def from_env(cls) -> SignInLimits:
+        default = cls()
+        return cls(
+            user_limit=int(_positive("ERP_SIGNIN_USER_LIMIT", default.user_limit)),
+            address_limit=int(_positive("ERP_SIGNIN_ADDRESS_LIMIT", default.address_limit)),
+            delay=_positive("ERP_SIGNIN_DELAY", default.delay),
+            delay_max=_positive("ERP_SIGNIN_DELAY_MAX", default.delay_max),
+            forget=_positive("ERP_SIGNIN_FORGET", default.forget),
+        )
+
+
+def _positive(name: str, default: float) -> float:
+    """The number in the environment variable `name` (else `default`); ValueError unless it
+    is above 0 and at most 10^9 (so that times in milliseconds fit a BIGINT)."""
+    value = float(os.environ.get(name) or default)
+    if not 0 < value <= 1e9:
+        raise ValueError(f"{name} must be a number above 0 and at most 10^9, not {value}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """What core needs to run."""
 
@@ -43,6 +81,7 @@ class Settings:
     max_body_bytes: int = 1_048_576
     log_level: str = "INFO"
     admin_password: str | None = None
+    sign_in: SignInLimits = SignInLimits()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -55,6 +94,7 @@ class Settings:
             currency=os.environ.get("ERP_CURRENCY", "EUR"),
             log_level=os.environ.get("ERP_LOG_LEVEL", "INFO").upper(),
             admin_password=os.environ.get("ERP_ADMIN_PASSWORD") or None,
+            sign_in=SignInLimits.from_env(),
         )
 
 

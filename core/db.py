@@ -47,8 +47,21 @@ def is_sqlite() -> bool:
 
 @asynccontextmanager
 async def transaction() -> AsyncIterator[None]:
-    """A write transaction; on SQLite it takes the write lock up front (no upgrade deadlock)."""
+    """A write transaction; on SQLite it takes the write lock up front (no upgrade deadlock).
+
+    Inside an open transaction (a keyed POST runs in one, see `core.idempotency`) it joins it
+    as a savepoint: an error still undoes just this block, and the outer one commits.
+    """
     db = engine()
+    if (outer := db.current_transaction.get()) is not None:
+        savepoint = await outer.savepoint()
+        try:
+            yield
+        except Exception:  # a cancelled request's outer transaction rolls back as a whole
+            await savepoint.rollback_to()
+            raise
+        await savepoint.release()
+        return
     if not isinstance(db, SQLiteEngine):
         async with db.transaction():
             yield

@@ -19,7 +19,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from events import wake
-from stack import demo
+from stack import demo, serve
 from stack.env import PROJECT_ROOT, StackEnv, redact, resolve
 from stack.nats import nats_accepts, nats_command
 from stack.ports import free_port, free_udp_port, next_free_port
@@ -64,15 +64,6 @@ def tcp_ok(port: int) -> Probe:
     return lambda: (nats_accepts(port), f"nothing accepts NATS connections on port {port}")
 
 
-def uvicorn(factory: str, host: str, port: int, log_level: str) -> list[str]:
-    """The command line of a uvicorn server for an app factory."""
-    argv = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", host]
-    argv += ["--port", str(port), "--log-level", log_level.lower()]
-    # Open event streams must not hold a shutdown past the supervisor's grace period.
-    argv += ["--timeout-graceful-shutdown", "5"]
-    return argv if log_level == "DEBUG" else [*argv, "--no-access-log"]
-
-
 def _url(host: str, port: int) -> str:
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     return f"http://{shown}:{port}"
@@ -107,7 +98,7 @@ def _core(env: StackEnv, urls: dict[str, str]) -> Planned:
     """Core on a free loopback port; only the gateway talks to it."""
     port = free_port()
     urls["core"] = _url("127.0.0.1", port)
-    argv = uvicorn("core.app:create_app", "127.0.0.1", port, env.log_level)
+    argv = serve.argv("core", "127.0.0.1", port, env.log_level)
     return Planned(
         ProcessSpec("core", argv, url=urls["core"]), http_ok(f"{urls['core']}/api/v1/health/ready")
     )
@@ -142,7 +133,7 @@ def _gateway(env: StackEnv, urls: dict[str, str], console: Console) -> Planned:
     extra = {"ERP_CORE_URL": urls["core"]}
     if "portal" in urls:  # the landing page links the portal only when one runs
         extra["ERP_PORTAL_URL"] = urls["portal"]
-    argv = uvicorn("gateway.app:create_app", host, port, env.log_level)
+    argv = serve.argv("gateway", host, port, env.log_level)
     spec = ProcessSpec("gateway", argv, extra, url=urls["gateway"])
     return Planned(spec, http_ok(f"{urls['gateway']}/api/v1/health/ready"))
 
