@@ -130,3 +130,59 @@ def action_buttons(
             on_click=_act,
             args=(path, action, etag, subject, key),
         )
+
+
+def _reload(subject: str) -> None:
+    """Forget the version an edit form started from: the next run reads the resource anew."""
+    st.session_state.setdefault("bases", {}).pop(subject, None)
+    touched(subject)
+
+
+def edit_form(path: str, subject: str, fields: dict[str, str], *, key: str, allowed: bool) -> None:
+    """A form of text fields (`{field: label}`) over one resource, from the version read when
+    it opened (an event does not redraw it under the user's hands); the changes are saved with
+    `If-Match`, and a refusal for a stale version (412) offers a reload."""
+    bases = st.session_state.setdefault("bases", {})
+    if subject not in bases:
+        bases[subject] = ui.client().get_with_etag(path)
+    resource, etag = bases[subject]
+    form = f"{key}-{subject}-{resource['version']}"
+    with st.form(form):
+        values = {
+            f: st.text_input(label, resource[f] or "", key=f"{form}-{f}")
+            for f, label in fields.items()
+        }
+        saved = st.form_submit_button("Save changes", disabled=not allowed)
+    if not saved:
+        return
+    changes = {k: v for k, v in values.items() if v != (resource[k] or "")}
+    if not changes:
+        st.info("Nothing changed.")
+        return
+    try:
+        written = ui.client().patch(path, changes, if_match=etag)
+    except ApiProblem as problem:
+        ui.show_problem(problem)
+        if problem.status == 412:
+            st.button("Reload", key=f"{key}-reload", on_click=_reload, args=(subject,))
+        return
+    bases[subject] = (written.body, written.etag)
+    touched(subject)
+    st.success("Saved.")
+
+
+def _delete(path: str, key: str, pick: str, done: str) -> None:
+    try:
+        ui.client().delete(path)
+    except ApiProblem as problem:
+        st.session_state[f"refused:{key}"] = problem
+        return
+    ui.wrote()
+    st.session_state[pick] = ""  # the selection named what no longer exists
+    st.session_state[f"done:{key}"] = done
+
+
+def delete_button(path: str, label: str, *, key: str, pick: str, done: str) -> None:
+    """A button that DELETEs `path` and clears the selectbox `pick` that chose it; what it did
+    is shown by `outcome(key)`."""
+    st.button(label, key=key, type="primary", on_click=_delete, args=(path, key, pick, done))

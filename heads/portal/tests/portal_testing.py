@@ -97,3 +97,16 @@ def until(check: Callable[[], Any], timeout: float = 20.0, every: float = 0.5) -
         if time.monotonic() > deadline:
             raise AssertionError(f"still false after {timeout} s: {check}")
         time.sleep(every)
+
+
+def find_row(at: AppTest, index: int, wanted: Callable[[dict[str, Any]], bool], pager: str) -> dict:
+    """The first row of the `index`-th dataframe for which `wanted` holds, clicking the
+    list's Next button (key `<pager>-next`) page after page; AssertionError at the end."""
+    while True:
+        ok(at)
+        for row in table(at, index):
+            if wanted(row):
+                return row
+        following = at.button(key=f"{pager}-next")
+        assert not following.disabled, "no page has the row"
+        following.click().run()

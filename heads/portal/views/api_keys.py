@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import forms
 import streamlit as st
 import ui
 
@@ -48,15 +49,11 @@ def create_form() -> None:
             ui.client().post("/api-keys", {"name": name, "scopes": scopes}).body
         )
         ui.wrote()
-
-
-def revoke(key_id: str) -> None:
-    with ui.attempt():
-        ui.client().delete(f"/api-keys/{key_id}")
-        ui.wrote()
+        st.rerun()  # draws the page again with the secret shown at its top
 
 
 shown_once()
+forms.outcome("k-revoke")
 with st.expander("New API key", expanded=False):
     create_form()
 items = ui.pager("/api-keys", {}, key="api-keys")
@@ -65,6 +62,11 @@ live = {k["id"]: f"{k['name']} ({k['prefix']}…)" for k in items if not k["revo
 chosen = st.selectbox(
     "Revoke a key", ("", *live), format_func=lambda i: live.get(i, "—"), key="k-pick"
 )
-if chosen and st.button("Revoke", key="k-revoke", type="primary"):
-    revoke(chosen)
-    st.rerun()
+if chosen:
+    forms.delete_button(
+        f"/api-keys/{chosen}",
+        "Revoke",
+        key="k-revoke",
+        pick="k-pick",
+        done="Revoked: it no longer works.",
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import forms
 import streamlit as st
 import ui
-from client import ApiProblem
 
 KINDS = ("erp.customer.",)
 
@@ -51,30 +50,6 @@ def create_form() -> None:
         created = ui.client().post("/customers", body).body
         ui.wrote()
         st.success(f"Created {created['name']}.")
-
-
-def edit(customer_id: str) -> None:
-    customer, etag = forms.load(f"/customers/{customer_id}", customer_id)
-    with st.form(f"c-edit-{customer_id}-{customer['version']}"):
-        name = st.text_input("Name", customer["name"])
-        email = st.text_input("Email", customer["email"])
-        phone = st.text_input("Phone", customer["phone"])
-        saved = st.form_submit_button("Save changes", disabled=not writer)
-    if saved:
-        changes = {
-            k: v
-            for k, v in {"name": name, "email": email, "phone": phone}.items()
-            if v != customer[k]
-        }
-        try:
-            ui.client().patch(f"/customers/{customer_id}", changes, if_match=etag)
-        except ApiProblem as problem:
-            ui.show_problem(problem)
-            if problem.status == 412:
-                st.button("Reload", key="c-reload", on_click=forms.touched, args=(customer_id,))
-            return
-        forms.touched(customer_id)
-        st.success("Saved.")
 
 
 @ui.live_fragment
@@ -126,5 +101,6 @@ if chosen := st.selectbox(
 ):
     st.divider()
     st.subheader(labels[chosen])
-    edit(chosen)
+    fields = {"name": "Name", "email": "Email", "phone": "Phone"}
+    forms.edit_form(f"/customers/{chosen}", chosen, fields, key="c-edit", allowed=writer)
     documents(chosen)

@@ -56,7 +56,9 @@ def payment_form(invoice_id: str) -> None:
         return
     with st.form(f"pay-{invoice_id}"):
         amount = st.text_input(
-            "Amount received", invoice["outstanding"], key=f"pay-amount-{invoice_id}"
+            "Amount received",
+            invoice["outstanding"],
+            key=f"pay-amount-{invoice_id}-{invoice['version']}",
         )
         if not st.form_submit_button("Record payment", type="primary"):
             return

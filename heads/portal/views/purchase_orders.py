@@ -118,7 +118,7 @@ def detail(order_id: str) -> None:
             order_id,
             ACTIONS.get(order["status"], ()),
             etag,
-            key="po",
+            key="po-act",
         )
 
 

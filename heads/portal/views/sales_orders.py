@@ -83,7 +83,11 @@ def detail(order_id: str) -> None:
     cells[3].metric("Total", ui.money(order["total"], cur))
     if ui.may("orders:write"):
         forms.action_buttons(
-            f"/sales-orders/{order_id}", order_id, ACTIONS.get(order["status"], ()), etag, key="so"
+            f"/sales-orders/{order_id}",
+            order_id,
+            ACTIONS.get(order["status"], ()),
+            etag,
+            key="so-act",
         )
     st.dataframe(
         [

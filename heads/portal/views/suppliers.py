@@ -5,7 +5,6 @@ from __future__ import annotations
 import forms
 import streamlit as st
 import ui
-from client import ApiProblem
 
 st.title("Suppliers")
 writer = ui.may("suppliers:write")
@@ -31,21 +30,8 @@ def create_form() -> None:
 
 
 def edit(supplier_id: str) -> None:
-    supplier, etag = forms.load(f"/suppliers/{supplier_id}", supplier_id)
-    with st.form(f"s-edit-{supplier_id}-{supplier['version']}"):
-        values = {f: st.text_input(f.capitalize(), supplier[f]) for f in ("name", "email", "phone")}
-        saved = st.form_submit_button("Save changes", disabled=not writer)
-    if saved:
-        changes = {k: v for k, v in values.items() if v != supplier[k]}
-        try:
-            ui.client().patch(f"/suppliers/{supplier_id}", changes, if_match=etag)
-        except ApiProblem as problem:
-            ui.show_problem(problem)
-            if problem.status == 412:
-                st.button("Reload", key="s-reload", on_click=forms.touched, args=(supplier_id,))
-            return
-        forms.touched(supplier_id)
-        st.success("Saved.")
+    fields = {"name": "Name", "email": "Email", "phone": "Phone"}
+    forms.edit_form(f"/suppliers/{supplier_id}", supplier_id, fields, key="s-edit", allowed=writer)
     orders, _ = ui.page(
         "/purchase-orders",
         {"supplier_id": supplier_id, "limit": 50},

@@ -50,12 +50,18 @@ def create_form() -> None:
 
 def edit(user_id: str) -> None:
     user, etag = forms.load(f"/users/{user_id}", user_id)
-    with st.form(f"u-edit-{user_id}-{user['version']}"):
+    form = f"u-edit-{user_id}-{user['version']}"
+    with st.form(form):
         role = st.selectbox(
-            "Role", ROLES, index=ROLES.index(user["role"]) if user["role"] in ROLES else 0
+            "Role",
+            ROLES,
+            index=ROLES.index(user["role"]) if user["role"] in ROLES else 0,
+            key=f"{form}-role",
         )
-        active = st.checkbox("Active", user["active"])
-        password = st.text_input("New password (leave empty to keep)", type="password")
+        active = st.checkbox("Active", user["active"], key=f"{form}-active")
+        password = st.text_input(
+            "New password (leave empty to keep)", type="password", key=f"{form}-password"
+        )
         saved = st.form_submit_button("Save changes")
     if not saved:
         return

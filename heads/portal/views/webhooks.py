@@ -3,6 +3,7 @@ subscription's delivery attempts, unsubscribe."""
 
 from __future__ import annotations
 
+import forms
 import streamlit as st
 import ui
 
@@ -54,6 +55,7 @@ def create_form() -> None:
             ui.client().post("/webhooks", {"url": url.strip(), "event_types": event_types}).body
         )
         ui.wrote()
+        st.rerun()  # draws the page again with the secret shown at its top
 
 
 def deliveries(hook_id: str) -> None:
@@ -74,14 +76,13 @@ def deliveries(hook_id: str) -> None:
         hide_index=True,
         width="stretch",
     )
-    if st.button("Unsubscribe", key="w-delete"):
-        with ui.attempt():
-            ui.client().delete(f"/webhooks/{hook_id}")
-            ui.wrote()
-            st.rerun()
+    forms.delete_button(
+        f"/webhooks/{hook_id}", "Unsubscribe", key="w-delete", pick="w-pick", done="Unsubscribed."
+    )
 
 
 shown_once()
+forms.outcome("w-delete")
 with st.expander("New subscription"):
     create_form()
 items = ui.pager("/webhooks", {}, key="webhooks")
