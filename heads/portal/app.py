@@ -82,13 +82,18 @@ def pages_for(role: str) -> dict[str, list[st.Page]]:
     return sections
 
 
+@ui.live_fragment
+def live_status() -> None:
+    """The live feed's state, kept current."""
+    if (feed := ui.live_feed()) is not None:
+        st.caption(f"Live events: {feed.state}")
+
+
 def sidebar(current: dict) -> None:
     """Who is signed in, the live feed's state, and signing out."""
     with st.sidebar:
         st.markdown(f"**{current['username']}** · {current['role']}")
-        feed = ui.live_feed()
-        if feed is not None:
-            st.caption(f"Live events: {feed.state}")
+        live_status()
         if st.button("Sign out", key="sign-out", icon=":material/logout:"):
             ui.sign_out("You have signed out.")
             st.rerun()

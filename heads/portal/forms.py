@@ -186,3 +186,25 @@ def delete_button(path: str, label: str, *, key: str, pick: str, done: str) -> N
     """A button that DELETEs `path` and clears the selectbox `pick` that chose it; what it did
     is shown by `outcome(key)`."""
     st.button(label, key=key, type="primary", on_click=_delete, args=(path, key, pick, done))
+
+
+def opener(label: str, choices: dict[str, str], state: str, pick: str) -> None:
+    """A selectbox of `{id: label}` that opens the chosen one (`st.session_state[state]`)
+    before the page draws, so its detail shows at the top at once."""
+
+    def chosen() -> None:
+        st.session_state[state] = st.session_state[pick] or None
+
+    st.selectbox(
+        label, ("", *choices), format_func=lambda i: choices.get(i, "—"), key=pick, on_change=chosen
+    )
+
+
+def back_button(state: str, pick: str) -> None:
+    """Close what `st.session_state[state]` opened and go back to the list."""
+
+    def close() -> None:
+        st.session_state[state] = None
+        st.session_state[pick] = ""
+
+    st.button("← Back to the list", key=f"{pick}-back", on_click=close)

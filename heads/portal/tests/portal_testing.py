@@ -110,3 +110,11 @@ def find_row(at: AppTest, index: int, wanted: Callable[[dict[str, Any]], bool], 
         following = at.button(key=f"{pager}-next")
         assert not following.disabled, "no page has the row"
         following.click().run()
+
+
+def table_with(at: AppTest, column: str) -> list[dict[str, Any]]:
+    """The rows of the first dataframe on the page that has `column`."""
+    for frame in at.dataframe:
+        if column in frame.value.columns:
+            return frame.value.to_dict("records")
+    raise AssertionError(f"no table with a {column!r} column")

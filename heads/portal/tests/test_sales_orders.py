@@ -4,7 +4,18 @@ refused confirmation that names the short line."""
 from __future__ import annotations
 
 import pytest
-from portal_testing import api, button, click, find_row, ok, problems, shown, signed_in, table
+from portal_testing import (
+    api,
+    button,
+    click,
+    find_row,
+    ok,
+    problems,
+    shown,
+    signed_in,
+    table,
+    table_with,
+)
 
 
 def in_stock(minimum: int = 3) -> dict:
@@ -42,7 +53,7 @@ def test_an_order_placed_in_the_portal_is_confirmed_from_its_page() -> None:
     # then its page shows it as a draft with its line, and offers confirm and cancel only
     assert "Status draft" in shown(at)
     assert {b.label for b in at.button} >= {"Confirm", "Cancel"}
-    assert any(r["SKU"] == product["sku"] for r in table(at, -2))
+    assert any(r["SKU"] == product["sku"] for r in table_with(at, "Picked"))
     # when it is confirmed there
     at = ok(button(at, "Confirm").click().run())
     # then it is confirmed, on screen and in core, and confirm is no longer offered

@@ -50,7 +50,8 @@ def create_form() -> None:
                 st.session_state.pop("po_prefill", None)
                 ui.wrote()
                 st.session_state["po_open"] = order["id"]
-                st.success(f"Draft {order['number']} created.")
+                st.session_state["done:po-act"] = f"Draft {order['number']} created."
+                st.rerun()  # the new draft opens at the top
 
 
 def order_list() -> None:
@@ -68,15 +69,8 @@ def order_list() -> None:
     items = ui.pager("/purchase-orders", params, key="po", kinds=KINDS)
     st.dataframe([row(o) for o in items], hide_index=True, width="stretch")
     ui.export_button("/purchase-orders", params, row, name="purchase-orders", key="po-export")
-    numbers = {o["id"]: o["number"] for o in items}
-    chosen = st.selectbox(
-        "Open a purchase order",
-        ("", *numbers),
-        format_func=lambda i: numbers.get(i, "—"),
-        key="po-pick",
-    )
-    if chosen:
-        st.session_state["po_open"] = chosen
+    numbers = {o["id"]: f"{o['number']} · {o['status']}" for o in items}
+    forms.opener("Open a purchase order", numbers, "po_open", "po-pick")
 
 
 def row(order: dict) -> dict:
@@ -122,9 +116,10 @@ def detail(order_id: str) -> None:
         )
 
 
+if opened := st.session_state.get("po_open"):
+    forms.back_button("po_open", "po-pick")
+    detail(opened)
+    st.divider()
 if ui.may("purchases:write"):
     create_form()
 order_list()
-if opened := st.session_state.get("po_open"):
-    st.divider()
-    detail(opened)

@@ -37,7 +37,8 @@ def create_form() -> None:
         order = ui.client().post("/sales-orders", body).body
         ui.wrote()
         st.session_state["so_open"] = order["id"]
-        st.success(f"Order {order['number']} placed: {order['status']}.")
+        st.session_state["done:so-act"] = f"Order {order['number']} placed: {order['status']}."
+        st.rerun()  # the new order opens at the top
 
 
 def row(order: dict) -> dict:
@@ -114,6 +115,10 @@ def detail(order_id: str) -> None:
             f" · outstanding {ui.money(invoice['outstanding'], cur)}"
         )
     st.markdown("**History**")
+    events = history(order_id)
+    if not events:
+        st.caption("No events of this order in the log yet.")
+        return
     st.dataframe(
         [
             {
@@ -121,13 +126,17 @@ def detail(order_id: str) -> None:
                 "Event": e["type"],
                 "Status": (e.get("data") or {}).get("status", ""),
             }
-            for e in history(order_id)
+            for e in events
         ],
         hide_index=True,
         width="stretch",
     )
 
 
+if opened := st.session_state.get("so_open"):
+    forms.back_button("so_open", "so-pick")
+    detail(opened)
+    st.divider()
 if ui.may("orders:write"):
     create_form()
 left, right = st.columns(2)
@@ -143,12 +152,4 @@ customer = right.selectbox(
 params = {"status": status, "customer_id": customer}
 order_list(params)
 ui.export_button("/sales-orders", params, row, name="sales-orders", key="so-export")
-choices = st.session_state.get("so_choices", {})
-picked = st.selectbox(
-    "Open an order", ("", *choices), format_func=lambda i: choices.get(i, "—"), key="so-pick"
-)
-if picked:
-    st.session_state["so_open"] = picked
-if opened := st.session_state.get("so_open"):
-    st.divider()
-    detail(opened)
+forms.opener("Open an order", st.session_state.get("so_choices", {}), "so_open", "so-pick")
