@@ -138,7 +138,8 @@ def test_a_day_in_the_portal(page: Page) -> None:
     expect(page.get_by_test_id("stMetricValue").filter(has_text="confirmed")).to_be_visible()
     expect(page.get_by_role("button", name="Confirm", exact=True)).to_have_count(0)
     # and the list below catches up by itself (its fragment refreshes what the event changed)
-    listed = page.locator("[data-testid=stDataFrame] tr", has=in_table(page, order["number"]))
+    number = page.locator("td", has_text=re.compile(rf"^{order['number']}$"))
+    listed = page.locator("[data-testid=stDataFrame] tr", has=number)
     expect(listed.locator("td", has_text=re.compile("^confirmed$"))).to_have_count(1)
     shot(page, "order")
     assert api("admin").get(f"/sales-orders/{order['id']}")["status"] == "confirmed"
