@@ -94,11 +94,59 @@ def allow_private() -> bool:
     return (os.environ.get("ERP_WEBHOOKS_ALLOW_PRIVATE") or "").lower() in {"1", "true", "yes"}
 
 
+# RFC 6052's well-known NAT64 prefix: 64:ff9b::a.b.c.d is a.b.c.d reached through a translator.
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
 def is_public(ip: Address) -> bool:
-    """Whether an address is on the public internet (not loopback, private, link-local…)."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
+    """Whether a webhook may be sent to `ip`: it, and every IPv4 address it stands for, is on
+    the public internet.
+
+    Decided by what the address is (the `ipaddress` properties, which follow IANA's
+    special-purpose registries), not by a list of our own. An IPv4-mapped (`::ffff:a.b.c.d`) or
+    NAT64 (`64:ff9b::a.b.c.d`) address is judged as the IPv4 address it is; a 6to4, Teredo
+    (server and client), IPv4-compatible or ISATAP address must be public itself and so must
+    every IPv4 address inside it, since packets to it end up there (`2002:7f00:1::` is loopback).
+    """
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return is_public(ip.ipv4_mapped)
+        if ip in NAT64:
+            return is_public(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        if not all(_is_public(inner) for inner in embedded_ipv4(ip)):
+            return False
+    return _is_public(ip)
+
+
+def _is_public(ip: Address) -> bool:
+    """`ip` itself is globally reachable and none of the special kinds."""
+    special = (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local)
+    )
+    return ip.is_global and not special
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses a transition form of IPv6 carries: 6to4 (RFC 3056), Teredo's server
+    and client (RFC 4380), IPv4-compatible `::a.b.c.d` (RFC 4291, deprecated) and ISATAP's
+    interface identifier `[02]00:5efe:a.b.c.d` (RFC 5214); [] for any other address."""
+    found: list[ipaddress.IPv4Address] = []
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    value = int(ip)
+    if value >> 32 == 0:
+        found.append(ipaddress.IPv4Address(value))
+    if (value >> 32) & 0xFDFFFFFF == 0x5EFE:  # the u/l bit (0x0200_0000) may be set
+        found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
+    return found
 
 
 async def resolve_public(host: str, port: int) -> list[Address]:
