@@ -221,7 +221,19 @@ class Dispatcher:
 
 
 async def connect_nats(url: str) -> NATS:
-    """Connect (retrying with backoff until it works); reconnects forever after that."""
+    """Connect (retrying with backoff until it works); reconnects forever after that. Losing
+    and regaining the server is said once each; the error of each reconnect attempt only at
+    debug (nats-py's default would log a traceback for every attempt, twice a second)."""
+
+    async def disconnected() -> None:
+        _say(logging.WARNING, "nats disconnected, reconnecting")
+
+    async def reconnected() -> None:
+        _say(logging.INFO, "nats reconnected")
+
+    async def error(exc: Exception) -> None:
+        _say(logging.DEBUG, "nats error", error=repr(exc))
+
     delay = BACKOFF_START
     while True:
         try:
@@ -231,6 +243,9 @@ async def connect_nats(url: str) -> NATS:
                 connect_timeout=2,
                 reconnect_time_wait=0.5,
                 max_reconnect_attempts=-1,
+                disconnected_cb=disconnected,
+                reconnected_cb=reconnected,
+                error_cb=error,
             )
         except Exception as exc:
             _say(logging.WARNING, "nats unreachable, retrying", error=repr(exc), retry_in=delay)

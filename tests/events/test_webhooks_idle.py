@@ -10,6 +10,7 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import nats
 import pytest
@@ -91,3 +92,32 @@ async def test_a_real_problem_is_still_logged(
     stalled = [r for r in caplog.records if r.getMessage() == "consuming stalled"]
     assert stalled and stalled[0].levelno == logging.WARNING
     assert "error" in stalled[0].fields  # type: ignore[attr-defined]
+
+
+async def test_losing_nats_is_said_once_and_its_return_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given the dispatcher's connection to a NATS server of this test
+    server = EmbeddedNats(tmp_path / "nats")
+    await asyncio.to_thread(server.start)
+    caplog.set_level(logging.DEBUG, logger="nats")
+    caplog.set_level(logging.INFO, logger="events.webhooks")
+    nc = await webhooks.connect_nats(server.url)
+    try:
+        # when the server is gone for about three seconds (six reconnect attempts), then back
+        await asyncio.to_thread(server.stop)
+        await asyncio.sleep(3)
+        await asyncio.to_thread(server.start)
+        deadline = time.monotonic() + 15
+        while not nc.is_connected:
+            assert time.monotonic() < deadline, "never reconnected"
+            await asyncio.sleep(0.1)
+        said = [(r.name, r.getMessage()) for r in caplog.records if r.levelno >= logging.INFO]
+    finally:
+        await nc.close()
+        await asyncio.to_thread(server.stop)
+    # then the dispatcher said so once each way, and nothing logged a traceback per attempt
+    assert said == [
+        ("events.webhooks", "nats disconnected, reconnecting"),
+        ("events.webhooks", "nats reconnected"),
+    ], said
