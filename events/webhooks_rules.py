@@ -132,6 +132,16 @@ def _is_public(ip: Address) -> bool:
     return ip.is_global and not special
 
 
+def _carrying(ip: Address) -> str:
+    """` (carrying 127.0.0.1)` for an IPv6 address that stands for IPv4 ones, else ``."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return ""
+    inner = [ip.ipv4_mapped] if ip.ipv4_mapped is not None else embedded_ipv4(ip)
+    if ip in NAT64:
+        inner = [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
+    return f" (carrying {', '.join(map(str, inner))})" if inner else ""
+
+
 def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
     """The IPv4 addresses a transition form of IPv6 carries: 6to4 (RFC 3056), Teredo's server
     and client (RFC 4380), IPv4-compatible `::a.b.c.d` (RFC 4291, deprecated) and ISATAP's
@@ -142,7 +152,7 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
     if ip.teredo is not None:
         found.extend(ip.teredo)
     value = int(ip)
-    if value >> 32 == 0:
+    if value >> 32 == 0 and value > 1:  # :: and ::1 are themselves, not IPv4-compatible
         found.append(ipaddress.IPv4Address(value))
     if (value >> 32) & 0xFDFFFFFF == 0x5EFE:  # the u/l bit (0x0200_0000) may be set
         found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
@@ -168,5 +178,5 @@ async def resolve_public(host: str, port: int) -> list[Address]:
         raise TargetRefused(f"{host} does not resolve")
     for ip in found:
         if not is_public(ip):
-            raise TargetRefused(f"{host} resolves to {ip}, which is not a public address")
+            raise TargetRefused(f"{host} resolves to {ip}{_carrying(ip)}, not a public address")
     return sorted(set(found), key=lambda ip: ip.version)

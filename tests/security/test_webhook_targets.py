@@ -102,6 +102,8 @@ def test_other_addresses_are_refused(address: str, why: str) -> None:
         ("::127.0.0.1", ["127.0.0.1"]),
         ("2606:4700::200:5efe:a00:1", ["10.0.0.1"]),
         ("2606:4700:4700::1111", []),
+        ("::1", []),
+        ("::", []),
     ],
 )
 def test_the_ipv4_inside_a_transition_form_is_found(address: str, inside: list[str]) -> None:
