@@ -15,6 +15,7 @@ from pathlib import Path
 import nats
 import pytest
 from nats.aio.client import Client as NATS
+from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from events import webhooks
 from events.webhooks_db import Store
@@ -28,7 +29,8 @@ READY = "relay lock acquired, publishing"
 async def idle_dispatcher(
     app: object, nats_server: EmbeddedNats, start_relay: StartRelay
 ) -> AsyncIterator[webhooks.Dispatcher]:
-    """A dispatcher in this process on a consumer of its own (the relay has made the stream)."""
+    """A dispatcher in this process on a consumer of its own that sees only new events, so the
+    stream is idle for it whatever earlier tests published (the relay has made the stream)."""
     relay = await start_relay()
     await relay.wait_said(READY)
     settings = dataclasses.replace(
@@ -39,6 +41,8 @@ async def idle_dispatcher(
     store = Store(settings.database_url)
     await store.open()
     nc: NATS = await nats.connect(nats_server.url)
+    config = ConsumerConfig(durable_name=settings.consumer, deliver_policy=DeliverPolicy.NEW)
+    await nc.jetstream().add_consumer(settings.stream, config)
     dispatcher = webhooks.Dispatcher(settings, store, nc)
     yield dispatcher
     await dispatcher.close()

@@ -149,8 +149,9 @@ def test_a_killed_core_is_started_again_and_the_gateway_reconnects(running: Runn
     assert "restarted by erp up" in (running.home / "logs" / "core.log").read_text()
 
 
-def _last_seq(url: str) -> int:
-    """The last sequence of the stack's stream, read over a connection of our own."""
+def _last_seq(url: str, within: float = 30) -> int:
+    """The last sequence of the stack's stream, read over a connection of our own (retried
+    while a restarted server is still recovering its streams)."""
 
     async def read() -> int:
         nc = await nats.connect(url, connect_timeout=2, max_reconnect_attempts=0)
@@ -159,7 +160,14 @@ def _last_seq(url: str) -> int:
         finally:
             await nc.close()
 
-    return asyncio.run(read())
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return asyncio.run(read())
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def test_a_killed_nats_comes_back_on_its_port_with_its_store(running: Running) -> None:
