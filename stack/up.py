@@ -234,7 +234,8 @@ def _prepared(env: StackEnv, load_demo: bool, console: Console) -> bool:
 
 
 def run(load_demo: bool, console: Console) -> int:
-    """Start the stack in the foreground; 0 after Ctrl-C or SIGTERM, 1 if a process failed."""
+    """Start the stack in the foreground; 0 after Ctrl-C or SIGTERM, 1 if a process failed to
+    start or keeps dying (one that dies is started again: `_supervise`)."""
     env = resolve()
     # Core nudges the relay on this loopback port after each commit (events/wake.py).
     os.environ.setdefault(wake.ENV, f"127.0.0.1:{free_udp_port()}")
