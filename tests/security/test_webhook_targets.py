@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from events.webhooks_rules import TargetRefused, embedded_ipv4, is_public, resolve_public
-from tests.security.conftest import Server, spawn, token
+from tests.security.conftest import Server, StartGateway, spawn, token
 
 # Each: (address, why). All of them must be allowed on any Python >= 3.11.
 PUBLIC = [
@@ -138,6 +138,12 @@ REFUSED_URLS = [
 
 
 @pytest.fixture(scope="module")
+def gateway(start_gateway: StartGateway) -> Server:
+    """A gateway in front of the shared core (no relay needed: no event is awaited here)."""
+    return start_gateway()
+
+
+@pytest.fixture(scope="module")
 def private_allowed_core(core_server: Server) -> Iterator[Server]:
     """A second core on the same database with `ERP_WEBHOOKS_ALLOW_PRIVATE=1` (the local demo)."""
     server = spawn(
@@ -151,21 +157,21 @@ def private_allowed_core(core_server: Server) -> Iterator[Server]:
 
 @pytest.mark.parametrize("url", REFUSED_URLS)
 def test_the_api_refuses_such_targets_at_creation(
-    stack: Server, sec_admin: dict[str, str], url: str
+    gateway: Server, sec_admin: dict[str, str], url: str
 ) -> None:
     # given an admin of a stack that refuses private targets (the default)
     assert os.environ.get("ERP_WEBHOOKS_ALLOW_PRIVATE") in (None, "", "0")
-    headers = token(stack.api, sec_admin["username"])
+    headers = token(gateway.api, sec_admin["username"])
     # when it subscribes a URL whose address is, or carries, a non-public one
     r = httpx.post(
-        f"{stack.api}/webhooks", json={"url": url, "event_types": ["erp.*"]}, headers=headers
+        f"{gateway.api}/webhooks", json={"url": url, "event_types": ["erp.*"]}, headers=headers
     )
     # then it is 422 naming the url, and no subscription exists
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["code"] == "invalid"
     assert [e["field"] for e in r.json()["errors"]] == ["url"]
-    listed = httpx.get(f"{stack.api}/webhooks?limit=200", headers=headers).json()["items"]
+    listed = httpx.get(f"{gateway.api}/webhooks?limit=200", headers=headers).json()["items"]
     assert url not in {w["url"] for w in listed}
 
 
@@ -183,17 +189,17 @@ def test_the_api_accepts_them_when_private_targets_are_allowed(
     assert gone.status_code == 204, gone.text
 
 
-def test_the_api_accepts_a_public_target(stack: Server, sec_admin: dict[str, str]) -> None:
+def test_the_api_accepts_a_public_target(gateway: Server, sec_admin: dict[str, str]) -> None:
     # given an admin of a stack that refuses private targets
-    headers = token(stack.api, sec_admin["username"])
+    headers = token(gateway.api, sec_admin["username"])
     # when it subscribes a public address written as NAT64 and as IPv4-mapped
     made = []
     for url in ("https://[64:ff9b::5db8:d822]/hook", "https://[::ffff:5db8:d822]/hook"):
         r = httpx.post(
-            f"{stack.api}/webhooks", json={"url": url, "event_types": ["erp.*"]}, headers=headers
+            f"{gateway.api}/webhooks", json={"url": url, "event_types": ["erp.*"]}, headers=headers
         )
         made.append(r)
     # then both are created
     assert [r.status_code for r in made] == [201, 201], [r.text for r in made]
     for r in made:
-        httpx.delete(f"{stack.api}/webhooks/{r.json()['id']}", headers=headers)
+        httpx.delete(f"{gateway.api}/webhooks/{r.json()['id']}", headers=headers)
