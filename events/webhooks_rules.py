@@ -109,13 +109,19 @@ def is_public(ip: Address) -> bool:
     every IPv4 address inside it, since packets to it end up there (`2002:7f00:1::` is loopback).
     """
     if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return is_public(ip.ipv4_mapped)
-        if ip in NAT64:
-            return is_public(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        if (translated := _translated(ip)) is not None:
+            return _is_public(translated)
         if not all(_is_public(inner) for inner in embedded_ipv4(ip)):
             return False
     return _is_public(ip)
+
+
+def _translated(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv4-mapped or NAT64 address is (a socket or a translator sends to
+    it), else None."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in NAT64 else None
 
 
 def _is_public(ip: Address) -> bool:
@@ -136,9 +142,8 @@ def _carrying(ip: Address) -> str:
     """` (carrying 127.0.0.1)` for an IPv6 address that stands for IPv4 ones, else ``."""
     if not isinstance(ip, ipaddress.IPv6Address):
         return ""
-    inner = [ip.ipv4_mapped] if ip.ipv4_mapped is not None else embedded_ipv4(ip)
-    if ip in NAT64:
-        inner = [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
+    translated = _translated(ip)
+    inner = [translated] if translated is not None else embedded_ipv4(ip)
     return f" (carrying {', '.join(map(str, inner))})" if inner else ""
 
 
