@@ -161,7 +161,7 @@ def _portal(env: StackEnv, urls: dict[str, str], port: int) -> Planned:
     """The Streamlit portal (heads/portal) on 127.0.0.1, after the gateway it talks to."""
     argv = [sys.executable, "-m", "streamlit", "run", str(PORTAL_APP), "--server.port", str(port)]
     argv += ["--server.address", "127.0.0.1", "--server.headless", "true"]
-    argv += ["--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
+    argv += ["--browser.gatherUsageStats", "false"]  # the rest: heads/portal/.streamlit/
     level = env.log_level.lower() if env.log_level in ("DEBUG", "INFO", "WARNING") else "error"
     argv += ["--server.fileWatcherType", "none", "--logger.level", level]
     extra = {"ERP_GATEWAY_URL": urls["gateway"]}

@@ -65,7 +65,7 @@ def sign_in_page() -> None:
         if ui.auth()["role"] not in STAFF:  # type: ignore[index]
             ui.sign_out("This portal is for staff: customers order in the shop.")
         st.rerun()
-    st.caption(f"Gateway: {gateway_url()}")
+    st.caption(f"Gateway: {gateway_url().split('://')[-1]}")
 
 
 def pages_for(role: str) -> dict[str, list[st.Page]]:

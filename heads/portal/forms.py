@@ -3,6 +3,7 @@ by SKU or search, single resources read with their ETag, and state actions as bu
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -95,12 +96,27 @@ def touched(subject: str) -> None:
     ui.wrote()
 
 
+SHOWN_FOR = 10.0  # seconds an outcome stays on screen through live refreshes
+
+
+def tell(key: str, outcome: str | ApiProblem) -> None:
+    """Leave what an action under `key` did (a message, or the refusal) for `outcome(key)`."""
+    st.session_state[f"outcome:{key}"] = (outcome, time.monotonic() + SHOWN_FOR)
+
+
 def outcome(key: str) -> None:
-    """Show (once) what the last action under `key` left: a success or the refusal."""
-    if message := st.session_state.pop(f"done:{key}", None):
-        st.success(message)
-    if problem := st.session_state.pop(f"refused:{key}", None):
-        ui.show_problem(problem)
+    """Show what the last action under `key` did, for `SHOWN_FOR` seconds: the fragments that
+    redraw every few seconds would otherwise wipe it before it is read."""
+    said = st.session_state.get(f"outcome:{key}")
+    if said is None:
+        return
+    what, until = said
+    if time.monotonic() > until:
+        del st.session_state[f"outcome:{key}"]
+    elif isinstance(what, ApiProblem):
+        ui.show_problem(what)
+    else:
+        st.success(what)
 
 
 def _act(path: str, action: str, etag: str | None, subject: str, key: str) -> None:
@@ -108,10 +124,10 @@ def _act(path: str, action: str, etag: str | None, subject: str, key: str) -> No
     try:
         done = ui.client().post(f"{path}/{action}", if_match=etag).body
     except ApiProblem as problem:
-        st.session_state[f"refused:{key}"] = problem
+        tell(key, problem)
         return
     touched(subject)
-    st.session_state[f"done:{key}"] = f"{action.capitalize()}: now {done.get('status', 'done')}."
+    tell(key, f"{action.capitalize()}: now {done.get('status', 'done')}.")
 
 
 def action_buttons(
@@ -175,11 +191,11 @@ def _delete(path: str, key: str, pick: str, done: str) -> None:
     try:
         ui.client().delete(path)
     except ApiProblem as problem:
-        st.session_state[f"refused:{key}"] = problem
+        tell(key, problem)
         return
     ui.wrote()
     st.session_state[pick] = ""  # the selection named what no longer exists
-    st.session_state[f"done:{key}"] = done
+    tell(key, done)
 
 
 def delete_button(path: str, label: str, *, key: str, pick: str, done: str) -> None:

@@ -231,6 +231,18 @@ def pager(
     return items
 
 
+def table(
+    rows: Sequence[Mapping[str, Any]], empty: str = "Nothing to show.", **options: Any
+) -> None:
+    """Rows as a table filling the width, or a short line when there are none."""
+    if not rows:
+        st.caption(empty)
+        return
+    options.setdefault("hide_index", True)
+    options.setdefault("width", "stretch")
+    st.dataframe(rows, **options)
+
+
 def export_button(
     path: str,
     params: Mapping[str, Any],

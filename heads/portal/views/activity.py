@@ -68,7 +68,7 @@ def feed() -> None:
     if not events:
         st.info("Nothing has happened since you signed in. Events appear here as they happen.")
         return
-    st.dataframe(
+    ui.table(
         [
             {
                 "When": ui.when(e.get("time")),
@@ -79,8 +79,6 @@ def feed() -> None:
             }
             for e in events[:SHOWN]
         ],
-        hide_index=True,
-        width="stretch",
     )
 
 

@@ -57,7 +57,7 @@ forms.outcome("k-revoke")
 with st.expander("New API key", expanded=False):
     create_form()
 items = ui.pager("/api-keys", {}, key="api-keys")
-st.dataframe([row(k) for k in items], hide_index=True, width="stretch")
+ui.table([row(k) for k in items])
 live = {k["id"]: f"{k['name']} ({k['prefix']}…)" for k in items if not k["revoked_at"]}
 chosen = st.selectbox(
     "Revoke a key", ("", *live), format_func=lambda i: live.get(i, "—"), key="k-pick"

@@ -61,46 +61,48 @@ def documents(customer_id: str) -> None:
         "/invoices", {"customer_id": customer_id, "limit": 50}, kinds=("erp.invoice.",)
     )
     left, right = st.columns(2)
-    left.markdown("**Orders**")
-    left.dataframe(
-        [
-            {
-                "Number": o["number"],
-                "Status": o["status"],
-                "Total": ui.money(o["total"], o["currency"]),
-                "Created": ui.when(o["created_at"]),
-            }
-            for o in orders
-        ],
-        hide_index=True,
-    )
-    right.markdown("**Invoices**")
-    right.dataframe(
-        [
-            {
-                "Number": i["number"],
-                "Status": i["status"],
-                "Total": ui.money(i["total"], i["currency"]),
-                "Paid": ui.money(i["paid_amount"], i["currency"]),
-            }
-            for i in invoices
-        ],
-        hide_index=True,
-    )
+    with left:
+        st.markdown("**Orders**")
+        ui.table(
+            [
+                {
+                    "Number": o["number"],
+                    "Status": o["status"],
+                    "Total": ui.money(o["total"], o["currency"]),
+                    "Created": ui.when(o["created_at"]),
+                }
+                for o in orders
+            ],
+            empty="No orders yet.",
+        )
+    with right:
+        st.markdown("**Invoices**")
+        ui.table(
+            [
+                {
+                    "Number": i["number"],
+                    "Status": i["status"],
+                    "Total": ui.money(i["total"], i["currency"]),
+                    "Paid": ui.money(i["paid_amount"], i["currency"]),
+                }
+                for i in invoices
+            ],
+            empty="No invoices yet.",
+        )
 
 
 if writer:
     create_form()
 query = st.text_input("Search", placeholder="Name", key="c-q")
 items = ui.pager("/customers", {"q": query.strip()}, key="customers", kinds=KINDS)
-st.dataframe([row(c) for c in items], hide_index=True, width="stretch")
+ui.table([row(c) for c in items])
 ui.export_button("/customers", {"q": query.strip()}, row, name="customers", key="c-export")
 labels = ui.names(items)
 if chosen := st.selectbox(
     "Open a customer", ("", *labels), format_func=lambda i: labels.get(i, "—"), key="c-pick"
 ):
     st.divider()
-    st.subheader(labels[chosen])
+    st.header(labels[chosen])
     fields = {"name": "Name", "email": "Email", "phone": "Phone"}
     forms.edit_form(f"/customers/{chosen}", chosen, fields, key="c-edit", allowed=writer)
     documents(chosen)

@@ -99,7 +99,7 @@ def top_products() -> None:
     body = report("/reports/top-products", by="revenue", limit=10)
     if body is None:
         return
-    st.dataframe(
+    ui.table(
         [
             {
                 "SKU": r["sku"],
@@ -109,8 +109,6 @@ def top_products() -> None:
             }
             for r in body["items"]
         ],
-        hide_index=True,
-        width="stretch",
     )
 
 
@@ -119,7 +117,7 @@ def low_stock() -> None:
     if not items:
         st.success("No product is below its reorder point.")
         return
-    st.dataframe(
+    ui.table(
         [
             {
                 "SKU": r["sku"],
@@ -130,8 +128,6 @@ def low_stock() -> None:
             }
             for r in items
         ],
-        hide_index=True,
-        width="stretch",
     )
     if ui.may("purchases:write") and st.button(
         "Draft a purchase order for these", key="draft-po", type="primary"
@@ -145,10 +141,10 @@ def low_stock() -> None:
 kpis()
 left, right = st.columns([3, 2])
 with left:
-    st.subheader("Sales per day")
+    st.header("Sales per day")
     sales_chart()
 with right:
-    st.subheader("Top products (30 days)")
+    st.header("Top products (30 days)")
     top_products()
-st.subheader("Low stock")
+st.header("Low stock")
 low_stock()

@@ -32,7 +32,7 @@ def row(invoice: dict) -> dict:
 def detail(invoice_id: str) -> None:
     invoice, _ = forms.load(f"/invoices/{invoice_id}", invoice_id)
     cur = invoice["currency"]
-    st.subheader(f"{invoice['number']} · {customers.get(invoice['customer_id'], '')}")
+    st.header(f"{invoice['number']} · {customers.get(invoice['customer_id'], '')}")
     cells = st.columns(4)
     cells[0].metric("Status", invoice["status"])
     cells[1].metric("Total", ui.money(invoice["total"], cur))
@@ -40,12 +40,11 @@ def detail(invoice_id: str) -> None:
     cells[3].metric("Outstanding", ui.money(invoice["outstanding"], cur))
     total = Decimal(invoice["total"]) or Decimal(1)
     st.progress(float(min(Decimal(invoice["paid_amount"]) / total, Decimal(1))), text="Paid")
-    st.dataframe(
+    ui.table(
         [
             {"When": ui.when(p["created_at"]), "Amount": ui.money(p["amount"], cur)}
             for p in invoice["payments"]
         ],
-        hide_index=True,
     )
     forms.outcome("pay")
 
@@ -65,9 +64,7 @@ def payment_form(invoice_id: str) -> None:
     with ui.attempt():
         ui.client().post(f"/invoices/{invoice_id}/payments", {"amount": amount.strip()})
         forms.touched(invoice_id)
-        st.session_state["done:pay"] = (
-            f"Payment of {ui.money(amount, invoice['currency'])} recorded."
-        )
+        forms.tell("pay", f"Payment of {ui.money(amount, invoice['currency'])} recorded.")
         st.rerun()
 
 
@@ -80,7 +77,7 @@ customer = right.selectbox(
 )
 params = {"status": status, "customer_id": customer}
 items = ui.pager("/invoices", params, key="invoices", kinds=KINDS)
-st.dataframe([row(i) for i in items], hide_index=True, width="stretch")
+ui.table([row(i) for i in items])
 ui.export_button("/invoices", params, row, name="invoices", key="i-export")
 labels = {i["id"]: f"{i['number']} · {i['status']}" for i in items}
 if chosen := st.selectbox(

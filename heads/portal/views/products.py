@@ -23,7 +23,7 @@ def catalogue() -> None:
     shown = right.selectbox("Show", ("active", "archived", "all"), key="p-active")
     params = {"q": query.strip(), "active": {"active": "true", "archived": "false"}.get(shown)}
     items = ui.pager("/products", params, key="products", kinds=KINDS)
-    st.dataframe([csv_import.export_row(p) for p in items], hide_index=True, width="stretch")
+    ui.table([csv_import.export_row(p) for p in items])
     ui.export_button("/products", params, csv_import.export_row, name="products", key="p-export")
     labels = {p["id"]: f"{p['sku']} · {p['name']}" for p in items}
     if chosen := st.selectbox(
@@ -93,10 +93,10 @@ def reapply(pid: str, changes: dict[str, Any]) -> None:
         _, etag = ui.client().get_with_etag(f"/products/{pid}")
         ui.client().patch(f"/products/{pid}", changes, if_match=etag)
     except ApiProblem as problem:
-        st.session_state["refused:p-edit"] = problem
+        forms.tell("p-edit", problem)
         return
     reset_inputs(pid)
-    st.session_state["done:p-edit"] = "Your changes were applied to the latest version."
+    forms.tell("p-edit", "Your changes were applied to the latest version.")
 
 
 def edit_form(pid: str) -> None:
@@ -133,9 +133,8 @@ def conflict(pid: str) -> None:
         return
     now = ui.client().get(f"/products/{pid}")
     st.warning("Someone changed this product after you opened it. Your changes were not saved.")
-    st.dataframe(
+    ui.table(
         [{"Field": k, "Now": str(now.get(k)), "Yours": str(v)} for k, v in lost["changes"].items()],
-        hide_index=True,
     )
     left, right = st.columns(2)
     left.button(
@@ -161,7 +160,7 @@ def stock(pid: str) -> None:
     )
     bins = ui.names(ui.every("/locations"), "code")
     levels, _ = ui.page("/stock", {"product_id": pid, "limit": 200}, kinds=("erp.stock.",))
-    st.dataframe(
+    ui.table(
         [
             {
                 "Bin": bins.get(r["location_id"], r["location_id"]),
@@ -171,7 +170,6 @@ def stock(pid: str) -> None:
             }
             for r in levels
         ],
-        hide_index=True,
     )
     if writer and product["active"]:
         forms.action_buttons(f"/products/{pid}", pid, ("archive",), etag, key="p-archive")
@@ -198,7 +196,7 @@ def import_tab() -> None:
         f"{len(report.refused)} refused"
     )
     if report.refused:
-        st.dataframe(report.refused, hide_index=True, width="stretch")
+        ui.table(report.refused)
 
 
 tabs = st.tabs(["Catalogue", "New product", "Import"] if writer else ["Catalogue"])

@@ -50,7 +50,7 @@ def create_form() -> None:
                 st.session_state.pop("po_prefill", None)
                 ui.wrote()
                 st.session_state["po_open"] = order["id"]
-                st.session_state["done:po-act"] = f"Draft {order['number']} created."
+                forms.tell("po-act", f"Draft {order['number']} created.")
                 st.rerun()  # the new draft opens at the top
 
 
@@ -67,7 +67,7 @@ def order_list() -> None:
     )
     params = {"status": status, "supplier_id": supplier}
     items = ui.pager("/purchase-orders", params, key="po", kinds=KINDS)
-    st.dataframe([row(o) for o in items], hide_index=True, width="stretch")
+    ui.table([row(o) for o in items])
     ui.export_button("/purchase-orders", params, row, name="purchase-orders", key="po-export")
     numbers = {o["id"]: f"{o['number']} · {o['status']}" for o in items}
     forms.opener("Open a purchase order", numbers, "po_open", "po-pick")
@@ -87,11 +87,11 @@ def row(order: dict) -> dict:
 @ui.live_fragment
 def detail(order_id: str) -> None:
     order, etag = forms.load(f"/purchase-orders/{order_id}", order_id)
-    st.subheader(f"{order['number']} · {supplier_names.get(order['supplier_id'], '')}")
+    st.header(f"{order['number']} · {supplier_names.get(order['supplier_id'], '')}")
     st.markdown(
         f"Status **{order['status']}** · total {ui.money(order['total'], order['currency'])}"
     )
-    st.dataframe(
+    ui.table(
         [
             {
                 "Line": line["line_no"],
@@ -103,8 +103,6 @@ def detail(order_id: str) -> None:
             }
             for line in order["lines"]
         ],
-        hide_index=True,
-        width="stretch",
     )
     if ui.may("purchases:write"):
         forms.action_buttons(

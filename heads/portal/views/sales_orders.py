@@ -37,7 +37,7 @@ def create_form() -> None:
         order = ui.client().post("/sales-orders", body).body
         ui.wrote()
         st.session_state["so_open"] = order["id"]
-        st.session_state["done:so-act"] = f"Order {order['number']} placed: {order['status']}."
+        forms.tell("so-act", f"Order {order['number']} placed: {order['status']}.")
         st.rerun()  # the new order opens at the top
 
 
@@ -55,7 +55,7 @@ def row(order: dict) -> dict:
 @ui.live_fragment
 def order_list(params: dict) -> None:
     items = ui.pager("/sales-orders", params, key="so", kinds=KINDS)
-    st.dataframe([row(o) for o in items], hide_index=True, width="stretch")
+    ui.table([row(o) for o in items])
     numbers = {o["id"]: f"{o['number']} · {o['status']}" for o in items}
     if numbers:
         st.session_state["so_choices"] = numbers
@@ -76,7 +76,7 @@ def history(order_id: str) -> list[dict]:
 def detail(order_id: str) -> None:
     order, etag = forms.load(f"/sales-orders/{order_id}", order_id)
     cur = order["currency"]
-    st.subheader(f"{order['number']} · {customers.get(order['customer_id'], '')}")
+    st.header(f"{order['number']} · {customers.get(order['customer_id'], '')}")
     cells = st.columns(4)
     cells[0].metric("Status", order["status"])
     cells[1].metric("Subtotal", ui.money(order["subtotal"], cur))
@@ -90,7 +90,7 @@ def detail(order_id: str) -> None:
             etag,
             key="so-act",
         )
-    st.dataframe(
+    ui.table(
         [
             {
                 "Line": line["line_no"],
@@ -104,8 +104,6 @@ def detail(order_id: str) -> None:
             }
             for line in order["lines"]
         ],
-        hide_index=True,
-        width="stretch",
     )
     if order.get("invoice_id"):
         invoice, _ = forms.load(f"/invoices/{order['invoice_id']}", order["invoice_id"])
@@ -115,21 +113,16 @@ def detail(order_id: str) -> None:
             f" · outstanding {ui.money(invoice['outstanding'], cur)}"
         )
     st.markdown("**History**")
-    events = history(order_id)
-    if not events:
-        st.caption("No events of this order in the log yet.")
-        return
-    st.dataframe(
+    ui.table(
         [
             {
                 "When": ui.when(e["time"]),
                 "Event": e["type"],
                 "Status": (e.get("data") or {}).get("status", ""),
             }
-            for e in events
+            for e in history(order_id)
         ],
-        hide_index=True,
-        width="stretch",
+        empty="No events of this order in the log yet.",
     )
 
 

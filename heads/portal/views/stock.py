@@ -28,7 +28,7 @@ def sku(product_id: str) -> str:
 @ui.live_fragment
 def levels(params: dict) -> None:
     items = ui.pager("/stock", params, key="levels", kinds=KINDS)
-    st.dataframe([level_row(r) for r in items], hide_index=True, width="stretch")
+    ui.table([level_row(r) for r in items])
 
 
 def level_row(r: dict) -> dict:
@@ -84,7 +84,7 @@ def moves_tab() -> None:
         "reference": reference.strip(),
     }
     items = ui.pager("/stock/moves", params, key="moves", kinds=KINDS)
-    st.dataframe([move_row(m) for m in items], hide_index=True, width="stretch")
+    ui.table([move_row(m) for m in items])
     ui.export_button("/stock/moves", params, move_row, name="stock-moves", key="st-moves-export")
 
 

@@ -37,7 +37,7 @@ def edit(supplier_id: str) -> None:
         {"supplier_id": supplier_id, "limit": 50},
         kinds=("erp.purchase_order.",),
     )
-    st.dataframe(
+    ui.table(
         [
             {
                 "Number": o["number"],
@@ -47,7 +47,6 @@ def edit(supplier_id: str) -> None:
             }
             for o in orders
         ],
-        hide_index=True,
     )
 
 
@@ -55,12 +54,12 @@ if writer:
     create_form()
 query = st.text_input("Search", placeholder="Name", key="s-q")
 items = ui.pager("/suppliers", {"q": query.strip()}, key="suppliers")
-st.dataframe([row(s) for s in items], hide_index=True, width="stretch")
+ui.table([row(s) for s in items])
 ui.export_button("/suppliers", {"q": query.strip()}, row, name="suppliers", key="s-export")
 labels = ui.names(items)
 if chosen := st.selectbox(
     "Open a supplier", ("", *labels), format_func=lambda i: labels.get(i, "—"), key="s-pick"
 ):
     st.divider()
-    st.subheader(labels[chosen])
+    st.header(labels[chosen])
     edit(chosen)

@@ -80,12 +80,12 @@ def edit(user_id: str) -> None:
 create_form()
 role = st.selectbox("Role", ("", *ROLES), format_func=lambda r: r or "any", key="u-role")
 items = ui.pager("/users", {"role": role}, key="users")
-st.dataframe([row(u) for u in items], hide_index=True, width="stretch")
+ui.table([row(u) for u in items])
 ui.export_button("/users", {"role": role}, row, name="users", key="u-export")
 labels = {u["id"]: u["username"] for u in items}
 if chosen := st.selectbox(
     "Open a user", ("", *labels), format_func=lambda i: labels.get(i, "—"), key="u-pick"
 ):
     st.divider()
-    st.subheader(labels[chosen])
+    st.header(labels[chosen])
     edit(chosen)

@@ -60,7 +60,7 @@ def create_form() -> None:
 
 def deliveries(hook_id: str) -> None:
     items = ui.pager(f"/webhooks/{hook_id}/deliveries", {}, key=f"deliveries-{hook_id}")
-    st.dataframe(
+    ui.table(
         [
             {
                 "When": ui.when(d["at"]),
@@ -73,8 +73,6 @@ def deliveries(hook_id: str) -> None:
             }
             for d in items
         ],
-        hide_index=True,
-        width="stretch",
     )
     forms.delete_button(
         f"/webhooks/{hook_id}", "Unsubscribe", key="w-delete", pick="w-pick", done="Unsubscribed."
@@ -86,7 +84,7 @@ forms.outcome("w-delete")
 with st.expander("New subscription"):
     create_form()
 items = ui.pager("/webhooks", {}, key="webhooks")
-st.dataframe([row(h) for h in items], hide_index=True, width="stretch")
+ui.table([row(h) for h in items])
 labels = {h["id"]: h["url"] for h in items}
 if chosen := st.selectbox(
     "Deliveries of", ("", *labels), format_func=lambda i: labels.get(i, "—"), key="w-pick"
