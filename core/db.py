@@ -126,9 +126,10 @@ async def migration_lock() -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def _without_pool() -> AsyncIterator[None]:
-    """Run migrations on connections of their own: the pool's statement timeout would cancel
-    a long one (an index over a large table), and nothing else runs while they do."""
+async def unbounded() -> AsyncIterator[None]:
+    """Run long work on PostgreSQL connections of its own, without the pool's timeouts: the
+    statement bound would cancel a migration (an index over a large table) or `erp check` over
+    a million ledger moves. Only while nothing else uses the engine (start-up, a CLI)."""
     db = engine()
     pool = getattr(db, "pool", None)
     if pool is None:
@@ -146,7 +147,7 @@ async def migrate() -> None:
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
     out = io.StringIO()  # Piccolo prints its progress; keep it for the log instead
-    async with migration_lock(), _without_pool():
+    async with migration_lock(), unbounded():
         with contextlib.redirect_stdout(out):
             result = await run_forwards(app_name="all", migration_id="all", fake=False)
     logging.getLogger("core.db").debug("migrations: %s", out.getvalue())
