@@ -114,8 +114,9 @@ class _BoundedPool:
 
 
 class BoundedPostgres(PostgresEngine):
-    """Piccolo's PostgreSQL engine: bounded connect, acquire and statements (the pool only:
-    migrations run without a pool, unbounded), errors of unavailability translated."""
+    """Piccolo's PostgreSQL engine: bounded connect, acquire and statements on the pool's
+    connections (work under `core.db.unbounded()`, such as migrations, opens its own), errors
+    of unavailability translated."""
 
     def __init__(self, dsn: str, timeouts: DatabaseTimeouts) -> None:
         super().__init__(config={"dsn": dsn}, extensions=())
