@@ -58,6 +58,16 @@ def product_index() -> dict[str, dict[str, Any]]:
     return {p["id"]: p for p in ui.every("/products", kinds=("erp.product.",))}
 
 
+def location_names() -> dict[str, str]:
+    """`{location id: "MAIN A-01-03"}`: each bin with its warehouse's code (virtual locations
+    such as SUPPLIER or INVENTORY-LOSS by their code alone)."""
+    warehouses = ui.names(ui.every("/warehouses"), "code")
+    return {
+        loc["id"]: f"{warehouses.get(loc['warehouse_id'], '')} {loc['code']}".strip()
+        for loc in ui.every("/locations")
+    }
+
+
 def find_product(label: str, *, key: str) -> dict[str, Any] | None:
     """A search box (name, SKU or barcode) and a choice among the matches."""
     query = st.text_input(label, key=f"{key}-q", placeholder="SKU, name or barcode")
@@ -137,12 +147,12 @@ def action_buttons(
     outcome(key)
     if not actions:
         return
-    cells = st.columns(len(actions) + 3)
-    for cell, action in zip(cells, actions, strict=False):
-        cell.button(
+    row = st.container(horizontal=True)
+    for action in actions:
+        row.button(
             action.capitalize(),
             key=f"{key}-{action}",
-            type="secondary" if action == "cancel" else "primary",
+            type="secondary" if action in ("cancel", "archive") else "primary",
             on_click=_act,
             args=(path, action, etag, subject, key),
         )

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 import ui
 from client import ApiProblem
+from streamlit.delta_generator import DeltaGenerator
 
 KINDS = ("erp.sales_order.", "erp.invoice.", "erp.stock.", "erp.purchase_order.")
 STATUSES = ("draft", "confirmed", "picking", "shipped", "invoiced", "paid", "cancelled")
@@ -31,8 +32,12 @@ def report(path: str, **params: object) -> dict | None:
         raise
 
 
-def money_list(rows: list[dict], field: str) -> str:
-    return " · ".join(ui.money(r[field], r["currency"]) for r in rows) or "—"
+def money_metric(cell: DeltaGenerator, label: str, rows: list[dict], field: str) -> None:
+    """A money figure per currency; with one currency, the currency goes in the label."""
+    if len(rows) == 1:
+        cell.metric(f"{label} ({rows[0]['currency']})", ui.money(rows[0][field]))
+    else:
+        cell.metric(label, " · ".join(ui.money(r[field], r["currency"]) for r in rows) or "—")
 
 
 @ui.live_fragment
@@ -45,9 +50,9 @@ def kpis() -> None:
     open_orders = sum(by_status.get(s, 0) for s in ("draft", "confirmed", "picking"))
     cells = st.columns(5)
     cells[0].metric("Orders today", body["orders_today"])
-    cells[1].metric("Revenue this month", money_list(body["revenue_this_month"], "total"))
+    money_metric(cells[1], "Revenue this month", body["revenue_this_month"], "total")
     cells[2].metric("Open orders", open_orders)
-    cells[3].metric("Stock value (cost)", money_list(body["stock_value"], "cost_value"))
+    money_metric(cells[3], "Stock value at cost", body["stock_value"], "cost_value")
     cells[4].metric("Low-stock products", body["low_stock_count"])
     st.caption(
         " · ".join(f"{s}: {by_status.get(s, 0)}" for s in STATUSES)

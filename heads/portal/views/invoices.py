@@ -35,9 +35,9 @@ def detail(invoice_id: str) -> None:
     st.header(f"{invoice['number']} · {customers.get(invoice['customer_id'], '')}")
     cells = st.columns(4)
     cells[0].metric("Status", invoice["status"])
-    cells[1].metric("Total", ui.money(invoice["total"], cur))
-    cells[2].metric("Paid", ui.money(invoice["paid_amount"], cur))
-    cells[3].metric("Outstanding", ui.money(invoice["outstanding"], cur))
+    cells[1].metric(f"Total ({cur})", ui.money(invoice["total"]))
+    cells[2].metric(f"Paid ({cur})", ui.money(invoice["paid_amount"]))
+    cells[3].metric(f"Outstanding ({cur})", ui.money(invoice["outstanding"]))
     total = Decimal(invoice["total"]) or Decimal(1)
     st.progress(float(min(Decimal(invoice["paid_amount"]) / total, Decimal(1))), text="Paid")
     ui.table(

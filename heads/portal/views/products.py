@@ -158,7 +158,7 @@ def stock(pid: str) -> None:
         f"{availability['on_hand']} · reserved {availability['reserved']} · available "
         f"{availability['available']}"
     )
-    bins = ui.names(ui.every("/locations"), "code")
+    bins = forms.location_names()
     levels, _ = ui.page("/stock", {"product_id": pid, "limit": 200}, kinds=("erp.stock.",))
     ui.table(
         [

@@ -79,9 +79,9 @@ def detail(order_id: str) -> None:
     st.header(f"{order['number']} · {customers.get(order['customer_id'], '')}")
     cells = st.columns(4)
     cells[0].metric("Status", order["status"])
-    cells[1].metric("Subtotal", ui.money(order["subtotal"], cur))
-    cells[2].metric("Tax", ui.money(order["tax"], cur))
-    cells[3].metric("Total", ui.money(order["total"], cur))
+    cells[1].metric(f"Subtotal ({cur})", ui.money(order["subtotal"]))
+    cells[2].metric(f"Tax ({cur})", ui.money(order["tax"]))
+    cells[3].metric(f"Total ({cur})", ui.money(order["total"]))
     if ui.may("orders:write"):
         forms.action_buttons(
             f"/sales-orders/{order_id}",

@@ -12,11 +12,8 @@ KINDS = ("erp.stock.",)
 st.title("Stock")
 writer = ui.may("stock:write")
 warehouses = ui.names(ui.every("/warehouses"), "code")
+where = forms.location_names()
 locations = ui.every("/locations")
-where = {
-    loc["id"]: f"{warehouses.get(loc['warehouse_id'], '')} {loc['code']}".strip()
-    for loc in locations
-}
 bins = {loc["id"]: where[loc["id"]] for loc in locations if loc["kind"] == "bin"}
 products = forms.product_index()
 
