@@ -2,7 +2,8 @@
 keyset paging and CSV export, and the live refresh of fragments.
 
 Session state keys: `auth` (token, username, role, scopes, expires_at), `notice` (a message
-for the sign-in page), `last_event_id` (where a new feed resumes), `pager:*` (cursor stacks).
+for the sign-in page), `last_event_id` (where a new feed resumes), `pager:*` (cursor stacks),
+`writes` (this session's writes, part of cache keys); signing out clears them all.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def sign_out(notice: str | None = None) -> None:
     if current:  # removing the cached entries stops the feed and closes the client
         feed.clear(current["token"])
         api.clear(current["token"])
-    for key in [k for k in st.session_state if str(k).startswith(("pager:", "po_", "so_"))]:
+    for key in list(st.session_state):  # nothing of this user stays for the next one
         del st.session_state[key]
     if notice:
         st.session_state["notice"] = notice
@@ -279,14 +280,15 @@ def csv_text(rows: Iterator[Mapping[str, Any]] | Sequence[Mapping[str, Any]]) ->
 
 
 def money(amount: str | None, currency: str = "") -> str:
-    """`"1234.5", "EUR"` → `"1,234.50 EUR"` (decimal strings stay exact)."""
+    """`"1234.50", "EUR"` → `"1,234.50 EUR"`: the server's decimal string with thousands
+    separators, exact and with the currency's own number of decimals as the server sent it."""
     if amount in (None, ""):
         return "—"
     try:
         value = Decimal(str(amount))
     except InvalidOperation:
         return f"{amount} {currency}".strip()
-    return f"{value:,.2f} {currency}".strip()
+    return f"{value:,} {currency}".strip()
 
 
 def when(stamp: str | None) -> str:
