@@ -88,7 +88,7 @@ def ok(at: AppTest) -> AppTest:
     return at
 
 
-def until(check: Callable[[], Any], timeout: float = 20.0, every: float = 0.5) -> Any:
+def until(check: Callable[[], Any], timeout: float = 30.0, every: float = 0.5) -> Any:
     """Wait for `check()` to return something true; its value, or AssertionError."""
     deadline = time.monotonic() + timeout
     while True:

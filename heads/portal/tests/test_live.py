@@ -94,4 +94,4 @@ def test_an_order_confirmed_elsewhere_changes_status_on_its_open_page() -> None:
     _, etag = api("admin").get_with_etag(f"/sales-orders/{order['id']}")
     api("admin").post(f"/sales-orders/{order['id']}/confirm", if_match=etag)
     # then the open page shows it confirmed well before the cache would expire
-    until(lambda: "Status confirmed" in shown(ok(at.run())), timeout=10)
+    until(lambda: "Status confirmed" in shown(ok(at.run())), timeout=15)
