@@ -61,12 +61,16 @@ def kpis() -> None:
     )
 
 
-def sales_chart() -> None:
+def period() -> tuple[date, date]:
+    """The chosen last 30 or 90 UTC days, today included: (first day, last day)."""
     days = st.segmented_control(
-        "Period", [30, 90], default=30, key="days", format_func=lambda d: f"{d} days"
+        "Period", [30, 90], default=30, key="days", format_func=lambda d: f"last {d} days"
     )
     end = datetime.now(UTC).date()
-    start = end - timedelta(days=(days or 30) - 1)
+    return end - timedelta(days=(days or 30) - 1), end
+
+
+def sales_chart(start: date, end: date) -> None:
     rows = list(
         ui.client().walk("/reports/sales-daily", {"from": start.isoformat(), "to": end.isoformat()})
     )
@@ -100,8 +104,10 @@ def _next(day: date) -> str:
     return (day + timedelta(days=1)).isoformat()
 
 
-def top_products() -> None:
-    body = report("/reports/top-products", by="revenue", limit=10)
+def top_products(start: date, end: date) -> None:
+    by = st.segmented_control("By", ["revenue", "quantity"], default="revenue", key="top-by")
+    span = {"from": start.isoformat(), "to": end.isoformat()}
+    body = report("/reports/top-products", **span, by=by or "revenue", limit=10)
     if body is None:
         return
     ui.table(
@@ -144,12 +150,13 @@ def low_stock() -> None:
 
 
 kpis()
+start, end = period()
 left, right = st.columns([3, 2])
 with left:
     st.header("Sales per day")
-    sales_chart()
+    sales_chart(start, end)
 with right:
-    st.header("Top products (30 days)")
-    top_products()
+    st.header("Top products")
+    top_products(start, end)
 st.header("Low stock")
 low_stock()
