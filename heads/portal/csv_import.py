@@ -44,7 +44,7 @@ class Report:
 def export_row(product: dict[str, Any]) -> dict[str, Any]:
     """A product as a CSV row: the columns the import reads, then `active`."""
     row = {c: "" if product.get(c) is None else product[c] for c in COLUMNS}
-    return {**row, "active": product["active"]}
+    return {**row, "active": "true" if product["active"] else "false"}
 
 
 def rows(data: bytes) -> list[dict[str, str]]:

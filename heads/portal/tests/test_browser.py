@@ -143,6 +143,12 @@ def test_a_day_in_the_portal(page: Page) -> None:
     search.fill(sku)
     search.press("Enter")
     expect(in_table(page, sku)).to_have_count(1)
+    # and the list (as filtered) downloads as CSV, in the columns the import reads
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export CSV").click()
+    exported = Path(download.value.path()).read_text().splitlines()
+    assert exported[0].startswith("sku,name,unit_price,currency")
+    assert [line.split(",")[0] for line in exported[1:]] == [sku]
     shot(page, "products")
     accessible(page, "products")
 
