@@ -16,7 +16,7 @@ from core.ids import new_id
 from core.outbox import service as outbox
 from events import EventType
 
-from . import rules, schemas
+from . import availability, rules, schemas
 from .errors import InsufficientStock, ShortLine
 from .tables import Location, Reservation, StockLevel, StockMove
 
@@ -132,6 +132,8 @@ async def change_levels(
     for level in levels:
         changed = schemas.StockLevelChange(**schemas.as_dict(level), cause=cause)
         await outbox.add(EventType.stock_changed, level.product_id, changed)
+    # The product's sellable sums: one `erp.availability.changed` per product and transaction.
+    await availability.track(changes)
     return levels
 
 
