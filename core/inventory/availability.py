@@ -15,19 +15,26 @@ released again, a count undone) the row is deleted. Changes between bins of the 
 The rows are found again by every id they were given, never by memory alone, so a savepoint
 rolled back inside the transaction (a refused step of a keyed POST) cannot lead to a second row:
 the rollback restores the row together with the levels it describes.
+
+The sums must be those at commit, or a stale event could be the last one published. SQLite has
+one writer at a time. On PostgreSQL two transactions may change one product in different bins
+(a count here, a receipt there) and each read the other's bin as it was; so `serialize` takes a
+transaction lock per product, before any of its level rows is locked (`ledger.lock_levels`,
+`ledger.lock_sellable`): whoever changes a product's stock next reads the sums after the
+previous one committed, and its event (with a newer id) is published after.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import msgspec
 
-from core.db import engine, query
+from core.db import engine, is_sqlite, query
 from core.ids import new_id
 from core.outbox import service as outbox
 from events import EventType
@@ -37,6 +44,9 @@ from .schemas import Availability
 from .tables import Location
 
 Sums = tuple[int, int]  # (on_hand, reserved) over sellable bins
+# The class of PostgreSQL's two-key advisory locks that stand for a product's stock (the
+# migration and relay locks use the one-key form, a separate key space).
+PRODUCT_LOCK = 7243003
 
 
 @dataclass(slots=True)
@@ -72,6 +82,21 @@ async def track(changes: Mapping[Key, tuple[int, int]]) -> None:
             entry = _Written((now[0] - on_hand, now[1] - reserved))
             written[product_id] = entry
         await _write(product_id, now, entry)
+
+
+async def serialize(product_ids: Iterable[str]) -> None:
+    """PostgreSQL: lock each product's stock until the transaction ends, in one fixed order
+    (by key, so two transactions never wait for each other crosswise). Call it before locking
+    any level row of these products. SQLite: nothing (one writer at a time)."""
+    ids = sorted(set(product_ids))
+    if not ids or is_sqlite():
+        return
+    await query(
+        "SELECT pg_advisory_xact_lock({}, k) FROM "
+        "(SELECT DISTINCT hashtext(p) AS k FROM unnest({}::text[]) AS p ORDER BY k) AS keys",
+        PRODUCT_LOCK,
+        ids,
+    )
 
 
 def _written() -> dict[str, _Written]:

@@ -58,6 +58,7 @@ async def ensure_levels(keys: Iterable[Key]) -> None:
 async def lock_sellable(product_ids: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
     """Sellable bins with stock free per product, locked, as (location_id, available) pairs."""
     ids = sorted(set(product_ids))
+    await availability.serialize(ids)  # first: a product's lock before any of its rows
     rows = await StockLevel.raw(
         f"SELECT s.product_id, s.location_id, s.on_hand - s.reserved AS free {_SELLABLE_JOIN} "
         f"AND s.product_id IN ({_marks(ids)}) ORDER BY s.product_id, s.location_id{_for_update()}",
@@ -73,6 +74,7 @@ async def lock_sellable(product_ids: Sequence[str]) -> dict[str, list[tuple[str,
 async def lock_levels(keys: Sequence[Key]) -> dict[Key, dict[str, Any]]:
     """The level rows of these (product, location) pairs, locked, in lock order."""
     keys = sorted(set(keys))
+    await availability.serialize(k[0] for k in keys)  # first: a product's lock, then its rows
     await ensure_levels(keys)
     clause = " OR ".join("(s.product_id = {} AND s.location_id = {})" for _ in keys)
     rows = await StockLevel.raw(

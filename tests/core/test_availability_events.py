@@ -8,6 +8,8 @@ transaction, a savepoint rolled back inside it).
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from collections.abc import Awaitable
 from typing import Any
 
@@ -287,3 +289,51 @@ async def test_a_savepoint_rolled_back_leaves_one_row_matching_what_committed(
     assert data(row) == {"product_id": pid, "on_hand": 10, "reserved": 1, "available": 9}
     async with transaction():
         await stock.release("sp-1")
+
+
+async def test_the_last_event_holds_the_final_sums_when_bins_change_at_once(
+    server: str, client: httpx.AsyncClient, admin: H
+) -> None:
+    # given a product in eight quarantine bins, and eight sellable bins to move it to
+    pid = (await new_product(client, admin))["id"]
+    quarantine = await new_bins(client, admin, 8, sellable=False)
+    sellable = await new_bins(client, admin, 8)
+    for bin_id in quarantine:
+        await stock_up(client, admin, pid, bin_id, 5)
+    _, shopper = await new_shopper(client, admin)
+
+    async def release_one_bin(source: str, target: str) -> None:
+        async with httpx.AsyncClient(base_url=server, timeout=60) as c:
+            move = {"product_id": pid, "from_location_id": source, "to_location_id": target}
+            for _ in range(5):
+                r = await c.post("/stock/transfers", json={**move, "quantity": 1}, headers=admin)
+                assert r.status_code == 201, r.text
+
+    async def order_one() -> int:
+        async with httpx.AsyncClient(base_url=server, timeout=60) as c:
+            body = {"lines": [{"product_id": pid, "quantity": 1}]}
+            return (await c.post("/sales-orders", json=body, headers=shopper)).status_code
+
+    # when every bin is released at once, each by its own client, while customers order
+    before = len(await rows([pid]))
+    moves = [release_one_bin(q, s) for q, s in zip(quarantine, sellable, strict=True)]
+    orders = [order_one() for _ in range(12)]
+    *_, statuses = await asyncio.gather(*moves, asyncio.gather(*orders))
+    assert set(statuses) <= {201, 409}
+    # then the events, in the order they were written, step from the sums before by exactly
+    # one change each (a unit moved in, or one reserved): none read a bin another transaction
+    # was still changing, so the last one says what the API says now
+    sums = [(0, 0)] + [
+        (data(r)["on_hand"], data(r)["reserved"]) for r in (await rows([pid]))[before:]
+    ]
+    steps = {(b[0] - a[0], b[1] - a[1]) for a, b in itertools.pairwise(sums)}
+    assert steps <= {(1, 0), (0, 1)}, sums
+    assert len(sums) - 1 == 40 + statuses.count(201)
+    final = await availability(client, admin, pid)
+    assert final == {
+        "product_id": pid,
+        "on_hand": 40,
+        "reserved": statuses.count(201),
+        "available": 40 - statuses.count(201),
+    }
+    assert sums[-1] == (final["on_hand"], final["reserved"])
