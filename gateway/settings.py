@@ -121,9 +121,9 @@ def origins(raw: str, name: str = "ERP_CORS_ORIGINS") -> tuple[str, ...]:
     """Comma-separated browser origins (`https://shop.example.com, http://127.0.0.1:5500`).
 
     Each is a scheme (http or https), a host and an optional port, nothing else, compared
-    exactly with a request's `Origin` (scheme and host in lower case, as browsers send them; a
-    trailing `/` is dropped). `*`, `null`, a path, a query or credentials are a `SettingsError`
-    naming the entry: the gateway allows listed sites only.
+    exactly with a request's `Origin` (scheme and host in lower case, no default port, as
+    browsers send them; a trailing `/` is dropped). `*`, `null`, a path, a query or
+    credentials are a `SettingsError` naming the entry: the gateway allows listed sites only.
     """
     found: list[str] = []
     for entry in (part.strip() for part in raw.split(",")):
