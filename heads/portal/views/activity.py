@@ -3,6 +3,7 @@ reload; an order's event opens that order."""
 
 from __future__ import annotations
 
+import forms
 import streamlit as st
 import ui
 
@@ -22,6 +23,8 @@ st.caption(
     "Events from the live stream since you signed in; after a dropped connection it resumes "
     "where it left off."
 )
+products = forms.product_index() if ui.may("products:read") else {}
+bins = forms.location_names() if ui.may("warehouses:read") else {}
 chosen = st.multiselect(
     "Show", list(AREAS), format_func=AREAS.get, key="activity-areas", placeholder="everything"
 )
@@ -33,10 +36,15 @@ def label(event: dict) -> str:
     for field in ("number", "sku", "name"):
         if data.get(field):
             return str(data[field])
+    product = products.get(str(data.get("product_id")), {}).get("sku", "")
     if "on_hand" in data:
         on_hand, reserved = data["on_hand"], data.get("reserved", 0)
-        return f"on hand {on_hand} · reserved {reserved} · available {data.get('available', 0)}"
-    return str(event.get("subject", ""))
+        where = f" in {bins[data['location_id']]}" if data.get("location_id") in bins else ""
+        return (
+            f"{product}{where}: on hand {on_hand} · reserved {reserved} · "
+            f"available {data.get('available', 0)}"
+        )
+    return product or str(event.get("subject", ""))
 
 
 def open_order(order_id: str) -> None:
