@@ -1,5 +1,5 @@
 """Sales orders: place one for a customer, filter, open it, the actions its state allows, and a
-refused confirmation that names the short line."""
+refused confirmation that names the short line, and the order's history from the event log."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from portal_testing import (
     signed_in,
     table,
     table_with,
+    until,
 )
 
 
@@ -105,3 +106,27 @@ def test_a_customer_order_form_refuses_a_malformed_line_before_sending() -> None
     # then the portal says which line, and nothing is sent
     assert not at.exception
     assert "Line 1: the quantity must be a whole number" in problems(at)[0]
+
+
+def test_an_order_shows_its_history_from_the_event_log() -> None:
+    # given an order placed and confirmed through the API
+    product, buyer = in_stock(), customer()
+    line = {"sku": product["sku"], "quantity": 1}
+    order = api("sales").post("/sales-orders", {"customer_id": buyer["id"], "lines": [line]}).body
+    _, etag = api("sales").get_with_etag(f"/sales-orders/{order['id']}")
+    api("sales").post(f"/sales-orders/{order['id']}/confirm", if_match=etag)
+    logged = api("sales").get("/events", subject=order["id"], limit=200)["items"]
+    if any(e["subject"] != order["id"] for e in logged):
+        pytest.skip("this gateway's event log has no subject filter yet")
+    # when it is opened in the portal
+    at = orders_page()
+    at.session_state["so_open"] = order["id"]
+
+    # then its history lists its events in order, as the log has them
+    def listed() -> list[str]:
+        ok(at.run())
+        frames = [f for f in at.dataframe if "Event" in f.value.columns]
+        return frames and [r["Event"] for r in frames[0].value.to_dict("records")]
+
+    events = until(lambda: (found := listed()) and "erp.sales_order.confirmed" in found and found)
+    assert events[:2] == ["erp.sales_order.created", "erp.sales_order.confirmed"]
