@@ -119,6 +119,10 @@ async function render({ focus = true } = {}) {
     location.replace(`#/sign-in?next=${encodeURIComponent(location.hash || "#/catalogue")}`);
     return;
   }
+  if (current.view === signInView && signedIn) {
+    location.replace("#/catalogue"); // signed in already
+    return;
+  }
   header(current.nav);
   const root = h("div", { class: "view" });
   main.replaceChildren(root);
