@@ -155,6 +155,7 @@ function notFound({ root }) {
 function header(active) {
   document.getElementById("site-nav").hidden = !signedIn;
   document.getElementById("account").hidden = !signedIn;
+  document.getElementById("live-state").hidden = !signedIn;
   document.getElementById("account-name").textContent = signedIn?.username ?? "";
   if (active !== undefined) {
     for (const link of document.querySelectorAll("#site-nav a")) {

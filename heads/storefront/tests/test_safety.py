@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Dialog, expect
 
 from tests.backoffice import Backoffice, Customer, Product
-from tests.conftest import Shop
+from tests.conftest import LIVE_TIMEOUT, Shop
 
 HOSTILE = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
 
@@ -94,6 +94,29 @@ def test_an_expired_sign_in_leads_to_sign_in_and_keeps_the_cart(
     shop.page.get_by_role("button", name="Sign in").click()
     expect(shop.heading()).to_have_text("My orders")
     expect(shop.page.get_by_role("link", name="Cart 2 items")).to_be_visible()
+
+
+def test_an_idle_page_whose_sign_in_ends_goes_to_sign_in(
+    signed_in: Shop, customer: Customer, product: Product, backoffice: Backoffice
+) -> None:
+    # given a customer looking at the catalogue with 1 unit in the cart
+    shop = signed_in
+    shop.search(product.sku)
+    shop.add_to_cart(product.name, 1)
+
+    # when their token stops being accepted while they do nothing
+    password = backoffice.change_password(customer)
+
+    # then the live stream's refusal brings them to the sign-in page, told why
+    expect(shop.heading()).to_have_text("Sign in", timeout=LIVE_TIMEOUT)
+    expect(shop.page.get_by_text("Your session has ended.", exact=False)).to_be_visible()
+
+    # and signing in again returns to the same search, with the cart
+    shop.page.get_by_label("Username").fill(customer.username)
+    shop.page.get_by_label("Password").fill(password)
+    shop.page.get_by_role("button", name="Sign in").click()
+    expect(shop.card(product.name)).to_be_visible()
+    expect(shop.page.get_by_role("link", name="Cart 1 items")).to_be_visible()
 
 
 def test_a_session_past_its_expiry_time_goes_to_sign_in(signed_in: Shop, product: Product) -> None:
