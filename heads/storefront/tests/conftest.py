@@ -35,11 +35,12 @@ LIVE_TIMEOUT = 20_000  # ms for an event to reach the page: generous, the machin
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    if not GATEWAY_URL:
-        skip = pytest.mark.skip(
-            reason="ERP_GATEWAY_URL is not set (run them with erp test --heads)"
-        )
-        for item in items:
+    """Without a stack, the tests that need one are skipped (the static checks still run)."""
+    if GATEWAY_URL:
+        return
+    skip = pytest.mark.skip(reason="ERP_GATEWAY_URL is not set (run them with erp test --heads)")
+    for item in items:
+        if {"page", "backoffice", "shop"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(skip)
 
 
