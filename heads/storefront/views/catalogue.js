@@ -62,17 +62,35 @@ function card(product, shown, app) {
     description: h("p", { class: "description" }, product.description),
     price: h("p", { class: "price" }, money(product.unit_price, product.currency)),
     availability: h("p", { class: "availability", "data-testid": "availability" }, "Checking stock…"),
-    quantity: h("input", {
-      id: `quantity-${id}`, name: "quantity", type: "number", min: "1", step: "1", value: "1",
-      inputmode: "numeric", required: true, disabled: true,
-    }),
-    add: h("button", { type: "submit", disabled: true }, "Add to cart", hidden(`: ${product.name}`)),
     added: h("p", { class: "added" }),
   };
+  entry.article = h(
+    "article",
+    { class: "product", "aria-labelledby": `product-${id}`, dataset: { productId: id } },
+    entry.title,
+    h("p", { class: "sku" }, `SKU ${product.sku}`),
+    entry.description,
+    entry.price,
+    entry.availability,
+    addForm(entry, app),
+    entry.added,
+  );
+  shown.set(id, entry);
+  return h("li", {}, entry.article);
+}
+
+/** Quantity and "Add to cart", both disabled until the product is known to be in stock. */
+function addForm(entry, app) {
+  const { id, name } = entry.product;
+  entry.quantity = h("input", {
+    id: `quantity-${id}`, name: "quantity", type: "number", min: "1", step: "1", value: "1",
+    inputmode: "numeric", required: true, disabled: true,
+  });
+  entry.add = h("button", { type: "submit", disabled: true }, "Add to cart", hidden(`: ${name}`));
   const form = h(
     "form",
     { class: "add" },
-    h("label", { for: `quantity-${id}` }, "Quantity", hidden(` of ${product.name}`)),
+    h("label", { for: `quantity-${id}` }, "Quantity", hidden(` of ${name}`)),
     entry.quantity,
     entry.add,
   );
@@ -83,19 +101,7 @@ function card(product, shown, app) {
     entry.added.textContent = `Added ${quantity} to your cart.`;
     app.announce(`Added ${quantity} × ${entry.product.name} to your cart.`);
   });
-  entry.article = h(
-    "article",
-    { class: "product", "aria-labelledby": `product-${id}`, dataset: { productId: id } },
-    entry.title,
-    h("p", { class: "sku" }, `SKU ${product.sku}`),
-    entry.description,
-    entry.price,
-    entry.availability,
-    form,
-    entry.added,
-  );
-  shown.set(id, entry);
-  return h("li", {}, entry.article);
+  return form;
 }
 
 async function fetchAvailability(entry, signal) {

@@ -11,85 +11,105 @@ const ORDER_EVENTS = ["confirmed", "picking", "shipped", "invoiced", "paid", "ca
 
 export default async function orderView({ root, params, signal, app }) {
   const told = app.told();
-  let id;
-  try {
-    id = decodeURIComponent(params[0]);
-  } catch {
-    return notFound(root); // not even a well-formed address
-  }
   fill(root, h("h1", { tabindex: "-1" }, "Order"), h("p", { class: "summary" }, "Loading the order…"));
-  let order;
+  const order = await load(params[0]);
+  if (signal.aborted) return;
+  if (!order) return notFound(root);
+  const page = new OrderPage(root, order, told);
+  page.follow(app, signal);
+  await page.showInvoice();
+}
+
+/** The order named in the address, or null when there is none for this customer. */
+async function load(raw) {
   try {
-    order = await api.get(`/sales-orders/${encodeURIComponent(id)}`);
+    return await api.get(`/sales-orders/${encodeURIComponent(decodeURIComponent(raw))}`);
   } catch (error) {
-    if (error instanceof api.ApiError && [400, 404, 422].includes(error.status)) return notFound(root);
+    if (error instanceof URIError) return null; // not even a well-formed address
+    if (error instanceof api.ApiError && [400, 404, 422].includes(error.status)) return null;
     throw error;
   }
-  if (signal.aborted) return;
-  const reached = {}; // status → when it was reached, as far as we know
-  const steps = h("ol", { class: "timeline", "aria-labelledby": "status-title" });
-  const status = h("p", { class: "current-status" });
-  const lines = h("div", { class: "lines" });
-  const invoice = h("div", { class: "invoice" });
-  const shortNote = h("p", { class: "warning", hidden: true },
-    "Some items of this order are short in the warehouse: it ships once they are back.");
-  fill(
-    root,
-    h("h1", { tabindex: "-1" }, `Order ${order.number}`),
-    told ? h("p", { class: "notice", role: "status" }, told) : null,
-    h("p", {}, "Placed ", time(order.created_at)),
-    h("section", { "aria-labelledby": "status-title" },
-      h("h2", { id: "status-title" }, "Status"), status, steps, shortNote),
-    h("section", { "aria-labelledby": "items-title" }, h("h2", { id: "items-title" }, "Items"), lines),
-    h("section", { "aria-labelledby": "invoice-title" }, h("h2", { id: "invoice-title" }, "Invoice"), invoice),
-    h("p", {}, h("a", { href: "#/orders" }, "All my orders")),
-  );
+}
 
-  function show(next) {
-    order = next;
-    reached.confirmed ??= order.confirmed_at;
-    reached.shipped ??= order.shipped_at;
-    fill(status, "Status: ", badge(order.status));
-    timeline(steps, order.status, reached);
-    fill(lines, lineTable(order));
+/** The order's page: built once, then its parts refilled as events arrive. */
+class OrderPage {
+  reached = {}; // status → when it was reached, as far as it is known
+
+  constructor(root, order, told) {
+    this.order = order;
+    this.steps = h("ol", { class: "timeline", "aria-labelledby": "status-title" });
+    this.status = h("p", { class: "current-status" });
+    this.lines = h("div", { class: "lines" });
+    this.invoice = h("div", { class: "invoice" });
+    this.short = h("p", { class: "warning", hidden: true },
+      "Some items of this order are short in the warehouse: it ships once they are back.");
+    const section = (id, title, ...parts) =>
+      h("section", { "aria-labelledby": id }, h("h2", { id }, title), ...parts);
+    fill(
+      root,
+      h("h1", { tabindex: "-1" }, `Order ${order.number}`),
+      told ? h("p", { class: "notice", role: "status" }, told) : null,
+      h("p", {}, "Placed ", time(order.created_at)),
+      section("status-title", "Status", this.status, this.steps, this.short),
+      section("items-title", "Items", this.lines),
+      section("invoice-title", "Invoice", this.invoice),
+      h("p", {}, h("a", { href: "#/orders" }, "All my orders")),
+    );
+    this.show(order);
   }
 
-  async function showInvoice(data) {
+  show(order) {
+    this.order = order;
+    this.reached.confirmed ??= order.confirmed_at;
+    this.reached.shipped ??= order.shipped_at;
+    fill(this.status, "Status: ", badge(order.status));
+    timeline(this.steps, order.status, this.reached);
+    fill(this.lines, lineTable(order));
+  }
+
+  /** The invoice as given (from an event), else as the API has it, else why there is none. */
+  async showInvoice(data) {
     if (data) {
-      reached.invoiced ??= data.issued_at;
-      if (data.paid_at) reached.paid ??= data.paid_at;
-      timeline(steps, order.status, reached);
-      return fill(invoice, h("p", {}, `Invoice ${data.number}`), invoiceFacts(data));
-    }
-    if (!order.invoice_id) return fill(invoice, h("p", {}, "The invoice is issued when your order ships."));
-    try {
-      await showInvoice(await api.get(`/invoices/${encodeURIComponent(order.invoice_id)}`));
-    } catch (error) {
-      if (error instanceof api.ApiError && error.status !== 401) fill(invoice, h("p", {}, "The invoice could not be loaded."));
+      this.reached.invoiced ??= data.issued_at;
+      if (data.paid_at) this.reached.paid ??= data.paid_at;
+      timeline(this.steps, this.order.status, this.reached);
+      fill(this.invoice, h("p", {}, `Invoice ${data.number}`), invoiceFacts(data));
+    } else if (!this.order.invoice_id) {
+      fill(this.invoice, h("p", {}, "The invoice is issued when your order ships."));
+    } else {
+      try {
+        await this.showInvoice(await api.get(`/invoices/${encodeURIComponent(this.order.invoice_id)}`));
+      } catch (error) {
+        if (error instanceof api.ApiError && error.status !== 401) {
+          fill(this.invoice, h("p", {}, "The invoice could not be loaded."));
+        }
+      }
     }
   }
 
-  const changed = ({ detail }) => {
-    const data = detail.data;
-    if (data.id !== order.id || data.version < order.version) return;
-    const before = order.status;
-    reached[data.status] ??= detail.time;
-    show(data);
-    if (data.status !== before) app.announce(`Order ${order.number}: ${STATUS[data.status] ?? data.status}.`);
-    if (data.invoice_id && !invoice.querySelector("dl")) showInvoice();
-  };
-  for (const name of ORDER_EVENTS) app.live.addEventListener(`erp.sales_order.${name}`, changed, { signal });
-  app.live.addEventListener("erp.sales_order.short", ({ detail }) => {
-    if (detail.data.id === order.id) shortNote.hidden = false;
-  }, { signal });
-  const invoiceChanged = ({ detail }) => {
-    if (detail.data.sales_order_id === order.id) showInvoice(detail.data);
-  };
-  for (const name of ["issued", "payment_recorded", "paid"]) {
-    app.live.addEventListener(`erp.invoice.${name}`, invoiceChanged, { signal });
+  /** Move with the live stream: the order's status, a shortage, its invoice. */
+  follow(app, signal) {
+    const on = (type, handler) => app.live.addEventListener(type, ({ detail }) => handler(detail), { signal });
+    for (const name of ORDER_EVENTS) on(`erp.sales_order.${name}`, (event) => this.changed(event, app));
+    on("erp.sales_order.short", (event) => {
+      if (event.data.id === this.order.id) this.short.hidden = false;
+    });
+    for (const name of ["issued", "payment_recorded", "paid"]) {
+      on(`erp.invoice.${name}`, (event) => {
+        if (event.data.sales_order_id === this.order.id) this.showInvoice(event.data);
+      });
+    }
   }
-  show(order);
-  await showInvoice();
+
+  changed(event, app) {
+    const data = event.data;
+    if (data.id !== this.order.id || data.version < this.order.version) return;
+    const before = this.order.status;
+    this.reached[data.status] ??= event.time;
+    this.show(data);
+    if (data.status !== before) app.announce(`Order ${data.number}: ${STATUS[data.status] ?? data.status}.`);
+    if (data.invoice_id && !this.invoice.querySelector("dl")) this.showInvoice();
+  }
 }
 
 function lineTable(order) {
