@@ -1,0 +1,120 @@
+"""What every task screen has: a status line (who, which warehouse, online or not, how many
+actions wait), a title, the task's own widgets, a message line, the scan field and the footer.
+
+The scan field keeps the focus, so a scanner (a keyboard that types a code and presses Enter)
+always lands there; screens get each line as a `Scan` in `scanned()`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+import scans
+from messages import ActionConflicted, ActionRefused, StatusChanged
+
+if TYPE_CHECKING:
+    from app import WarehouseApp
+
+
+class TaskScreen(Screen[None]):
+    """Base of the task screens (queue, pick, receive, lookup, transfer, count)."""
+
+    TITLE = ""
+    PROMPT = "Scan"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+    ]
+
+    @property
+    def wh(self) -> WarehouseApp:
+        """The app, typed."""
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="status")
+        yield Static(self.TITLE, id="title")
+        with Vertical(id="body"):
+            yield from self.body()
+        yield Static(id="message")
+        yield Input(placeholder=self.PROMPT, id="scan")
+        yield Footer(compact=True)
+
+    def body(self) -> ComposeResult:
+        """The task's own widgets."""
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.show_status()
+        self.query_one("#scan", Input).focus()
+
+    def on_screen_resume(self) -> None:
+        self.show_status()
+        self.query_one("#scan", Input).focus()
+        if self.wh.notice:
+            self.say(self.wh.notice, "ok")
+            self.wh.notice = ""
+
+    def show_status(self) -> None:
+        """Redraw the status line from the app's state."""
+        self.query_one("#status", Static).update(self.wh.status_text())
+
+    def on_status_changed(self, message: StatusChanged) -> None:
+        self.show_status()
+
+    def say(self, text: str, kind: str = "info") -> None:
+        """Show a message (`info`, `ok` or `error`) on the message line."""
+        line = self.query_one("#message", Static)
+        line.set_classes(kind)
+        line.update(text)
+
+    def refuse(self, text: str) -> None:
+        """Refuse a scan at once: a clear message and the terminal bell."""
+        self.wh.ring()
+        self.say(text, "error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.input.value = ""
+        self.scanned(scans.read(event.value))
+
+    def scanned(self, scan: scans.Scan) -> None:
+        """Handle one scanned or typed line."""
+
+    def action_cursor(self, step: int) -> None:
+        """Up and down move through the screen's table while the scan field keeps the focus."""
+        for table in self.query(DataTable):
+            if table.row_count:
+                table.move_cursor(row=table.cursor_row + step)
+            return
+
+    def on_action_refused(self, message: ActionRefused) -> None:
+        self.refuse(f"Refused: {message.action.label}: {message.error.message}")
+
+    def on_action_conflicted(self, message: ActionConflicted) -> None:
+        self.refuse(
+            f"Conflict on replay: {message.action.label}: {message.error.message}."
+            " Kept for a decision (F7)."
+        )
+
+    def problem(self, error: Any, what: str) -> None:
+        """Say that a read failed (offline or refused), with the bell."""
+        self.refuse(f"Could not {what}: {error.message}")
+
+
+def age(stamp: str | None) -> str:
+    """How long ago an RFC 3339 time was, shortly (`5 min`, `3 h`, `2 d`)."""
+    if not stamp:
+        return ""
+    then = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    seconds = max(0, int((datetime.now(then.tzinfo) - then).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit}"
+    return "now"

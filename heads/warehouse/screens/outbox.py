@@ -1,0 +1,94 @@
+"""The offline queue as the user sees it: what waits to be sent, and the conflicts found on
+replay (someone else took the stock, the order was cancelled meanwhile, ...), each kept until
+the user decides: `r` sends it again (with a new key), `d` drops it."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable
+
+from messages import ActionApplied, ActionConflicted, ActionRefused
+from screens.base import TaskScreen
+
+
+class OutboxScreen(TaskScreen):
+    """Queued actions and conflicts."""
+
+    TITLE = "Outbox: actions waiting to be sent, and conflicts to decide"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "retry", "Send again"),
+        Binding("d", "drop", "Drop"),
+    ]
+
+    def body(self) -> ComposeResult:
+        table: DataTable[str] = DataTable(id="actions", cursor_type="row")
+        table.add_columns("State", "Action", "Problem")
+        yield table
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#scan").display = False
+        self.query_one("#actions").focus()
+        self.show_actions()
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.query_one("#actions").focus()
+        self.show_actions()
+
+    def show_actions(self) -> None:
+        """Redraw the queue, conflicts first."""
+        assert self.wh.outbox is not None
+        table = self.query_one("#actions", DataTable)
+        table.clear()
+        outbox = self.wh.outbox
+        for action in [*outbox.conflicts(), *outbox.pending()]:
+            problem = action.problem or {}
+            text = problem.get("detail") or problem.get("title") or ""
+            table.add_row(action.state.upper(), action.label, text, key=action.id)
+        if not table.row_count:
+            self.say("Nothing waits: every action was sent.", "ok")
+
+    def _chosen(self) -> str | None:
+        table = self.query_one("#actions", DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def action_retry(self) -> None:
+        """Send the highlighted conflict again, with a new Idempotency-Key."""
+        assert self.wh.outbox is not None
+        action = self.wh.outbox.find(self._chosen() or "")
+        if action is None or action.state != "conflict":
+            self.refuse("Choose a conflict to send again.")
+            return
+        self.wh.outbox.retry(action)
+        self.wh.kick()
+        self.say(f"Sending again: {action.label}")
+        self.show_actions()
+
+    def action_drop(self) -> None:
+        """Drop the highlighted conflict (nothing is sent)."""
+        assert self.wh.outbox is not None
+        action = self.wh.outbox.find(self._chosen() or "")
+        if action is None or action.state != "conflict":
+            self.refuse("Choose a conflict to drop.")
+            return
+        self.wh.outbox.remove(action)
+        self.say(f"Dropped: {action.label}", "ok")
+        self.show_actions()
+        self.show_status()
+
+    def on_action_applied(self, message: ActionApplied) -> None:
+        self.show_actions()
+
+    def on_action_refused(self, message: ActionRefused) -> None:
+        super().on_action_refused(message)
+        self.show_actions()
+
+    def on_action_conflicted(self, message: ActionConflicted) -> None:
+        super().on_action_conflicted(message)
+        self.show_actions()
