@@ -4,25 +4,47 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 
 def erp_home() -> Path:
-    """The data folder (`ERP_HOME`, default `./.erp`), created on first use."""
+    """The data folder (`ERP_HOME`, default `./.erp`), created on first use, for its owner only
+    (0700; a folder that exists keeps its mode)."""
     home = Path(os.environ.get("ERP_HOME", ".erp")).resolve()
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
     return home
 
 
+def private_file(path: Path, content: str = "") -> bool:
+    """Create `path` holding `content`, readable and writable by its owner only (0600), unless
+    it exists; True if this call made it. Atomic: another process sees no file or the whole one
+    (written to a 0600 temporary file, then linked into place)."""
+    if path.exists():
+        return False
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(content)
+        os.link(temporary, path)
+    except FileExistsError:
+        return False
+    except OSError:  # a file system without hard links: create it in place, 0600 from the start
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(content)
+    finally:
+        os.unlink(temporary)
+    return True
+
+
 def load_secret(home: Path) -> str:
-    """`ERP_SECRET`, or a random one generated once into `home/secret`."""
+    """`ERP_SECRET`, or a random one generated once into `home/secret` (0600)."""
     if value := os.environ.get("ERP_SECRET"):
         return value
     path = home / "secret"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+    private_file(path, secrets.token_urlsafe(48))
     return path.read_text().strip()
 
 
