@@ -15,10 +15,6 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import work
-from textual.app import App
-from textual.binding import Binding, BindingType
-
 import live
 from client import Api, ApiError
 from directory import Directory
@@ -38,6 +34,9 @@ from screens.queue import QueueScreen
 from screens.receive import ReceiveScreen
 from screens.signin import SignInScreen
 from screens.transfer import TransferScreen
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
 
 WAITING = ("confirmed", "picking")  # the orders the pick queue shows
 RETRY_EVERY = 3.0  # seconds between attempts to send queued actions while offline

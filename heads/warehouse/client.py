@@ -177,7 +177,9 @@ class Api:
         warehouse (only `warehouse` and `admin` may use the terminal)."""
         answer = await self.post("/auth/token", {"username": username, "password": password})
         if answer.get("role") not in ("warehouse", "admin"):
-            raise ApiError(403, "not_warehouse", "Not a warehouse user", "Sign in as warehouse staff.")
+            raise ApiError(
+                403, "not_warehouse", "Not a warehouse user", "Sign in as warehouse staff."
+            )
         self.token, self.role = answer["access_token"], answer["role"]
         me = await self.get("/me")
         self.username = me["username"]

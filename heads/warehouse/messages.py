@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.message import Message
-
 from client import ApiError
 from outbox import Action
+from textual.message import Message
 
 
 class Note(Message, bubble=False):

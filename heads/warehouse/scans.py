@@ -21,11 +21,12 @@ from biip.gs1_messages import GS1Message
 Kind = Literal["empty", "quantity", "gtin", "document", "code"]
 MAX_QUANTITY = 9999
 _QUANTITY = re.compile(r"\d{1,4}")
-_TIMES = re.compile(r"(\d{1,4})\s*[*xX×]\s*(\S.*)")
+_TIMES = re.compile(r"(\d{1,4})\s*[*xX\u00d7]\s*(\S.*)")
 _DOCUMENT = re.compile(r"(PO|SO)-?(\d{1,12})", re.IGNORECASE)
 # Scanners may add an AIM symbology identifier (]C1 for GS1-128, ]d2 for DataMatrix, ...), and
 # a GS1 element string may use FNC1 as a group separator (ASCII 29); biip handles both.
 _GS = "\x1d"
+GS_SHOWN = "\u241d"  # how the scan field shows a separator typed as Ctrl+] (see screens/base)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +90,7 @@ def _gtin_of(text: str) -> str | None:
 
 def read(text: str) -> Scan:
     """Classify one scanned line (see the module docstring)."""
-    raw = text.strip()
+    raw = text.replace(GS_SHOWN, _GS).strip()
     if not raw:
         return Scan(raw, "empty", quantity=0)
     if _QUANTITY.fullmatch(raw):

@@ -10,17 +10,29 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import scans
+from messages import ActionConflicted, ActionRefused, StatusChanged
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Static
-
-import scans
-from messages import ActionConflicted, ActionRefused, StatusChanged
 
 if TYPE_CHECKING:
     from app import WarehouseApp
+
+
+class ScanInput(Input):
+    """The scan field. A GS1 scanner sends the group separator (FNC1, ASCII 29) as Ctrl+]; the
+    field shows it as `␝` (which `scans.read` reads as the separator) instead of dropping it."""
+
+    def _on_key(self, event: events.Key) -> None:
+        if event.character == "\x1d" or event.key == "ctrl+right_square_bracket":
+            event.stop()
+            event.prevent_default()
+            self.insert_text_at_cursor(scans.GS_SHOWN)
 
 
 class TaskScreen(Screen[None]):
@@ -28,6 +40,7 @@ class TaskScreen(Screen[None]):
 
     TITLE = ""
     PROMPT = "Scan"
+    said = ""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "cursor(-1)", "Up", show=False),
         Binding("down", "cursor(1)", "Down", show=False),
@@ -44,20 +57,27 @@ class TaskScreen(Screen[None]):
         with Vertical(id="body"):
             yield from self.body()
         yield Static(id="message")
-        yield Input(placeholder=self.PROMPT, id="scan")
+        yield ScanInput(placeholder=self.PROMPT, id="scan")
         yield Footer(compact=True)
+
+    def focus_target(self) -> Widget:
+        """The widget that keeps the focus: the scan field."""
+        return self.query_one("#scan", Input)
 
     def body(self) -> ComposeResult:
         """The task's own widgets."""
         yield from ()
 
+    # Textual calls these handlers for every class of the screen, subclass first: a subclass
+    # defines its own `on_mount` without calling super().
+
     def on_mount(self) -> None:
         self.show_status()
-        self.query_one("#scan", Input).focus()
+        self.focus_target().focus()
 
     def on_screen_resume(self) -> None:
         self.show_status()
-        self.query_one("#scan", Input).focus()
+        self.focus_target().focus()
         if self.wh.notice:
             self.say(self.wh.notice, "ok")
             self.wh.notice = ""
@@ -71,6 +91,7 @@ class TaskScreen(Screen[None]):
 
     def say(self, text: str, kind: str = "info") -> None:
         """Show a message (`info`, `ok` or `error`) on the message line."""
+        self.said = text  # the last message, for tests and screen readers alike
         line = self.query_one("#message", Static)
         line.set_classes(kind)
         line.update(text)

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from client import ApiError
+from messages import ActionApplied
+from outbox import Action
+from scans import Scan
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
-from client import ApiError
-from messages import ActionApplied
-from outbox import Action
-from scans import Scan
 from screens.base import TaskScreen
 
 REASONS = ("cycle count", "damaged", "found", "lost", "miscounted earlier")
@@ -38,7 +38,6 @@ class CountScreen(TaskScreen):
         yield Static(id="plan")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.show_plan()
 
     def show_plan(self) -> None:
@@ -103,7 +102,9 @@ class CountScreen(TaskScreen):
 
     def send(self, reason: str) -> None:
         """Queue the count (its Idempotency-Key is made now)."""
-        assert self.bin is not None and self.product is not None and self.counted is not None
+        assert self.bin is not None
+        assert self.product is not None
+        assert self.counted is not None
         body = {"product_id": self.product["id"], "location_id": self.bin["id"],
                 "counted": self.counted, "reason": reason}  # fmt: skip
         label = f"Count {self.product['sku']} in {self.bin['code']}: {self.counted} ({reason})"

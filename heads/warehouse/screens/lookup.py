@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from client import ApiError
+from scans import Scan
 from textual import work
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
-from client import ApiError
-from scans import Scan
 from screens.base import TaskScreen
 
 
@@ -69,7 +69,9 @@ class LookupScreen(TaskScreen):
     async def show_bin(self, found: dict[str, Any]) -> None:
         """What the bin holds, product by product."""
         try:
-            rows = [r for r in await self.wh.api.all("/stock", location_id=found["id"]) if r["on_hand"]]
+            rows = [
+                r for r in await self.wh.api.all("/stock", location_id=found["id"]) if r["on_hand"]
+            ]
             products = await self.wh.directory.products_by_id([r["product_id"] for r in rows])
         except ApiError as error:
             self.problem(error, "look it up")

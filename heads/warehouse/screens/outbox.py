@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from messages import ActionApplied, ActionConflicted, ActionRefused
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.widget import Widget
 from textual.widgets import DataTable
 
-from messages import ActionApplied, ActionConflicted, ActionRefused
 from screens.base import TaskScreen
 
 
@@ -28,15 +29,15 @@ class OutboxScreen(TaskScreen):
         table.add_columns("State", "Action", "Problem")
         yield table
 
+    def focus_target(self) -> Widget:
+        """No scanning here: the table keeps the focus, so `r` and `d` are keys."""
+        return self.query_one("#actions", DataTable)
+
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#scan").display = False
-        self.query_one("#actions").focus()
         self.show_actions()
 
     def on_screen_resume(self) -> None:
-        super().on_screen_resume()
-        self.query_one("#actions").focus()
         self.show_actions()
 
     def show_actions(self) -> None:
@@ -86,9 +87,7 @@ class OutboxScreen(TaskScreen):
         self.show_actions()
 
     def on_action_refused(self, message: ActionRefused) -> None:
-        super().on_action_refused(message)
         self.show_actions()
 
     def on_action_conflicted(self, message: ActionConflicted) -> None:
-        super().on_action_conflicted(message)
         self.show_actions()

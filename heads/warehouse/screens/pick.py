@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from client import ApiError
+from messages import ActionApplied, ActionConflicted, ActionRefused
+from outbox import Action
+from scans import Scan
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-from client import ApiError
-from messages import ActionApplied, ActionConflicted, ActionRefused
-from outbox import Action
-from scans import Scan
 from screens.base import TaskScreen
 
 
@@ -47,7 +47,6 @@ class PickScreen(TaskScreen):
         yield table
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#title").update(f"Picking {self.number}")
         self.load()
 
@@ -96,8 +95,8 @@ class PickScreen(TaskScreen):
         first_open = None
         for index, line in enumerate(self.lines()):
             bins = line["bins"]
-            go_to = f"{bins[0]['code']} ×{bins[0]['quantity']}" if bins else "-"
-            also = " ".join(f"{b['code']}×{b['quantity']}" for b in bins[1:])
+            go_to = f"{bins[0]['code']} x{bins[0]['quantity']}" if bins else "-"
+            also = " ".join(f"{b['code']}x{b['quantity']}" for b in bins[1:])
             done = int(line["ordered"]) - self.left(line)
             short = f" SHORT {line['short']}" if line.get("short") else ""
             need = f"{line['ordered']}{short}"
@@ -132,7 +131,9 @@ class PickScreen(TaskScreen):
 
     def _bin(self, scan: Scan) -> dict[str, Any] | None:
         assert self.pick_list is not None
-        return self.wh.directory.bin(scan, self.pick_list.get("warehouse_id") or self.wh.warehouse_id)
+        return self.wh.directory.bin(
+            scan, self.pick_list.get("warehouse_id") or self.wh.warehouse_id
+        )
 
     def at_bin(self, found: dict[str, Any]) -> None:
         """The picker is at a bin: it must be a sellable bin of the order's warehouse."""
@@ -140,7 +141,9 @@ class PickScreen(TaskScreen):
             self.refuse(f"Wrong bin: {found['code']} is not a picking bin.")
             return
         self.bin = found
-        held = [line["sku"] for line in self.lines() if _holds(line, found["id"]) and self.left(line)]
+        held = [
+            line["sku"] for line in self.lines() if _holds(line, found["id"]) and self.left(line)
+        ]
         if held:
             self.say(f"At {found['code']}: scan {', '.join(held)}.")
         else:
@@ -159,23 +162,26 @@ class PickScreen(TaskScreen):
             return
         line = next((line for line in lines if self.left(line) > 0), lines[0])
         if quantity > self.left(line):
-            what = "one unit too many" if self.left(line) + 1 == quantity else "too many"
-            self.refuse(
-                f"Refused, {what}: {line['sku']} needs {max(self.left(line), 0)} more, not {quantity}."
-            )
+            left = max(self.left(line), 0)
+            what = "one unit too many" if left + 1 == quantity else "too many"
+            self.refuse(f"Refused, {what}: {line['sku']} needs {left} more, not {quantity}.")
             return
         self.pick(line, quantity)
 
     def pick(self, line: dict[str, Any], quantity: int) -> None:
         """Queue the pick (its Idempotency-Key is made now) and count it at once."""
         assert self.bin is not None
-        body = {"product_id": line["product_id"], "location_id": self.bin["id"], "quantity": quantity}
-        label = f"Pick {quantity} × {line['sku']} from {self.bin['code']} for {self.number}"
+        body = {
+            "product_id": line["product_id"],
+            "location_id": self.bin["id"],
+            "quantity": quantity,
+        }
+        label = f"Pick {quantity} x {line['sku']} from {self.bin['code']} for {self.number}"
         context = {"kind": "pick", "order_id": self.order_id, "line_no": line["line_no"],
                    "quantity": quantity}  # fmt: skip
         self.wh.submit(Action(f"/sales-orders/{self.order_id}/pick", {"lines": [body]}, label,
                               context=context))  # fmt: skip
-        self.say(f"Picked {quantity} × {line['sku']} from {self.bin['code']}.", "ok")
+        self.say(f"Picked {quantity} x {line['sku']} from {self.bin['code']}.", "ok")
         self.show_lines()
 
     # -- answers ----------------------------------------------------------------------------
@@ -193,12 +199,10 @@ class PickScreen(TaskScreen):
         self.load()
 
     def on_action_refused(self, message: ActionRefused) -> None:
-        super().on_action_refused(message)
         if self._mine(message.action):
             self.load()
 
     def on_action_conflicted(self, message: ActionConflicted) -> None:
-        super().on_action_conflicted(message)
         self.load()
 
     def action_ship(self) -> None:

@@ -3,13 +3,13 @@ the event stream. Enter opens the highlighted order; scanning an order number op
 
 from __future__ import annotations
 
+from client import ApiError
+from messages import ActionApplied, OrderChanged
+from scans import Scan
 from textual import work
 from textual.app import ComposeResult
 from textual.widgets import DataTable
 
-from client import ApiError
-from messages import ActionApplied, OrderChanged
-from scans import Scan
 from screens.base import TaskScreen, age
 from screens.pick import PickScreen
 
@@ -27,11 +27,9 @@ class QueueScreen(TaskScreen):
         yield table
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.show_orders()
 
     def on_screen_resume(self) -> None:
-        super().on_screen_resume()
         self.show_orders()
 
     def on_order_changed(self, message: OrderChanged) -> None:

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from client import ApiError
+from messages import ActionApplied, ActionConflicted, ActionRefused
+from outbox import Action
+from scans import Scan
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-from client import ApiError
-from messages import ActionApplied, ActionConflicted, ActionRefused
-from outbox import Action
-from scans import Scan
 from screens.base import TaskScreen
 
 OPEN = ("ordered", "partially_received")
@@ -47,11 +47,9 @@ class ReceiveScreen(TaskScreen):
         yield lines
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.load_orders()
 
     def on_screen_resume(self) -> None:
-        super().on_screen_resume()
         if self.order is None:
             self.load_orders()
 
@@ -62,7 +60,9 @@ class ReceiveScreen(TaskScreen):
         """Load the purchase orders still expecting goods, oldest first."""
         try:
             found = [
-                o for status in OPEN for o in await self.wh.api.all("/purchase-orders", status=status)
+                o
+                for status in OPEN
+                for o in await self.wh.api.all("/purchase-orders", status=status)
             ]
         except ApiError as error:
             self.problem(error, "load the purchase orders")
@@ -72,8 +72,9 @@ class ReceiveScreen(TaskScreen):
         table.clear()
         for order in self.orders:
             outstanding = sum(int(line["outstanding"]) for line in order["lines"])
-            table.add_row(order["number"], order["status"], str(len(order["lines"])),
-                          str(outstanding), (order.get("ordered_at") or "")[:10], key=order["id"])  # fmt: skip
+            ordered = (order.get("ordered_at") or "")[:10]
+            cells = (order["number"], order["status"], str(len(order["lines"])), str(outstanding))
+            table.add_row(*cells, ordered, key=order["id"])
 
     def scanned(self, scan: Scan) -> None:
         if scan.kind == "document":
@@ -143,11 +144,14 @@ class ReceiveScreen(TaskScreen):
             left = self.left(line)
             table.add_row(product.get("sku", "?"), product.get("name", ""), str(line["quantity"]),
                           str(int(line["quantity"]) - left), str(left))  # fmt: skip
-        self.query_one("#title").update(f"Receiving {self.order['number']} ({self.order['status']})")
+        self.query_one("#title").update(
+            f"Receiving {self.order['number']} ({self.order['status']})"
+        )
 
     def left(self, line: dict[str, Any]) -> int:
         """Units of a line still outstanding, counting scans not yet applied."""
-        assert self.order is not None and self.wh.outbox is not None
+        assert self.order is not None
+        assert self.wh.outbox is not None
         pending = sum(
             int(a.context.get("quantity", 0))
             for a in self.wh.outbox.pending()
@@ -179,16 +183,17 @@ class ReceiveScreen(TaskScreen):
 
     def receive(self, line: dict[str, Any], quantity: int) -> None:
         """Queue the receipt (its Idempotency-Key is made now)."""
-        assert self.order is not None and self.bin is not None
+        assert self.order is not None
+        assert self.bin is not None
         sku = self.products[line["product_id"]]["sku"]
         body = {"lines": [{"product_id": line["product_id"], "location_id": self.bin["id"],
                            "quantity": quantity}]}  # fmt: skip
-        label = f"Receive {quantity} × {sku} into {self.bin['code']} on {self.order['number']}"
+        label = f"Receive {quantity} x {sku} into {self.bin['code']} on {self.order['number']}"
         context = {"kind": "receive", "po_id": self.order["id"], "line_no": line["line_no"],
                    "quantity": quantity}  # fmt: skip
         self.wh.submit(Action(f"/purchase-orders/{self.order['id']}/receive", body, label,
                               context=context))  # fmt: skip
-        self.say(f"Received {quantity} × {sku} into {self.bin['code']}.", "ok")
+        self.say(f"Received {quantity} x {sku} into {self.bin['code']}.", "ok")
         self.show_lines()
 
     def _mine(self, action: Action) -> bool:
@@ -203,12 +208,10 @@ class ReceiveScreen(TaskScreen):
             self.say(f"{self.order['number']} is fully received.", "ok")
 
     def on_action_refused(self, message: ActionRefused) -> None:
-        super().on_action_refused(message)
         if self._mine(message.action):
             self.reload()
 
     def on_action_conflicted(self, message: ActionConflicted) -> None:
-        super().on_action_conflicted(message)
         if self._mine(message.action):
             self.reload()
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from client import ApiError
+from messages import ActionApplied
+from outbox import Action
+from scans import Scan
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
-from client import ApiError
-from messages import ActionApplied
-from outbox import Action
-from scans import Scan
 from screens.base import TaskScreen
 
 
@@ -35,7 +35,6 @@ class TransferScreen(TaskScreen):
         yield Static(id="plan")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.show_plan()
 
     def show_plan(self) -> None:
@@ -60,7 +59,9 @@ class TransferScreen(TaskScreen):
             self.quantity = scan.quantity
         elif self.source is None:
             if found is None:
-                self.refuse(f"Wrong bin: {scan.raw!r} is not a bin here. Scan the bin to take from.")
+                self.refuse(
+                    f"Wrong bin: {scan.raw!r} is not a bin here. Scan the bin to take from."
+                )
                 return
             self.source = found
         elif self.product is None:
@@ -100,14 +101,15 @@ class TransferScreen(TaskScreen):
 
     def move_to(self, target: dict[str, Any]) -> None:
         """Queue the transfer (its Idempotency-Key is made now), refusing what cannot be."""
-        assert self.source is not None and self.product is not None
+        assert self.source is not None
+        assert self.product is not None
         if target["id"] == self.source["id"]:
             self.refuse("Wrong bin: that is the bin you take from.")
             return
         if self.free is not None and self.quantity > self.free:
             self.refuse(f"Refused: only {self.free} free in {self.source['code']}.")
             return
-        label = (f"Move {self.quantity} × {self.product['sku']} from {self.source['code']} to "
+        label = (f"Move {self.quantity} x {self.product['sku']} from {self.source['code']} to "
                  f"{target['code']}")  # fmt: skip
         body = {"product_id": self.product["id"], "from_location_id": self.source["id"],
                 "to_location_id": target["id"], "quantity": self.quantity}  # fmt: skip
