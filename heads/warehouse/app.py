@@ -84,6 +84,7 @@ class WarehouseApp(App[None]):
         self.orders: dict[str, dict[str, Any]] = {}
         self._gone: dict[str, int] = {}  # order id -> version at which it left the queue
         self.online = True
+        self.queue_loaded = False
         self.bells = 0
         self.notice = ""  # said by the next screen that comes to the front
         self._fresh: set[str] = set()  # actions made this session and not yet queued offline
@@ -119,8 +120,10 @@ class WarehouseApp(App[None]):
         return chosen["id"] if chosen else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("go", "next_warehouse"):
+        if action == "go":
             return self.signed_in
+        if action == "next_warehouse":
+            return self.signed_in and getattr(self.screen, "USES_WAREHOUSE", False)
         return True
 
     async def action_go(self, mode: str) -> None:
@@ -258,6 +261,7 @@ class WarehouseApp(App[None]):
         fresh = {o["id"] for o in loaded}
         for order_id in [i for i in self.orders if i not in fresh]:
             self.orders.pop(order_id)
+        self.queue_loaded = True
         self.tell(OrderChanged({}, "loaded"))
 
     def apply_order(self, order: dict[str, Any], event_type: str, quiet: bool = False) -> None:

@@ -7,6 +7,7 @@ always lands there; screens get each line as a `Scan` in `scanned()`.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -24,9 +25,35 @@ if TYPE_CHECKING:
     from app import WarehouseApp
 
 
-class ScanInput(Input):
-    """The scan field. A GS1 scanner sends the group separator (FNC1, ASCII 29) as Ctrl+]; the
-    field shows it as `␝` (which `scans.read` reads as the separator) instead of dropping it."""
+class WedgeInput(Input):
+    """An input that takes a barcode scanner's burst: a wedge types a code and Enter faster than
+    a person, so the terminal may deliver it as a paste ("CODE\\r"), whose line break a plain
+    Input drops. Here each line break of a paste submits what came before it."""
+
+    clear_on_submit = False
+
+    async def action_submit(self) -> None:
+        self.post_message(self.Submitted(self, self.value))
+        if self.clear_on_submit:
+            self.value = ""
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        event.stop()
+        event.prevent_default()  # not Input's own paste, which keeps the first line only
+        *lines, rest = re.split(r"\r\n|\r|\n", event.text.replace("\x1d", scans.GS_SHOWN))
+        for line in lines:
+            self.insert_text_at_cursor(line)
+            await self.action_submit()
+        if rest:
+            self.insert_text_at_cursor(rest)
+
+
+class ScanInput(WedgeInput):
+    """The scan field: cleared on each Enter. A GS1 scanner sends the group separator (FNC1,
+    ASCII 29) as Ctrl+]; the field shows it as `␝` (which `scans.read` reads as the
+    separator) instead of dropping it."""
+
+    clear_on_submit = True
 
     def _on_key(self, event: events.Key) -> None:
         if event.character == "\x1d" or event.key == "ctrl+right_square_bracket":
@@ -40,6 +67,7 @@ class TaskScreen(Screen[None]):
 
     TITLE = ""
     PROMPT = "Scan"
+    USES_WAREHOUSE = True  # whether bin labels are read in the current warehouse (F8 shown)
     said = ""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "cursor(-1)", "Up", show=False),
@@ -102,7 +130,6 @@ class TaskScreen(Screen[None]):
         self.say(text, "error")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.input.value = ""
         self.scanned(scans.read(event.value))
 
     def scanned(self, scan: scans.Scan) -> None:

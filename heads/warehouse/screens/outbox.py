@@ -4,13 +4,14 @@ the user decides: `r` sends it again (with a new key), `d` drops it."""
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
 from messages import ActionApplied, ActionConflicted, ActionRefused
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widget import Widget
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from screens.base import TaskScreen
 
@@ -19,15 +20,17 @@ class OutboxScreen(TaskScreen):
     """Queued actions and conflicts."""
 
     TITLE = "Outbox: actions waiting to be sent, and conflicts to decide"
+    USES_WAREHOUSE = False
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "retry", "Send again"),
+        Binding("r", "retry", "Retry"),
         Binding("d", "drop", "Drop"),
     ]
 
     def body(self) -> ComposeResult:
         table: DataTable[str] = DataTable(id="actions", cursor_type="row")
-        table.add_columns("State", "Action", "Problem")
+        table.add_columns("State", "Action")
         yield table
+        yield Static(id="detail")
 
     def focus_target(self) -> Widget:
         """No scanning here: the table keeps the focus, so `r` and `d` are keys."""
@@ -47,11 +50,27 @@ class OutboxScreen(TaskScreen):
         table.clear()
         outbox = self.wh.outbox
         for action in [*outbox.conflicts(), *outbox.pending()]:
-            problem = action.problem or {}
-            text = problem.get("detail") or problem.get("title") or ""
-            table.add_row(action.state.upper(), action.label, text, key=action.id)
+            table.add_row(action.state.upper(), action.label, key=action.id)
         if not table.row_count:
             self.say("Nothing waits: every action was sent.", "ok")
+        self.show_detail()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_detail()
+
+    def show_detail(self) -> None:
+        """The highlighted action in full: when it was scanned, and the server's answer."""
+        assert self.wh.outbox is not None
+        action = self.wh.outbox.find(self._chosen() or "")
+        text = ""
+        if action is not None:
+            scanned = time.strftime("%H:%M:%S", time.localtime(action.created_at))
+            text = f"{action.label}\nScanned at {scanned}."
+            if action.problem:
+                problem = action.problem
+                text += f"\nRefused ({problem['status']}): {problem['detail'] or problem['title']}"
+                text += "\nr sends it again with a new key; d drops it."
+        self.query_one("#detail", Static).update(text)
 
     def _chosen(self) -> str | None:
         table = self.query_one("#actions", DataTable)

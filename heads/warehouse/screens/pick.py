@@ -27,6 +27,7 @@ class PickScreen(TaskScreen):
     """Pick the lines of one sales order, then ship it."""
 
     PROMPT = "Scan the bin, then the product (a number first for a quantity)"
+    USES_WAREHOUSE = False  # the order's warehouse is the one
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f9", "ship", "Ship"),
         Binding("escape", "back", "Back"),

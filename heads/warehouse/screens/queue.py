@@ -60,7 +60,8 @@ class QueueScreen(TaskScreen):
             )
         if keep is not None and keep in self.wh.orders:
             table.move_cursor(row=table.get_row_index(keep))
-        self.query_one("#title").update(f"{self.TITLE} ({table.row_count})")
+        count = table.row_count if self.wh.queue_loaded else "loading"
+        self.query_one("#title").update(f"{self.TITLE} ({count})")
 
     def _highlighted(self) -> str | None:
         table = self.query_one("#orders", DataTable)

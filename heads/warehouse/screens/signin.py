@@ -11,6 +11,8 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
+from screens.base import WedgeInput
+
 if TYPE_CHECKING:
     from app import WarehouseApp
 
@@ -23,8 +25,8 @@ class SignInScreen(Screen[None]):
         with Vertical(id="signin"):
             yield Static("ERP warehouse terminal", id="title")
             yield Static(f"Gateway: {app.api.base_url}", id="gateway")
-            yield Input(placeholder="Username", id="username")
-            yield Input(placeholder="Password", password=True, id="password")
+            yield WedgeInput(placeholder="Username", id="username")
+            yield WedgeInput(placeholder="Password", password=True, id="password")
             yield Static("Enter to go on · Ctrl+Q to quit", id="message")
         yield Footer(compact=True)
 
