@@ -155,6 +155,11 @@ class PickScreen(TaskScreen):
         quantity = scan.quantity if scan.explicit else (self.quantity or 1)
         self.quantity = None
         lines = [line for line in self.lines() if scan.names_product(line["sku"], line["barcode"])]
+        if not lines and scan.kind == "code":
+            self.refuse(
+                f"Wrong bin or product: {scan.raw} is no bin here and not on {self.number}."
+            )
+            return
         if not lines:
             self.refuse(f"Wrong product: {scan.raw} is not on {self.number}.")
             return
