@@ -87,6 +87,7 @@ class WarehouseApp(App[None]):
         self.queue_loaded = False
         self.bells = 0
         self.notice = ""  # said by the next screen that comes to the front
+        self._expired = False  # the token ran out: the sign-in screen is up again
         self._fresh: set[str] = set()  # actions made this session and not yet queued offline
         self._kick = asyncio.Event()
 
@@ -112,6 +113,21 @@ class WarehouseApp(App[None]):
         self.set_interval(RETRY_EVERY, self._retry)
         self._kick.set()
         await self.switch_mode("queue")
+
+    def session_expired(self) -> None:
+        """The gateway refused the token (it lasts an hour): ask the same user to sign in
+        again, keeping every screen and the queue as they are."""
+        if self.signed_in and not self._expired:
+            self._expired = True
+            self.push_screen(SignInScreen(again=True))
+
+    async def resume_session(self) -> None:
+        """Signed in again after an expiry: read the stream again, send what waits."""
+        self._expired = False
+        self._follow()
+        self._kick.set()
+        self.pop_screen()
+        self.tell(StatusChanged())
 
     def _initial_warehouse(self) -> str | None:
         rows = self.directory.warehouses
@@ -181,7 +197,7 @@ class WarehouseApp(App[None]):
         return action
 
     def _retry(self) -> None:
-        if self.outbox is not None and self.outbox.waiting:
+        if self.outbox is not None and self.outbox.waiting and not self._expired:
             self._kick.set()
 
     def kick(self) -> None:
@@ -210,6 +226,8 @@ class WarehouseApp(App[None]):
                 self._fresh.discard(action.id)
                 self.outbox.mark_waiting(action)
                 self._set_online(not error.offline)
+                if error.status == 401:
+                    self.session_expired()
                 return False
             self._set_online(True)
             if action.id in self._fresh:
@@ -227,7 +245,7 @@ class WarehouseApp(App[None]):
 
     # -- the pick queue, kept current by the event stream ------------------------------------
 
-    @work(group="live")
+    @work(exclusive=True, group="live")
     async def _follow(self) -> None:
         """Read sales-order events for as long as the session lasts."""
         assert self.api.token is not None
@@ -239,6 +257,7 @@ class WarehouseApp(App[None]):
                     self.apply_order(event["data"], event.get("type", ""))
         except live.Refused:
             self._set_online(True)
+            self.session_expired()
 
     def _stream_state(self, connected: bool) -> None:
         if connected:

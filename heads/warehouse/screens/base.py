@@ -152,8 +152,11 @@ class TaskScreen(Screen[None]):
         )
 
     def problem(self, error: Any, what: str) -> None:
-        """Say that a read failed (offline or refused), with the bell."""
+        """Say that a read failed (offline or refused), with the bell; an expired token asks
+        for the password again."""
         self.refuse(f"Could not {what}: {error.message}")
+        if error.status == 401:
+            self.wh.session_expired()
 
 
 def age(stamp: str | None) -> str:

@@ -17,13 +17,25 @@ if TYPE_CHECKING:
     from app import WarehouseApp
 
 
+TITLE = "ERP warehouse terminal"
+EXPIRED = "Your session expired: sign in again (your work is kept)"
+
+
 class SignInScreen(Screen[None]):
-    """The first screen: who is working."""
+    """The first screen: who is working. With `again`, the same user signs in once more after
+    the token expired (the session, its screens and its queue stay)."""
+
+    def __init__(self, again: bool = False) -> None:
+        super().__init__()
+        self.again = again
 
     def compose(self) -> ComposeResult:
         app: WarehouseApp = self.app  # type: ignore[assignment]
         with Vertical(id="signin"):
-            yield Static("ERP warehouse terminal", id="title")
+            title = (
+                "Your session expired: sign in again" if self.again else "ERP warehouse terminal"
+            )
+            yield Static(title, id="title")
             yield Static(f"Gateway: {app.api.base_url}", id="gateway")
             yield WedgeInput(placeholder="Username", id="username")
             yield WedgeInput(placeholder="Password", password=True, id="password")
@@ -31,7 +43,12 @@ class SignInScreen(Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#username", Input).focus()
+        app: WarehouseApp = self.app  # type: ignore[assignment]
+        if self.again and app.api.username:
+            self.query_one("#username", Input).value = app.api.username
+            self.query_one("#password", Input).focus()
+        else:
+            self.query_one("#username", Input).focus()
 
     @on(Input.Submitted, "#username")
     def username_entered(self) -> None:
@@ -56,9 +73,13 @@ class SignInScreen(Screen[None]):
     async def sign_in(self, username: str, password: str) -> None:
         """Ask the gateway for a token, then start the session (bins, queue, workers)."""
         app: WarehouseApp = self.app  # type: ignore[assignment]
+        if self.again and username.lower() != (app.api.username or "").lower():
+            app.ring()
+            self._say(f"Sign in as {app.api.username} (whose work is open), or quit.", "error")
+            return
         try:
             await app.api.sign_in(username, password)
-            await app.start_session()
+            await (app.resume_session() if self.again else app.start_session())
         except ApiError as error:
             app.ring()
             reason = "Wrong username or password" if error.status == 401 else error.message

@@ -44,3 +44,25 @@ async def test_a_wrong_password_is_refused_with_the_bell(gateway: str, data_dir:
         await until(pilot, lambda: app.bells == 1)
         assert not app.signed_in
         assert "Wrong username or password" in str(app.screen.query_one("#message").render())
+
+
+async def test_an_expired_session_asks_for_the_password_and_goes_on(
+    gateway: str, admin: Admin, data_dir: Path
+) -> None:
+    # given the user signed in, looking up stock
+    product = await admin.product({"A-01-01": 4})
+    app = WarehouseApp(gateway=gateway, data_dir=data_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        await pilot.press("f4")
+        # when the token is no longer accepted (as after its hour) and a product is scanned
+        app.api.token = "expired"
+        await pilot.press(*product["sku"], "enter")
+        # then the sign-in screen asks the same user for the password again
+        await until(pilot, lambda: type(app.screen).__name__ == "SignInScreen")
+        assert app.screen.query_one("#username").value == "warehouse"
+        await pilot.press(*"demo", "enter")
+        # and the user is back on the lookup screen, where the scan now works
+        await until(pilot, lambda: type(app.screen).__name__ == "LookupScreen")
+        await pilot.press(*product["sku"], "enter")
+        await until(pilot, lambda: "is in 1 bin(s)" in message(app))
