@@ -22,6 +22,7 @@ from messages import (
     ActionApplied,
     ActionConflicted,
     ActionRefused,
+    HoldsMoved,
     Note,
     OrderChanged,
     StatusChanged,
@@ -253,11 +254,20 @@ class WarehouseApp(App[None]):
             async for event in live.follow(
                 self.api.base_url, self.api.token, "erp.sales_order.", None, self._stream_state
             ):
-                if isinstance(event.get("data"), dict):
-                    self.apply_order(event["data"], event.get("type", ""))
+                self._take(event)
         except live.Refused:
             self._set_online(True)
             self.session_expired()
+
+    def _take(self, event: dict[str, Any]) -> None:
+        """One sales-order event: the order's new state, or news of its holds."""
+        data, type_ = event.get("data"), str(event.get("type", ""))
+        if not isinstance(data, dict):
+            return
+        if type_.endswith((".reallocated", ".short")):
+            self.tell(HoldsMoved(str(data.get("order_id") or event.get("subject") or "")))
+        if "lines" in data and "order_id" not in data:
+            self.apply_order(data, type_)
 
     def _stream_state(self, connected: bool) -> None:
         if connected:

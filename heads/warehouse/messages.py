@@ -55,3 +55,12 @@ class OrderChanged(Note):
         super().__init__()
         self.order = order
         self.event_type = event_type
+
+
+class HoldsMoved(Note):
+    """Where an order's units are held changed (a swap by another picker, a count): its pick
+    list should be loaded again. `order_id` is the order's id."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__()
+        self.order_id = order_id

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from client import ApiError
-from messages import ActionApplied, ActionConflicted, ActionRefused
+from messages import ActionApplied, ActionConflicted, ActionRefused, HoldsMoved
 from outbox import Action
 from scans import Scan
 from textual import work
@@ -210,6 +210,10 @@ class PickScreen(TaskScreen):
 
     def on_action_conflicted(self, message: ActionConflicted) -> None:
         self.load()
+
+    def on_holds_moved(self, message: HoldsMoved) -> None:
+        if message.order_id == self.order_id:
+            self.load()
 
     def action_ship(self) -> None:
         """Ship the order (every line is picked): stock leaves, the invoice is issued."""
