@@ -27,10 +27,19 @@ if TYPE_CHECKING:
 
 class WedgeInput(Input):
     """An input that takes a barcode scanner's burst: a wedge types a code and Enter faster than
-    a person, so the terminal may deliver it as a paste ("CODE\\r"), whose line break a plain
-    Input drops. Here each line break of a paste submits what came before it."""
+    a person. Enter submits at once, in order with the keys around it; a burst the terminal
+    delivers as a paste ("CODE\\r") submits at each line break (a plain Input keeps the
+    first line only)."""
 
     clear_on_submit = False
+
+    async def _on_key(self, event: events.Key) -> None:
+        # Enter submits here, in order with the characters around it: Input's Enter binding runs
+        # only after the burst's later characters were already typed into the field.
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            await self.action_submit()
 
     async def action_submit(self) -> None:
         self.post_message(self.Submitted(self, self.value))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from client import ApiError
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
@@ -15,6 +15,32 @@ from screens.base import WedgeInput
 
 if TYPE_CHECKING:
     from app import WarehouseApp
+
+
+class UsernameInput(WedgeInput):
+    """The username: Enter goes on to the password, and whatever is typed after Enter before the
+    focus got there (a fast typist, a terminal's burst) goes to the password too."""
+
+    entered = False
+
+    async def action_submit(self) -> None:
+        self.entered = True
+        await super().action_submit()
+
+    def on_focus(self) -> None:
+        self.entered = False  # back here to correct the name
+
+    async def _on_key(self, event: events.Key) -> None:
+        # Runs before WedgeInput's own handler (Textual calls each class's, subclass first).
+        if not self.entered or not (event.is_printable or event.key == "enter"):
+            return
+        event.stop()
+        event.prevent_default()
+        password = self.screen.query_one("#password", Input)
+        if event.key == "enter":
+            await password.action_submit()
+        elif event.character:
+            password.insert_text_at_cursor(event.character)
 
 
 TITLE = "ERP warehouse terminal"
@@ -37,7 +63,7 @@ class SignInScreen(Screen[None]):
             )
             yield Static(title, id="title")
             yield Static(f"Gateway: {app.api.base_url}", id="gateway")
-            yield WedgeInput(placeholder="Username", id="username")
+            yield UsernameInput(placeholder="Username", id="username")
             yield WedgeInput(placeholder="Password", password=True, id="password")
             yield Static("Enter to go on · Ctrl+Q to quit", id="message")
         yield Footer(compact=True)

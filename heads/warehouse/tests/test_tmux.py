@@ -84,9 +84,9 @@ def terminal(gateway: str, tmp_path: Path) -> Iterator[Tmux]:
 async def test_sign_in_and_see_a_new_order_in_a_real_terminal(terminal: Tmux, admin: Admin) -> None:
     # given the terminal open in tmux at 80x24
     terminal.wait_for("Username")
-    # when the warehouse user signs in with the keyboard alone
-    terminal.keys("warehouse", "Enter")
-    terminal.keys("demo", "Enter")
+    # when the warehouse user signs in with the keyboard alone (in one burst, as fast as a
+    # terminal delivers keys)
+    terminal.keys("warehouse", "Enter", "demo", "Enter")
     shown = terminal.wait_for(lambda screen: "Pick queue" in screen and "loading" not in screen)
     # then the status line, the queue and the footer's keys fit the 80x24 screen
     lines = shown.splitlines()
@@ -102,9 +102,13 @@ async def test_sign_in_and_see_a_new_order_in_a_real_terminal(terminal: Tmux, ad
     order = await admin.order([(product, 1)])
     shown = terminal.wait_for(f"{order['number']} is now confirmed")
     assert _count(shown) == before + 1
-    # when F4 is pressed, then the stock lookup is there; Ctrl+Q quits
+    # when F4 is pressed and two codes are scanned in one burst (a product, then a bin), then
+    # each is taken in turn: the bin's contents show last
     terminal.keys("F4")
     terminal.wait_for("Stock lookup")
+    terminal.keys(product["sku"], "Enter", "A-01-02", "Enter")
+    terminal.wait_for("A-01-02 holds")
+    # and Ctrl+Q quits
     terminal.keys("C-q")
     terminal.wait_for("Bye")
 
