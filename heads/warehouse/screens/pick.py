@@ -96,7 +96,9 @@ class PickScreen(TaskScreen):
         first_open = None
         for index, line in enumerate(self.lines()):
             bins = line["bins"]
-            go_to = f"{bins[0]['code']} x{bins[0]['quantity']}" if bins else "-"
+            go_to = f"{bins[0]['code']} x{bins[0]['quantity']}" if bins else "done"
+            if not bins and self.left(line) > 0:
+                go_to = "SHORT" if line.get("short") else "waiting"
             also = " ".join(f"{b['code']}x{b['quantity']}" for b in bins[1:])
             done = int(line["ordered"]) - self.left(line)
             short = f" SHORT {line['short']}" if line.get("short") else ""
@@ -142,6 +144,7 @@ class PickScreen(TaskScreen):
             self.refuse(f"Wrong bin: {found['code']} is not a picking bin.")
             return
         self.bin = found
+        self.query_one("#title").update(f"Picking {self.number} · at {found['code']}")
         held = [
             line["sku"] for line in self.lines() if _holds(line, found["id"]) and self.left(line)
         ]
