@@ -66,3 +66,14 @@ async def test_an_expired_session_asks_for_the_password_and_goes_on(
         await until(pilot, lambda: type(app.screen).__name__ == "LookupScreen")
         await pilot.press(*product["sku"], "enter")
         await until(pilot, lambda: "is in 1 bin(s)" in message(app))
+
+
+async def test_only_warehouse_staff_may_sign_in(gateway: str, data_dir: Path) -> None:
+    # given the sales user (who may not pick or receive)
+    app = WarehouseApp(gateway=gateway, data_dir=data_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        # when it signs in, then it is refused with the bell
+        await pilot.press(*"sales", "enter", *"demo", "enter")
+        await until(pilot, lambda: app.bells == 1)
+        assert not app.signed_in
+        assert "warehouse staff" in str(app.screen.query_one("#message").render())
