@@ -86,7 +86,8 @@ class PickScreen(TaskScreen):
         return int(line["remaining"]) - self.pending(int(line["line_no"]))
 
     def complete(self) -> bool:
-        """Whether every line is picked (and nothing waits to be sent)."""
+        """Whether every line is picked, counting picks still waiting to be sent (a ship queued
+        behind them is sent after them)."""
         return bool(self.pick_list) and all(self.left(line) <= 0 for line in self.lines())
 
     def show_lines(self) -> None:
