@@ -97,9 +97,11 @@ class PickScreen(TaskScreen):
         first_open = None
         for index, line in enumerate(self.lines()):
             bins = line["bins"]
-            go_to = f"{bins[0]['code']} x{bins[0]['quantity']}" if bins else "done"
-            if not bins and self.left(line) > 0:
-                go_to = "SHORT" if line.get("short") else "waiting"
+            go_to = f"{bins[0]['code']} x{bins[0]['quantity']}" if bins else "waiting"
+            if self.left(line) <= 0:
+                go_to = "done"
+            elif not bins and line.get("short"):
+                go_to = "SHORT"
             also = " ".join(f"{b['code']}x{b['quantity']}" for b in bins[1:])
             done = int(line["ordered"]) - self.left(line)
             short = f" SHORT {line['short']}" if line.get("short") else ""
