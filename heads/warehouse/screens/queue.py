@@ -50,9 +50,10 @@ class QueueScreen(TaskScreen):
             lines = order.get("lines", [])
             units = sum(int(line["quantity"]) for line in lines)
             picked = sum(int(line.get("picked_quantity", 0)) for line in lines)
+            short = any(line.get("short_quantity") for line in lines)
             table.add_row(
                 order["number"],
-                order["status"],
+                f"{order['status']} SHORT" if short else order["status"],
                 str(len(lines)),
                 f"{picked}/{units}" if picked else str(units),
                 age(order.get("confirmed_at")),
