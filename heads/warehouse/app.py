@@ -98,6 +98,9 @@ class WarehouseApp(App[None]):
         self.theme = "textual-dark"
         self.push_screen(SignInScreen())
 
+    async def on_unmount(self) -> None:
+        await self.api.aclose()
+
     @property
     def signed_in(self) -> bool:
         """Whether a user has signed in (the task keys work only then)."""
