@@ -1,4 +1,5 @@
-"""The `erp` command line: up, relay, webhooks, migrate, seed, check, create-admin, test."""
+"""The `erp` command line: up, relay, webhooks, migrate, seed, check, create-admin, terminal,
+test."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     admin = commands.add_parser("create-admin", help="create an admin user")
     admin.add_argument("--username", required=True)
     admin.add_argument("--password", help="prompted for when omitted")
+    terminal = commands.add_parser("terminal", help="open the warehouse terminal on the stack")
+    terminal.add_argument("--gateway", help="a gateway URL (default: the one erp up printed)")
     commands.add_parser("test", help="run pytest on SQLite (and PostgreSQL if TEST_DATABASE_URL)")
     return parser
 
@@ -132,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+    if args.command == "terminal":
+        from stack import terminal as warehouse_terminal
+
+        return warehouse_terminal.run(args.gateway, console)
     from stack.env import redact, resolve
 
     env = resolve()

@@ -4,6 +4,7 @@ print where they are, supervise them."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -37,6 +38,7 @@ from stack.supervisor import (
 
 Probe = Callable[[], tuple[bool, str]]
 START_TIMEOUT = float(os.environ.get("ERP_START_TIMEOUT", "90"))
+URLS_FILE = Path("run") / "urls.json"  # relative to ERP_HOME
 PORTAL_APP = PROJECT_ROOT / "heads" / "portal" / "app.py"
 
 
@@ -283,6 +285,7 @@ def run(load_demo: bool, console: Console) -> int:
         logins = demo.demo_logins(env.home) if load_demo else []
         embedded = any(p.spec.name == "nats" for p in planned)
         console.print(_panel(env, urls, logins, embedded))
+        write_urls(env.home, urls)
         return _supervise(supervisor, console, {p.spec.name: p.ready for p in planned})
     except KeyboardInterrupt:
         console.print("Stopping …")
@@ -293,6 +296,16 @@ def run(load_demo: bool, console: Console) -> int:
     finally:
         _force_on_signals(supervisor)
         supervisor.stop_all()
+        (env.home / URLS_FILE).unlink(missing_ok=True)
+
+
+def write_urls(home: Path, urls: dict[str, str]) -> None:
+    """`ERP_HOME/run/urls.json`: the URLs printed (`gateway`, `portal`, `shop` when they run),
+    so local tools such as `erp terminal` find the running stack; removed when it stops."""
+    path = home / URLS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shown = {name: urls[name] for name in ("gateway", "portal", "shop") if name in urls}
+    path.write_text(json.dumps(shown, indent=1) + "\n")
 
 
 def _supervise(supervisor: Supervisor, console: Console, probes: dict[str, Probe]) -> int:

@@ -1,0 +1,104 @@
+"""What changes in the back office reaches the customer's page live (Server-Sent Events),
+without a reload: availability on the catalogue, the status timeline and the invoice of an
+order."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.backoffice import Backoffice, Customer
+from tests.conftest import LIVE_TIMEOUT, Shop, orders_of
+
+
+def mark_page(shop: Shop) -> None:
+    """A mark on the window that a reload would wipe out."""
+    shop.page.evaluate("window.notReloaded = true")
+
+
+def assert_not_reloaded(shop: Shop) -> None:
+    assert shop.page.evaluate("window.notReloaded === true")
+
+
+def test_availability_follows_stock_counts_on_screen(
+    signed_in: Shop, backoffice: Backoffice, console: list[str]
+) -> None:
+    # given a product with 5 units on the customer's catalogue page
+    shop = signed_in
+    product = backoffice.new_product(stock=5)
+    shop.search(product.sku)
+    card = shop.card(product.name)
+    availability = card.get_by_test_id("availability")
+    add = card.get_by_role("button", name=re.compile("^Add to cart"))
+    expect(availability).to_have_text("5 in stock")
+    mark_page(shop)
+
+    # when the warehouse counts none on the shelf
+    backoffice.count(product, 0)
+
+    # then the card says it is out of stock and it cannot be added
+    expect(availability).to_have_text("Out of stock", timeout=LIVE_TIMEOUT)
+    expect(add).to_be_disabled()
+
+    # when a new count finds 7
+    backoffice.count(product, 7)
+
+    # then the card shows 7 and it can be added again, all without a reload
+    expect(availability).to_have_text("7 in stock", timeout=LIVE_TIMEOUT)
+    expect(add).to_be_enabled()
+    assert_not_reloaded(shop)
+    assert console == []
+
+
+def test_the_status_timeline_moves_as_the_order_is_picked_shipped_and_paid(
+    signed_in: Shop, customer: Customer, backoffice: Backoffice, console: list[str]
+) -> None:
+    # given an order the customer placed, open on its page
+    shop = signed_in
+    product = backoffice.new_product(price="10.00", stock=5)
+    shop.search(product.sku)
+    shop.add_to_cart(product.name, 3)
+    shop.go("Cart")
+    shop.page.get_by_role("link", name="Go to checkout").click()
+    shop.page.get_by_role("button", name="Place order").click()
+    expect(shop.heading()).to_have_text(re.compile("^Order SO-"))
+    [order] = orders_of(customer)
+    current = shop.page.locator("ol.timeline li[aria-current='step']")
+    expect(current).to_contain_text("Confirmed")
+    expect(shop.page.get_by_text("The invoice is issued when your order ships.")).to_be_visible()
+    mark_page(shop)
+
+    # when the warehouse picks it
+    backoffice.pick_all(order, product)
+
+    # then the timeline moves to picking, with confirmation marked done
+    expect(current).to_contain_text("Being picked", timeout=LIVE_TIMEOUT)
+    expect(shop.page.locator("ol.timeline li.done")).to_have_count(1)
+
+    # when it ships (which issues the invoice)
+    shipped = backoffice.ship(order["id"])
+
+    # then shipped is done, invoiced is the current step, and the invoice is shown
+    expect(current).to_contain_text("Invoiced", timeout=LIVE_TIMEOUT)
+    expect(shop.page.locator("ol.timeline li.done")).to_contain_text(
+        ["Confirmed", "Being picked", "Shipped"]
+    )
+    invoice = shop.page.locator(".invoice dl")
+    expect(invoice).to_contain_text("Awaiting payment", timeout=LIVE_TIMEOUT)
+    expect(invoice).to_contain_text("€36.00")
+
+    # when the customer's payment is recorded in full
+    backoffice.pay(shipped["invoice_id"], "36.00")
+
+    # then the order is paid and the invoice says so, still without a reload
+    expect(current).to_contain_text("Paid", timeout=LIVE_TIMEOUT)
+    expect(invoice).to_contain_text("Paid", timeout=LIVE_TIMEOUT)
+    expect(invoice.locator("dd").nth(5)).to_have_text("€36.00")  # paid amount
+    expect(invoice.locator("dd").nth(6)).to_have_text("€0.00")  # outstanding
+    assert_not_reloaded(shop)
+
+    # and the invoice is listed with its amounts
+    shop.go("Invoices")
+    expect(shop.page.get_by_role("article", name=re.compile("^Invoice "))).to_contain_text("€36.00")
+    assert console == []
