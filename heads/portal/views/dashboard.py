@@ -91,7 +91,7 @@ def sales_chart(start: date, end: date) -> None:
         .mark_bar()
         .encode(
             x=alt.X("day:T", title="Day", scale=alt.Scale(domain=[start.isoformat(), _next(end)])),
-            y=alt.Y("total:Q", title="Revenue invoiced"),
+            y=alt.Y("total:Q", title="Revenue invoiced", axis=alt.Axis(format=",.0f")),
             color=alt.Color("currency:N", title="Currency"),
             tooltip=["day:T", "currency:N", "total:Q", "orders:Q"],
         )
