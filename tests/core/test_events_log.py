@@ -88,6 +88,7 @@ async def _walk(client: httpx.AsyncClient, admin: H) -> Walk:
     total = seen["erp.invoice.issued"]["total"]
     await _ok(post(f"{inv}/payments", json={"amount": total}, headers=admin))
     seen["erp.invoice.paid"] = await _ok(get(inv, headers=admin))
+    seen["erp.invoice.payment_recorded"] = seen["erp.invoice.paid"]  # the paying one
     seen["erp.sales_order.paid"] = await _ok(get(so, headers=admin))
     draft = await _ok(post("/sales-orders", json=body, headers=admin), 201)
     cancel = f"/sales-orders/{draft['id']}/cancel"
@@ -198,6 +199,9 @@ async def test_a_customer_sees_its_own_orders_and_invoices_and_the_catalogue(
     theirs, them = await new_shopper(client, admin)
     my_order = await shipped_order(client, admin, orderer=me)
     their_order = await shipped_order(client, admin, orderer=them)
+    for order in (my_order, their_order):  # a partial payment each
+        pay = f"/invoices/{order['invoice_id']}/payments"
+        await _ok(client.post(pay, json={"amount": "1.00"}, headers=admin))
     await new_customer(client, admin)
     await publish()
     # when: each reads the log
@@ -209,6 +213,7 @@ async def test_a_customer_sees_its_own_orders_and_invoices_and_the_catalogue(
     owned = [e for e in my_log if e["type"].startswith(("erp.sales_order.", "erp.invoice."))]
     assert {e["data"]["customer_id"] for e in owned} == {mine["id"]}
     assert {e["subject"] for e in owned} == {my_order["id"], my_order["invoice_id"]}
+    assert "erp.invoice.payment_recorded" in {e["type"] for e in owned}
     public = [e for e in everything if e["type"].startswith("erp.product.")]
     assert [e["id"] for e in my_log if e not in owned] == [e["id"] for e in public]
     their_log = await read_log(client, them, after=start)
