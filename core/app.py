@@ -12,8 +12,8 @@ from typing import Any
 from litestar import Litestar, Request, Router
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig, ResponseSpec
-from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, OpenAPIHeader, OpenAPIType, Schema, SecurityScheme
 from litestar.types import ControllerRouterHandler
 
 from core import db, logs
@@ -22,6 +22,9 @@ from core.config import settings
 from core.events.routes import ROUTES as EVENTS
 from core.health import HealthController, openapi_document
 from core.http import validation
+from core.http.docs import SwaggerDocs, security_headers
+from core.http.media import json_bodies_only
+from core.http.paths import canonical_paths
 from core.http.problems import EXCEPTION_HANDLERS, PROBLEM_JSON, Problem
 from core.http.request_id import request_id_middleware
 from core.idempotency import store as idempotency_store
@@ -54,6 +57,13 @@ API_ROUTES: list[ControllerRouterHandler] = [
     *EVENTS,
     *WEBHOOKS,
 ]
+RETRY_AFTER = {
+    "Retry-After": OpenAPIHeader(
+        schema=Schema(type=OpenAPIType.INTEGER, minimum=1),
+        description="Whole seconds to wait before trying again.",
+        required=True,
+    )
+}
 
 
 def _principal(request: Request[Any, Any, Any]) -> Principal:
@@ -90,7 +100,17 @@ def openapi_config() -> OpenAPIConfig:
         version="1.0.0",
         description="The public contract of the ERP: catalogue, parties, stock, orders, invoices.",
         path="/api/v1/docs",
-        render_plugins=[ScalarRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
+        # Swagger UI from a pinned package, served by core (no CDN); see core/http/docs.py.
+        openapi_router=Router(
+            "/api/v1/docs",
+            route_handlers=[],
+            include_in_schema=False,
+            response_headers=security_headers(),
+        ),
+        render_plugins=[
+            SwaggerDocs(base="/api/v1/docs", document_url="/api/v1/openapi.json"),
+            JsonRenderPlugin(path="/openapi.json"),
+        ],
         use_handler_docstrings=True,
         components=Components(
             security_schemes={
@@ -116,7 +136,8 @@ def _document_errors_and_public_routes(app: Litestar) -> None:
     """Say in the OpenAPI document what Litestar cannot infer.
 
     Every error is `application/problem+json` (`Problem`), not Litestar's own 400 body: each
-    operation documents `4XX` and `5XX` as problems instead. And a `public` route needs no
+    operation documents `4XX` and `5XX` as problems instead, plus any status its handler
+    declares in `responses` (429 and 503 with `Retry-After`). And a `public` route needs no
     credential (`security: []`); Litestar drops an empty `security`, so the document's global
     bearer requirement would otherwise claim it does.
     """
@@ -138,12 +159,16 @@ def _document_errors_and_public_routes(app: Litestar) -> None:
     paths = app.openapi_schema.paths or {}
     for route, handler in handlers:
         item = paths[route.path_format]
+        declared = {str(code) for code in handler.responses or {}} - {"400"}
         for method in handler.http_methods:
             operation = getattr(item, method.lower())
             responses = operation.responses or {}
             problem = responses.pop("400")
             for code in [c for c in responses if c.startswith(("4", "5"))]:
-                del responses[code]
+                if code not in declared:
+                    del responses[code]
+                elif code in {"429", "503"}:
+                    responses[code] = replace(responses[code], headers=RETRY_AFTER)
             responses["4XX"] = replace(problem, description="The request is wrong (a problem).")
             responses["5XX"] = replace(problem, description="A fault on our side (a problem).")
             # Litestar copies handlers (and their guards) when it registers them.
@@ -158,7 +183,7 @@ def create_app(extra_routes: Sequence[ControllerRouterHandler] = ()) -> Litestar
     app = Litestar(
         route_handlers=[api],
         lifespan=[lifespan],
-        middleware=[auth_middleware, idempotency_middleware],
+        middleware=[json_bodies_only, auth_middleware, idempotency_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=validation.check_request,
         dependencies={"principal": Provide(_principal, sync_to_thread=False)},
@@ -169,6 +194,7 @@ def create_app(extra_routes: Sequence[ControllerRouterHandler] = ()) -> Litestar
     )
     _docstrings_as_summaries(app)
     _document_errors_and_public_routes(app)
-    # Wraps Litestar's whole handler, not the routes: unknown paths get a request id too.
-    app.asgi_handler = request_id_middleware(app.asgi_handler)
+    # Wraps Litestar's whole handler, not the routes: unknown paths get a request id too, and
+    # a path that is not canonical is refused before routing (core/http/paths.py).
+    app.asgi_handler = request_id_middleware(canonical_paths(app.asgi_handler))
     return app

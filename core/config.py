@@ -4,31 +4,91 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 
 def erp_home() -> Path:
-    """The data folder (`ERP_HOME`, default `./.erp`), created on first use."""
+    """The data folder (`ERP_HOME`, default `./.erp`), created on first use, for its owner only
+    (0700; a folder that exists keeps its mode)."""
     home = Path(os.environ.get("ERP_HOME", ".erp")).resolve()
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
     return home
 
 
+def private_file(path: Path, content: str = "") -> bool:
+    """Create `path` holding `content`, readable and writable by its owner only (0600), unless
+    it exists; True if this call made it. Atomic: another process sees no file or the whole one
+    (written to a 0600 temporary file, then linked into place)."""
+    if path.exists():
+        return False
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(content)
+        os.link(temporary, path)
+    except FileExistsError:
+        return False
+    except OSError:  # a file system without hard links: create it in place, 0600 from the start
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(content)
+    finally:
+        os.unlink(temporary)
+    return True
+
+
 def load_secret(home: Path) -> str:
-    """`ERP_SECRET`, or a random one generated once into `home/secret`."""
+    """`ERP_SECRET`, or a random one generated once into `home/secret` (0600)."""
     if value := os.environ.get("ERP_SECRET"):
         return value
     path = home / "secret"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+    private_file(path, secrets.token_urlsafe(48))
     return path.read_text().strip()
 
 
 def database_url(home: Path) -> str:
     """`DATABASE_URL`, defaulting to a SQLite file in the data folder."""
     return os.environ.get("DATABASE_URL") or f"sqlite:///{home / 'erp.sqlite3'}"
+
+
+@dataclass(frozen=True, slots=True)
+class SignInLimits:
+    """How `core.identity.throttle` slows down password guessing (counts and seconds).
+
+    `user_limit` failed sign-ins per username (any address) and `address_limit` per client
+    address (any username) are allowed before the first delay of `delay` seconds; each further
+    failure doubles the delay up to `delay_max`. A count starts over after `forget` seconds
+    without a failure or a delay. Read from `ERP_SIGNIN_*`; a value that is not a number above 0
+    stops core at start (ValueError).
+    """
+
+    user_limit: int = 5
+    address_limit: int = 20
+    delay: float = 1.0
+    delay_max: float = 900.0
+    forget: float = 3600.0
+
+    @classmethod
+    def from_env(cls) -> SignInLimits:
+        default = cls()
+        return cls(
+            user_limit=int(_positive("ERP_SIGNIN_USER_LIMIT", default.user_limit)),
+            address_limit=int(_positive("ERP_SIGNIN_ADDRESS_LIMIT", default.address_limit)),
+            delay=_positive("ERP_SIGNIN_DELAY", default.delay),
+            delay_max=_positive("ERP_SIGNIN_DELAY_MAX", default.delay_max),
+            forget=_positive("ERP_SIGNIN_FORGET", default.forget),
+        )
+
+
+def _positive(name: str, default: float) -> float:
+    """The number in the environment variable `name` (else `default`); ValueError unless it
+    is above 0 and at most 10^9 (so that times in milliseconds fit a BIGINT)."""
+    value = float(os.environ.get(name) or default)
+    if not 0 < value <= 1e9:
+        raise ValueError(f"{name} must be a number above 0 and at most 10^9, not {value}")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +103,7 @@ class Settings:
     max_body_bytes: int = 1_048_576
     log_level: str = "INFO"
     admin_password: str | None = None
+    sign_in: SignInLimits = SignInLimits()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -55,6 +116,7 @@ class Settings:
             currency=os.environ.get("ERP_CURRENCY", "EUR"),
             log_level=os.environ.get("ERP_LOG_LEVEL", "INFO").upper(),
             admin_password=os.environ.get("ERP_ADMIN_PASSWORD") or None,
+            sign_in=SignInLimits.from_env(),
         )
 
 

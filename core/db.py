@@ -8,6 +8,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -17,6 +18,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.querystring import QueryString
 
+from core.config import private_file
 from events import wake
 
 # Any value outside this range would overflow PostgreSQL's BIGINT.
@@ -27,11 +29,25 @@ def engine_for(url: str) -> Engine:
     """A Piccolo engine for `sqlite:///path` or `postgresql://…`."""
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
+        private_sqlite(Path(unquote(parsed.path)))
         # 30 s busy timeout: writers queue instead of failing with "database is locked".
         return SQLiteEngine(path=unquote(parsed.path), timeout=30)
     if parsed.scheme in {"postgres", "postgresql"}:
         return PostgresEngine(config={"dsn": url}, extensions=())
     raise ValueError(f"DATABASE_URL must be sqlite:/// or postgresql://, not {parsed.scheme}://")
+
+
+def private_sqlite(path: Path) -> None:
+    """Make the SQLite file its owner's alone (0600) before anything opens it: created so when
+    missing (SQLite gives its -wal and -shm files the main file's mode), narrowed when an
+    earlier version or another process made it readable by others. A missing folder is left to
+    SQLite to report."""
+    with contextlib.suppress(FileNotFoundError):
+        private_file(path)
+    for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if part.stat().st_mode & 0o077:
+                part.chmod(0o600)
 
 
 def engine() -> Engine:
@@ -47,8 +63,21 @@ def is_sqlite() -> bool:
 
 @asynccontextmanager
 async def transaction() -> AsyncIterator[None]:
-    """A write transaction; on SQLite it takes the write lock up front (no upgrade deadlock)."""
+    """A write transaction; on SQLite it takes the write lock up front (no upgrade deadlock).
+
+    Inside an open transaction (a keyed POST runs in one, see `core.idempotency`) it joins it
+    as a savepoint: an error still undoes just this block, and the outer one commits.
+    """
     db = engine()
+    if (outer := db.current_transaction.get()) is not None:
+        savepoint = await outer.savepoint()
+        try:
+            yield
+        except Exception:  # a cancelled request's outer transaction rolls back as a whole
+            await savepoint.rollback_to()
+            raise
+        await savepoint.release()
+        return
     if not isinstance(db, SQLiteEngine):
         async with db.transaction():
             yield

@@ -21,10 +21,18 @@ class DomainError(Exception):
     code: ClassVar[str] = "bad_request"
     title: ClassVar[str] = "Bad request"
 
-    def __init__(self, detail: str, *, errors: list[FieldError] | None = None, **extra: Any):
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[FieldError] | None = None,
+        retry_after: int | None = None,
+        **extra: Any,
+    ):
         super().__init__(detail)
         self.detail = detail
         self.errors = errors or []
+        self.retry_after = retry_after  # whole seconds, sent as `Retry-After` when set
         self.extra = extra
 
 

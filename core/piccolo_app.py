@@ -6,7 +6,7 @@ from piccolo.conf.apps import AppConfig
 
 from core.catalog.tables import Product
 from core.idempotency.tables import IdempotencyRecord
-from core.identity.tables import ApiKey, User
+from core.identity.tables import ApiKey, SignInThrottle, User
 from core.inventory.tables import Location, Reservation, StockLevel, StockMove, Warehouse
 from core.invoicing.tables import Invoice, Payment
 from core.numbering import Counter
@@ -22,6 +22,7 @@ APP_CONFIG = AppConfig(
     table_classes=[
         User,
         ApiKey,
+        SignInThrottle,
         IdempotencyRecord,
         OutboxEvent,
         Product,

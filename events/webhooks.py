@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 import nats
-import nats.errors
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.client import JetStreamContext
 
 from events import webhooks_rules as standard
 from events.envelope import STREAM
@@ -40,6 +40,7 @@ from events.webhooks_send import Sender
 
 log = logging.getLogger("events.webhooks")
 FETCH_BATCH = 100
+FETCH_WAIT = 1.0  # seconds one fetch waits for events
 CONCURRENCY = 32
 POLL = 0.5
 BACKOFF_START, BACKOFF_CAP = 0.1, 5.0
@@ -106,6 +107,20 @@ def jobs_for(msg_data: bytes, subscriptions: list[Subscription]) -> list[Job]:
     ]
 
 
+async def next_batch(sub: JetStreamContext.PullSubscription) -> list[Msg]:
+    """Up to FETCH_BATCH events, waiting up to FETCH_WAIT s; [] when none came (idle).
+
+    An idle fetch ends in a timeout, which is not a problem and is not logged. nats-py raises
+    its own `nats.errors.TimeoutError` when its timer wins, but a bare `TimeoutError` when the
+    server's "408 Request Timeout" is read first, which happens whenever the event loop runs a
+    little late (a busy machine): both are the same idle answer.
+    """
+    try:
+        return await sub.fetch(FETCH_BATCH, timeout=FETCH_WAIT)
+    except TimeoutError:  # nats.errors.TimeoutError is a subclass
+        return []
+
+
 class Dispatcher:
     def __init__(self, settings: Settings, store: Store, nc: NATS) -> None:
         self.settings = settings
@@ -130,11 +145,8 @@ class Dispatcher:
                 _say(logging.INFO, "webhooks consuming", consumer=self.settings.consumer)
                 delay = BACKOFF_START
                 while True:
-                    try:
-                        msgs = await sub.fetch(FETCH_BATCH, timeout=1)
-                    except nats.errors.TimeoutError:
-                        continue
-                    await self.handle(msgs)
+                    if msgs := await next_batch(sub):
+                        await self.handle(msgs)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -209,7 +221,19 @@ class Dispatcher:
 
 
 async def connect_nats(url: str) -> NATS:
-    """Connect (retrying with backoff until it works); reconnects forever after that."""
+    """Connect (retrying with backoff until it works); reconnects forever after that. Losing
+    and regaining the server is said once each; the error of each reconnect attempt only at
+    debug (nats-py's default would log a traceback for every attempt, twice a second)."""
+
+    async def disconnected() -> None:
+        _say(logging.WARNING, "nats disconnected, reconnecting")
+
+    async def reconnected() -> None:
+        _say(logging.INFO, "nats reconnected")
+
+    async def error(exc: Exception) -> None:
+        _say(logging.DEBUG, "nats error", error=repr(exc))
+
     delay = BACKOFF_START
     while True:
         try:
@@ -219,6 +243,9 @@ async def connect_nats(url: str) -> NATS:
                 connect_timeout=2,
                 reconnect_time_wait=0.5,
                 max_reconnect_attempts=-1,
+                disconnected_cb=disconnected,
+                reconnected_cb=reconnected,
+                error_cb=error,
             )
         except Exception as exc:
             _say(logging.WARNING, "nats unreachable, retrying", error=repr(exc), retry_in=delay)

@@ -94,11 +94,74 @@ def allow_private() -> bool:
     return (os.environ.get("ERP_WEBHOOKS_ALLOW_PRIVATE") or "").lower() in {"1", "true", "yes"}
 
 
+# RFC 6052's well-known NAT64 prefix: 64:ff9b::a.b.c.d is a.b.c.d reached through a translator.
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
 def is_public(ip: Address) -> bool:
-    """Whether an address is on the public internet (not loopback, private, link-local…)."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
+    """Whether a webhook may be sent to `ip`: it, and every IPv4 address it stands for, is on
+    the public internet.
+
+    Decided by what the address is (the `ipaddress` properties, which follow IANA's
+    special-purpose registries), not by a list of our own. An IPv4-mapped (`::ffff:a.b.c.d`) or
+    NAT64 (`64:ff9b::a.b.c.d`) address is judged as the IPv4 address it is; a 6to4, Teredo
+    (server and client), IPv4-compatible or ISATAP address must be public itself and so must
+    every IPv4 address inside it, since packets to it end up there (`2002:7f00:1::` is loopback).
+    """
+    if isinstance(ip, ipaddress.IPv6Address):
+        if (translated := _translated(ip)) is not None:
+            return _is_public(translated)
+        if not all(_is_public(inner) for inner in embedded_ipv4(ip)):
+            return False
+    return _is_public(ip)
+
+
+def _translated(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv4-mapped or NAT64 address is (a socket or a translator sends to
+    it), else None."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in NAT64 else None
+
+
+def _is_public(ip: Address) -> bool:
+    """`ip` itself is globally reachable and none of the special kinds."""
+    special = (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local)
+    )
+    return ip.is_global and not special
+
+
+def _carrying(ip: Address) -> str:
+    """` (carrying 127.0.0.1)` for an IPv6 address that stands for IPv4 ones, else ``."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return ""
+    translated = _translated(ip)
+    inner = [translated] if translated is not None else embedded_ipv4(ip)
+    return f" (carrying {', '.join(map(str, inner))})" if inner else ""
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses a transition form of IPv6 carries: 6to4 (RFC 3056), Teredo's server
+    and client (RFC 4380), IPv4-compatible `::a.b.c.d` (RFC 4291, deprecated) and ISATAP's
+    interface identifier `[02]00:5efe:a.b.c.d` (RFC 5214); [] for any other address."""
+    found: list[ipaddress.IPv4Address] = []
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    value = int(ip)
+    if value >> 32 == 0 and value > 1:  # :: and ::1 are themselves, not IPv4-compatible
+        found.append(ipaddress.IPv4Address(value))
+    if (value >> 32) & 0xFDFFFFFF == 0x5EFE:  # the u/l bit (0x0200_0000) may be set
+        found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
+    return found
 
 
 async def resolve_public(host: str, port: int) -> list[Address]:
@@ -120,5 +183,5 @@ async def resolve_public(host: str, port: int) -> list[Address]:
         raise TargetRefused(f"{host} does not resolve")
     for ip in found:
         if not is_public(ip):
-            raise TargetRefused(f"{host} resolves to {ip}, which is not a public address")
+            raise TargetRefused(f"{host} resolves to {ip}{_carrying(ip)}, not a public address")
     return sorted(set(found), key=lambda ip: ip.version)

@@ -13,6 +13,7 @@ from gateway.edge import Edge, local_paths
 from gateway.health import live, ready
 from gateway.hub import EventHub
 from gateway.landing import landing
+from gateway.limits import RatePolicy, core_confirms
 from gateway.logs import configure_logging
 from gateway.natslink import NatsLink
 from gateway.problems import http_exception_handler, internal_error_handler
@@ -54,14 +55,18 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
             {"settings": settings, "proxy": proxy, "nats": nats, "hub": hub, "watch": watch}
         ),
     )
-    limiter = RateLimiter(settings.rate_limit) if settings.rate_limit > 0 else None
+    policy = (
+        RatePolicy(RateLimiter(settings.rate_limit), settings.secret, core_confirms(proxy))
+        if settings.rate_limit > 0
+        else None
+    )
     # The edge wraps Litestar's whole handler (not a route middleware) so that every request,
     # including Litestar's own 404/405 answers, gets a request id, a log line and the limit.
     app.asgi_handler = Edge(
         app.asgi_handler,
         proxy,
-        limiter,
-        settings.secret,
+        policy,
+        settings.trusted_proxies,
         local_paths([route.path for route in app.routes]),
     )
     return app

@@ -1,4 +1,5 @@
-"""The edge every HTTP request passes: request id, access log, rate limit, routing to core."""
+"""The edge every HTTP request passes: request id, path check, client address, rate limit,
+security headers, access log, and routing to core."""
 
 from __future__ import annotations
 
@@ -6,18 +7,32 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
+from gateway.forwarded import Origin, origin
+from gateway.limits import Charge, RatePolicy
 from gateway.logs import ACCESS_LOGGER
+from gateway.paths import path_problem, raw_path_of
 from gateway.principal import credential
 from gateway.problems import send_problem
 from gateway.proxy import Proxy
-from gateway.ratelimit import RateLimiter, principal_key, retry_after_header
+from gateway.ratelimit import retry_after_header
+from gateway.settings import Network
 
 API_PREFIX = "/api/v1/"
-HEALTH_PREFIX = "/api/v1/health/"
+# Probes must work while a client is limited; only these exact paths are exempt.
+UNLIMITED = frozenset({"/api/v1/health/live", "/api/v1/health/ready"})
+# Sent with every answer that does not set its own (OWASP's secure headers for an API): no
+# sniffing, no framing, no referrer, and a CSP that allows nothing; a page that needs more
+# (the landing page, core's docs) sends its own `Content-Security-Policy`.
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+)
 _RID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _access = logging.getLogger(ACCESS_LOGGER)
 _log = logging.getLogger("gateway")
@@ -34,6 +49,28 @@ def request_id(headers: list[tuple[bytes, bytes]]) -> str:
     return uuid.uuid4().hex
 
 
+class Reply:
+    """The client's `send`: adds the request id and the security headers, keeps the status."""
+
+    def __init__(self, send: Send, rid: str) -> None:
+        self.send = send
+        self.rid = rid
+        self.status = 0
+
+    async def __call__(self, message: Message) -> None:
+        """Pass one ASGI message on, completing the headers of the response start."""
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            message = {**message, "headers": self._headers(message.get("headers", []))}
+        await self.send(message)
+
+    def _headers(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        kept = [(k, v) for k, v in headers if k.lower() != b"x-request-id"]
+        present = {k.lower() for k, _ in kept}
+        extra = [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+        return [*kept, *extra, (b"x-request-id", self.rid.encode())]
+
+
 class Edge:
     """Wraps the Litestar app: requests under `/api/v1/` not served locally go to core."""
 
@@ -41,14 +78,14 @@ class Edge:
         self,
         app: ASGIApp,
         proxy: Proxy,
-        limiter: RateLimiter | None,
-        secret: str | None,
+        policy: RatePolicy | None,
+        trusted_proxies: Sequence[Network],
         is_local: Callable[[str], bool],
     ) -> None:
         self.app = app
         self.proxy = proxy
-        self.limiter = limiter
-        self.secret = secret
+        self.policy = policy
+        self.trusted_proxies = tuple(trusted_proxies)
         self.is_local = is_local
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -58,60 +95,61 @@ class Edge:
             return
         started = time.perf_counter()
         rid = request_id(scope["headers"])
-        scope.setdefault("state", {})["request_id"] = rid
-        status = 0
-        rid_header = (b"x-request-id", rid.encode())
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-request-id"]
-                message = {**message, "headers": [*headers, rid_header]}
-            await send(message)
-
+        state = scope.setdefault("state", {})
+        state["request_id"] = rid
+        reply = Reply(send, rid)
         try:
-            await self._handle(scope, receive, send_with_id, rid)
+            await self._handle(scope, receive, reply)
         except Exception:
             _log.exception("unhandled error", extra={"request_id": rid})
-            if status:
+            if reply.status:
                 raise
-            status = 500
-            await send_problem(send, 500, "internal_error", "The gateway failed.", [rid_header])
+            await send_problem(reply, 500, "internal_error", "The gateway failed.")
         finally:
             _access.info(
                 "request",
                 extra={
                     "method": scope["method"],
                     "path": scope["path"],
-                    "status": status,
+                    "status": reply.status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                     "request_id": rid,
+                    "client": state.get("client_address"),
                 },
             )
 
-    async def _handle(self, scope: HTTPScope, receive: Receive, send: Send, rid: str) -> None:
-        """Rate-limit, then answer locally or forward to core."""
-        path = scope["path"]
-        if self.limiter is not None and not path.startswith(HEALTH_PREFIX):
-            wait = self.limiter.acquire(self._principal(scope))
-            if wait > 0:
-                retry = retry_after_header(wait)
+    async def _handle(self, scope: HTTPScope, receive: Receive, reply: Reply) -> None:
+        """Check the path, find the client, charge its bucket, then answer or forward."""
+        problem = path_problem(raw_path_of(scope))
+        if problem is not None:
+            await send_problem(reply, 400, "invalid_path", problem)
+            return
+        client = origin(scope, self.trusted_proxies)
+        scope["state"]["client_address"] = client.address
+        charge: Charge | None = None
+        if self.policy is not None and scope["path"].rstrip("/") not in UNLIMITED:
+            charge = await self.policy.admit(credential(scope), client.address, reply.rid)
+            if charge.wait:
+                retry = retry_after_header(charge.wait)
                 detail = f"Too many requests; retry in {retry} s."
-                await send_problem(
-                    send, 429, "rate_limited", detail, [(b"retry-after", retry.encode())]
-                )
+                headers = [(b"retry-after", retry.encode())]
+                await send_problem(reply, 429, "rate_limited", detail, headers)
                 return
-        if path.startswith(API_PREFIX) and not self.is_local(path):
-            await self.proxy(scope, receive, send, rid)
-        else:
-            await self.app(scope, receive, send)
+        try:
+            await self._route(scope, receive, reply, client)
+        finally:
+            if charge is not None and self.policy is not None:
+                self.policy.settle(charge, reply.status)
 
-    def _principal(self, scope: HTTPScope) -> str:
-        """The rate-limit key of this request."""
-        client = scope.get("client")
-        # `credential` also reads `?access_token=` (the event stream's EventSource clients).
-        return principal_key(credential(scope), client[0] if client else None, self.secret)
+    async def _route(
+        self, scope: HTTPScope, receive: Receive, reply: Reply, client: Origin
+    ) -> None:
+        """Answer locally, or forward to core what the gateway does not serve itself."""
+        path = scope["path"]
+        if path.startswith(API_PREFIX) and not self.is_local(path):
+            await self.proxy(scope, receive, reply, reply.rid, client)
+        else:
+            await self.app(scope, receive, reply)
 
 
 def local_paths(paths: Collection[str]) -> Callable[[str], bool]:

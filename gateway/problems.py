@@ -18,12 +18,13 @@ _log = logging.getLogger("gateway")
 
 
 def problem(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]:
-    """Build a problem document with a stable `type` for `code`."""
+    """Build a problem document with a stable `code` (also the end of its `type`)."""
     return {
         "type": PROBLEM_BASE + code,
         "title": HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,
+        "code": code,
         **extra,
     }
 

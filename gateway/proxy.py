@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import unquote_plus
 
 import httpx
 from litestar.types import HTTPScope, Receive, Send
 
+from gateway.forwarded import Origin
 from gateway.problems import send_problem
 from gateway.settings import GatewaySettings
 
@@ -27,8 +29,26 @@ HOP_BY_HOP = frozenset(
         b"upgrade",
     }
 )
+# Who the client is, as far as proxies say: believed only from a trusted proxy (and then only
+# Host and Proto: the client's address is the one `forwarded.origin` settled on).
+FORWARDING = frozenset(
+    {
+        b"forwarded",
+        b"x-forwarded-for",
+        b"x-forwarded-host",
+        b"x-forwarded-proto",
+        b"x-forwarded-port",
+        b"x-forwarded-prefix",
+        b"x-real-ip",
+        b"x-client-ip",
+        b"true-client-ip",
+    }
+)
+_FROM_PROXY = frozenset({b"x-forwarded-host", b"x-forwarded-proto"})
 # Set by the gateway itself (or its server) rather than copied.
 _REQUEST_SKIP = HOP_BY_HOP | {b"host", b"content-length", b"expect", b"x-request-id"}
+# The event stream's credential for EventSource; core never reads it, so it never gets it.
+QUERY_CREDENTIAL = "access_token"
 _RESPONSE_SKIP = HOP_BY_HOP | {b"date", b"server", b"x-request-id"}
 
 Headers = list[tuple[bytes, bytes]]
@@ -74,8 +94,10 @@ class Proxy:
             await self._client.aclose()
             self._client = None
 
-    async def __call__(self, scope: HTTPScope, receive: Receive, send: Send, rid: str) -> None:
-        """Forward one request and stream core's answer back; 413/502/504 on failure."""
+    async def __call__(
+        self, scope: HTTPScope, receive: Receive, send: Send, rid: str, client: Origin
+    ) -> None:
+        """Forward one request from `client` and stream core's answer; 413/502/504 on failure."""
         try:
             body = await read_body(scope, receive, self.settings.max_body_bytes)
         except BodyTooLarge:
@@ -87,7 +109,7 @@ class Proxy:
         request = self.client.build_request(
             scope["method"],
             self._target(scope),
-            headers=forward_headers(scope, rid),
+            headers=forward_headers(scope, rid, client),
             content=body or None,
         )
         try:
@@ -103,9 +125,10 @@ class Proxy:
         await _relay(response, send, rid)
 
     def _target(self, scope: HTTPScope) -> httpx.URL:
-        """Core's URL for this request: same raw path and query string."""
+        """Core's URL: the same raw path (the edge has checked it is canonical) and query
+        string, less any `access_token` parameter."""
         raw_path = scope.get("raw_path") or scope["path"].encode()
-        query = scope.get("query_string", b"")
+        query = without_query_credential(scope.get("query_string", b""))
         prefix = self._base.raw_path.rstrip(b"/")
         return self._base.copy_with(raw_path=prefix + raw_path + (b"?" + query if query else b""))
 
@@ -152,24 +175,41 @@ async def read_body(scope: HTTPScope, receive: Receive, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def forward_headers(scope: HTTPScope, rid: str) -> Headers:
-    """The client's headers minus hop-by-hop ones and Host, plus request id and X-Forwarded-*."""
+def forward_headers(scope: HTTPScope, rid: str, client: Origin) -> Headers:
+    """The client's headers minus hop-by-hop and forwarding ones, plus the request id and
+    clean `X-Forwarded-*`: `For` is the one client address the edge settled on (never a chain
+    a client wrote), `Host` and `Proto` are passed on only from a trusted proxy."""
     raw: Headers = scope["headers"]
     listed = _connection_listed(raw)
-    headers = [(k, v) for k, v in raw if k not in _REQUEST_SKIP and k not in listed]
+    kept = _FROM_PROXY if client.via_proxy else frozenset()
+    headers = [
+        (k, v)
+        for k, v in raw
+        if k not in _REQUEST_SKIP and k not in listed and (k not in FORWARDING or k in kept)
+    ]
     headers.append((b"x-request-id", rid.encode()))
+    headers.append((b"x-forwarded-for", client.address.encode()))
     host = next((v for k, v in raw if k == b"host"), None)
-    client = scope.get("client")
-    if client:
-        prior = b", ".join(v for k, v in raw if k == b"x-forwarded-for")
-        ip = client[0].encode()
-        headers = [(k, v) for k, v in headers if k != b"x-forwarded-for"]
-        headers.append((b"x-forwarded-for", prior + b", " + ip if prior else ip))
-    if host and not any(k == b"x-forwarded-host" for k, _ in raw):
+    if host and not any(k == b"x-forwarded-host" for k, _ in headers):
         headers.append((b"x-forwarded-host", host))
-    if not any(k == b"x-forwarded-proto" for k, _ in raw):
+    if not any(k == b"x-forwarded-proto" for k, _ in headers):
         headers.append((b"x-forwarded-proto", scope.get("scheme", "http").encode()))
     return headers
+
+
+def without_query_credential(query: bytes) -> bytes:
+    """The raw query string without `access_token` parameters (however percent-encoded)."""
+    if not query:
+        return query
+    pairs = query.split(b"&")
+    kept = [p for p in pairs if not _names_credential(p)]
+    return query if len(kept) == len(pairs) else b"&".join(kept)
+
+
+def _names_credential(pair: bytes) -> bool:
+    """Whether one `name=value` pair of a query string is the `access_token` parameter."""
+    name = pair.partition(b"=")[0].decode("latin-1")
+    return unquote_plus(name) == QUERY_CREDENTIAL
 
 
 def response_headers(raw: list[tuple[bytes, bytes]]) -> Headers:

@@ -1,8 +1,8 @@
-"""Per-principal token buckets, and how a request names its principal."""
+"""Token buckets, and the keys of the two kinds of bucket: a verified principal, an address."""
 
 from __future__ import annotations
 
-import hashlib
+import ipaddress
 import math
 import time
 from collections import OrderedDict
@@ -75,25 +75,37 @@ def retry_after_header(wait: float) -> str:
     return str(max(1, math.ceil(wait)))
 
 
-def principal_key(authorization: str | None, client_ip: str | None, secret: str | None) -> str:
-    """The rate-limit key: JWT `sub`, else a hash of the credential, else the client IP."""
-    if authorization:
-        scheme, _, token = authorization.partition(" ")
-        if secret and scheme.lower() == "bearer" and token:
-            sub = _verified_sub(token.strip(), secret)
-            if sub is not None:
-                return "sub:" + sub
-        return "auth:" + hashlib.sha256(authorization.encode()).hexdigest()
-    return "ip:" + (client_ip or "unknown")
+def verified_subject(authorization: str, secret: str | None) -> str | None:
+    """The `sub` of a bearer token the gateway can verify itself, else None.
 
-
-def _verified_sub(token: str, secret: str) -> str | None:
-    """The `sub` claim of an HS256 token signed with `secret`, or None."""
+    Verified means what core checks (`core/identity/security.py`): HS256 signed with
+    `ERP_SECRET`, an `exp` still ahead, `typ` = `access`, and a string `sub`. Anything else
+    (an API key, a token signed with another key, an expired one, garbage) is not a principal
+    the gateway may give a bucket of its own.
+    """
+    scheme, _, token = authorization.partition(" ")
+    if not secret or scheme.lower() != "bearer" or not token.strip():
+        return None
     try:
         claims = jwt.decode(
-            token, secret, algorithms=["HS256"], options={"verify_aud": False, "require": ["sub"]}
+            token.strip(), secret, algorithms=["HS256"], options={"require": ["exp", "sub"]}
         )
     except jwt.PyJWTError:
         return None
     sub = claims.get("sub")
-    return str(sub) if sub is not None else None
+    return sub if isinstance(sub, str) and claims.get("typ") == "access" else None
+
+
+def address_key(address: str) -> str:
+    """The bucket of a client address: the address itself, or its /64 for IPv6.
+
+    One IPv6 host usually holds a whole /64 (SLAAC, privacy addresses), so keying on the full
+    address would give one attacker 2^64 buckets.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return "ip:" + address
+    if ip.version == 6:
+        return "ip:" + str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return "ip:" + str(ip)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 DEFAULT_RATE_LIMIT = 600
 MAX_BODY_BYTES = 1024 * 1024
@@ -35,6 +38,8 @@ class GatewaySettings:
     sse_heartbeat: float = SSE_HEARTBEAT  # seconds between `: keep-alive` comments
     sse_queue: int = SSE_QUEUE  # live events buffered per client before it is dropped
     sse_recheck: float = SSE_RECHECK  # seconds between re-checks of open streams' credentials
+    # Peers whose `X-Forwarded-For` is believed (`ERP_TRUSTED_PROXIES`); empty: trust none.
+    trusted_proxies: tuple[Network, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewaySettings:
@@ -54,6 +59,7 @@ class GatewaySettings:
             sse_heartbeat=_float(env, "ERP_SSE_HEARTBEAT", SSE_HEARTBEAT),
             sse_queue=_int(env, "ERP_SSE_QUEUE", SSE_QUEUE) or SSE_QUEUE,
             sse_recheck=_float(env, "ERP_SSE_RECHECK", SSE_RECHECK),
+            trusted_proxies=networks(env.get("ERP_TRUSTED_PROXIES", ""), "ERP_TRUSTED_PROXIES"),
         )
 
 
@@ -83,3 +89,20 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if not value > 0:
         raise SettingsError(f"{name} must be > 0, got {value}")
     return value
+
+
+def networks(raw: str, name: str = "value") -> tuple[Network, ...]:
+    """Comma-separated addresses or CIDR networks (`10.0.0.7, 192.168.0.0/16, ::1`).
+
+    A bare address is a network of one; an empty string is no network. `SettingsError` names
+    the first entry that is neither (host names are refused: a proxy is trusted by address).
+    """
+    found: list[Network] = []
+    for entry in (part.strip() for part in raw.split(",")):
+        if not entry:
+            continue
+        try:
+            found.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise SettingsError(f"{name}: {entry!r} is not an address or a network") from None
+    return tuple(found)

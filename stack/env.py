@@ -38,7 +38,9 @@ class StackEnv:
 def resolve() -> StackEnv:
     """Read the environment, apply the defaults, and export them to this process too."""
     home = Path(os.environ.get("ERP_HOME") or ".erp").expanduser().resolve()
-    home.mkdir(parents=True, exist_ok=True)
+    # The data folder holds the secret, the database and the logs: its owner's alone when we
+    # create it (a folder that exists keeps its mode).
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{home / 'erp.sqlite3'}"
     # core reads these at import time; set them before the first `import core…`.
     os.environ["ERP_HOME"] = str(home)

@@ -66,17 +66,20 @@ def _database(backend: str) -> Iterator[str | None]:
 
 def _stack_env(home: Path, database_url: str | None) -> tuple[dict[str, str], dict[str, str]]:
     """The environment of `erp up`, and the URLs the head suites get."""
-    gateway, portal = free_port(), free_port()
+    gateway, portal, shop = free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ERP_", "NATS_"))}
     env.pop("DATABASE_URL", None)
     env.update(ERP_HOME=str(home), ERP_GATEWAY_PORT=str(gateway), ERP_PORTAL_PORT=str(portal))
     env["ERP_LOG_LEVEL"] = "WARNING"
+    # A storefront served elsewhere (its fork test serves a copy on this origin) may call in.
+    env["ERP_CORS_ORIGINS"] = f"http://127.0.0.1:{shop}"
     env["PYTHONUNBUFFERED"] = "1"
     if database_url:
         env["DATABASE_URL"] = database_url
     urls = {
         "ERP_GATEWAY_URL": f"http://127.0.0.1:{gateway}",
         "ERP_PORTAL_URL": f"http://127.0.0.1:{portal}",
+        "ERP_SHOP_TEST_ORIGIN": f"http://127.0.0.1:{shop}",
     }
     return env, urls
 

@@ -19,11 +19,20 @@ from rich.panel import Panel
 from rich.table import Table
 
 from events import wake
-from stack import demo
+from stack import demo, logfiles, serve
 from stack.env import StackEnv, redact, resolve
 from stack.nats import nats_accepts, nats_command
 from stack.ports import free_port, free_udp_port, next_free_port
-from stack.supervisor import Child, ProcessSpec, Supervisor, tail
+from stack.supervisor import (
+    Child,
+    Died,
+    ProcessSpec,
+    Restarted,
+    RestartPolicy,
+    Supervisor,
+    describe_exit,
+    tail,
+)
 
 Probe = Callable[[], tuple[bool, str]]
 START_TIMEOUT = float(os.environ.get("ERP_START_TIMEOUT", "90"))
@@ -63,15 +72,6 @@ def tcp_ok(port: int) -> Probe:
     return lambda: (nats_accepts(port), f"nothing accepts NATS connections on port {port}")
 
 
-def uvicorn(factory: str, host: str, port: int, log_level: str) -> list[str]:
-    """The command line of a uvicorn server for an app factory."""
-    argv = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", host]
-    argv += ["--port", str(port), "--log-level", log_level.lower()]
-    # Open event streams must not hold a shutdown past the supervisor's grace period.
-    argv += ["--timeout-graceful-shutdown", "5"]
-    return argv if log_level == "DEBUG" else [*argv, "--no-access-log"]
-
-
 def _url(host: str, port: int) -> str:
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     return f"http://{shown}:{port}"
@@ -105,7 +105,7 @@ def _core(env: StackEnv, urls: dict[str, str]) -> Planned:
     """Core on a free loopback port; only the gateway talks to it."""
     port = free_port()
     urls["core"] = _url("127.0.0.1", port)
-    argv = uvicorn("core.app:create_app", "127.0.0.1", port, env.log_level)
+    argv = serve.argv("core", "127.0.0.1", port, env.log_level)
     return Planned(
         ProcessSpec("core", argv, url=urls["core"]), http_ok(f"{urls['core']}/api/v1/health/ready")
     )
@@ -140,7 +140,7 @@ def _gateway(env: StackEnv, urls: dict[str, str], console: Console) -> Planned:
     extra = {"ERP_CORE_URL": urls["core"]}
     if "portal" in urls:  # the landing page links the portal only when one runs
         extra["ERP_PORTAL_URL"] = urls["portal"]
-    argv = uvicorn("gateway.app:create_app", host, port, env.log_level)
+    argv = serve.argv("gateway", host, port, env.log_level)
     spec = ProcessSpec("gateway", argv, extra, url=urls["gateway"])
     return Planned(spec, http_ok(f"{urls['gateway']}/api/v1/health/ready"))
 
@@ -225,11 +225,16 @@ def _prepared(env: StackEnv, load_demo: bool, console: Console) -> bool:
 
 
 def run(load_demo: bool, console: Console) -> int:
-    """Start the stack in the foreground; 0 after Ctrl-C or SIGTERM, 1 if a process failed."""
+    """Start the stack in the foreground; 0 after Ctrl-C or SIGTERM, 1 if a process failed to
+    start or keeps dying (one that dies is started again: `_supervise`)."""
     env = resolve()
     # Core nudges the relay on this loopback port after each commit (events/wake.py).
     os.environ.setdefault(wake.ENV, f"127.0.0.1:{free_udp_port()}")
-    supervisor = Supervisor(env.home)
+    try:
+        supervisor = Supervisor(env.home, RestartPolicy.from_env())
+    except ValueError as error:
+        console.print(f"[red]{escape(str(error))}[/]")
+        return 1
     if running := supervisor.running():
         console.print(f"[red]erp up is already running for {env.home} (pids {running}).[/]")
         return 1
@@ -239,7 +244,7 @@ def run(load_demo: bool, console: Console) -> int:
         _stop_on_signals(supervisor)
         planned, urls = plan(env, console)
         names = ", ".join(p.spec.name for p in planned)
-        console.print(f"Starting {names}; their logs go to {env.home / 'logs'}")
+        console.print(f"Starting {names}; their logs go to {escape(_logs(env))}")
         base_env = env.child_env(
             NATS_URL=urls["nats"], ERP_WEBHOOKS_ALLOW_PRIVATE=private_webhooks()
         )
@@ -249,7 +254,7 @@ def run(load_demo: bool, console: Console) -> int:
         logins = demo.demo_logins(env.home) if load_demo else []
         embedded = any(p.spec.name == "nats" for p in planned)
         console.print(_panel(env, urls, logins, embedded))
-        return _supervise(supervisor, console)
+        return _supervise(supervisor, console, {p.spec.name: p.ready for p in planned})
     except KeyboardInterrupt:
         console.print("Stopping …")
         return 0
@@ -261,15 +266,55 @@ def run(load_demo: bool, console: Console) -> int:
         supervisor.stop_all()
 
 
-def _supervise(supervisor: Supervisor, console: Console) -> int:
-    """Wait until a child dies (then 1); Ctrl-C or SIGTERM ends the wait via KeyboardInterrupt."""
+def _supervise(supervisor: Supervisor, console: Console, probes: dict[str, Probe]) -> int:
+    """Restart a child that dies, with backoff, saying so (which, how it ended, when it starts
+    again, its log); 1 when one keeps dying. The others keep running meanwhile: the gateway
+    reconnects to a restarted core, the relay and the dispatcher to a restarted NATS (same port
+    and store). Ctrl-C or SIGTERM ends the wait via KeyboardInterrupt."""
+    starting: dict[str, Probe] = {}  # restarted, not yet ready
     while True:
-        if (dead := supervisor.first_dead()) is not None:
-            error = StartError(dead, f"exited unexpectedly with code {dead.exited()}")
-            _report(console, error)
-            console.print("Stopping the other processes …")
-            return 1
+        for event in supervisor.watch():
+            name = event.child.spec.name
+            if isinstance(event, Restarted):
+                where = f" at {event.child.spec.url}" if event.child.spec.url else ""
+                console.print(escape(f"{name} started again{where} (pid {event.child.pid})."))
+                starting[name] = probes.get(name, lambda: (True, "started"))
+            elif event.delay is None:
+                return _gave_up(supervisor, console, event)
+            else:
+                console.print(_died(supervisor, event))
+        for name, probe in list(starting.items()):
+            if probe()[0]:
+                console.print(f"[green]{name} is ready again.[/]")
+                del starting[name]
         time.sleep(0.25)
+
+
+def _died(supervisor: Supervisor, event: Died) -> str:
+    """The console line for a death that is followed by a restart."""
+    child, policy = event.child, supervisor.policy
+    when = time.strftime("%H:%M:%S")
+    return (
+        f"[yellow]{escape(child.spec.name)} ended at {when} with {describe_exit(event.code)}; "
+        f"starting it again in {event.delay:.1f} s (restart {event.recent} of {policy.limit} "
+        f"allowed within {policy.window:g} s). Its log: {escape(str(child.log_path))}[/]"
+    )
+
+
+def _gave_up(supervisor: Supervisor, console: Console, event: Died) -> int:
+    """Report a child that keeps dying (with its last log lines); 1 for the stack's exit code."""
+    policy = supervisor.policy
+    reason = f"exited unexpectedly with {describe_exit(event.code)}"
+    if policy.limit:
+        reason += f", {event.recent} times within {policy.window:g} s: it keeps dying"
+    _report(console, StartError(event.child, reason))
+    console.print("Stopping the other processes …")
+    return 1
+
+
+def _logs(env: StackEnv) -> str:
+    """Where the logs are, and the earlier runs' logs."""
+    return f"{env.home / 'logs'} (earlier runs: <name>.log.1 … .{logfiles.KEEP})"
 
 
 def _webhook_targets() -> str:
@@ -295,7 +340,7 @@ def _panel(
         ("Data folder", str(env.home)),
         ("Database", redact(env.database_url)),
         ("NATS", f"{urls['nats']} (embedded)" if embedded else redact(urls["nats"])),
-        ("Logs", str(env.home / "logs")),
+        ("Logs", _logs(env)),
         ("Webhooks", _webhook_targets()),
     ]
     for key, value in rows:

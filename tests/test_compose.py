@@ -117,7 +117,7 @@ def test_nats_health_is_checked_on_the_monitoring_port(services):
 def test_core_runs_the_core_factory_against_postgres(services):
     core = services["core"]
 
-    assert core["command"][:3] == ["uvicorn", "core.app:create_app", "--factory"]
+    assert core["command"][:4] == ["python", "-m", "stack.serve", "core"]
     assert flag(core["command"], "--port") == "8100"
     assert core["environment"]["DATABASE_URL"] == "postgresql://erp:erp@postgres:5432/erp"
     assert core["environment"]["ERP_SECRET"] == "${ERP_SECRET:?set ERP_SECRET}"
@@ -128,7 +128,7 @@ def test_gateway_reaches_core_and_every_nats_node(services):
     gateway = services["gateway"]
     env = gateway["environment"]
 
-    assert gateway["command"][:3] == ["uvicorn", "gateway.app:create_app", "--factory"]
+    assert gateway["command"][:4] == ["python", "-m", "stack.serve", "gateway"]
     assert env["ERP_CORE_URL"] == "http://core:8100"
     assert env["NATS_URL"].split(",") == [f"nats://{node}:4222" for node in NATS_NODES]
     assert env["ERP_SECRET"] == "${ERP_SECRET:?set ERP_SECRET}"
@@ -200,3 +200,24 @@ def test_dockerignore_keeps_local_state_and_secrets_out():
 
     assert {".git", ".venv", ".erp", ".env"} <= ignored
     assert not ignored & {"pyproject.toml", "README.md", "core", "events", "gateway", "stack"}
+
+
+def test_core_and_gateway_trust_forwarded_headers_only_from_their_proxies(services):
+    from stack.serve import ServeSettings
+
+    core_env = services["core"]["environment"]
+    gateway_env = services["gateway"]["environment"]
+
+    # The gateway trusts no proxy unless the operator names one (passed through, unset here).
+    assert "ERP_TRUSTED_PROXIES" in gateway_env and gateway_env["ERP_TRUSTED_PROXIES"] is None
+    # Core trusts the private networks compose puts the gateway on, and parses them.
+    default = re.fullmatch(
+        r"\$\{ERP_CORE_TRUSTED_PROXIES:-(.+)\}", core_env["ERP_CORE_TRUSTED_PROXIES"]
+    )
+    assert default is not None
+    trusted = ServeSettings.from_env("core", {"ERP_CORE_TRUSTED_PROXIES": default.group(1)})
+    assert [str(net) for net in trusted.limits.trusted] == [
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+    ]

@@ -76,7 +76,9 @@ def problem(
 
 
 def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[bytes]:
-    headers = {"WWW-Authenticate": 'Bearer realm="erp"'} if exc.status == 401 else None
+    headers = {"WWW-Authenticate": 'Bearer realm="erp"'} if exc.status == 401 else {}
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
     return problem(
         exc.status, exc.code, exc.title, exc.detail, errors=exc.errors, headers=headers, **exc.extra
     )

@@ -1,14 +1,23 @@
-"""`Idempotency-Key` on `POST`: the same key and body replay the first answer, once done."""
+"""`Idempotency-Key` on `POST`: the same key and body replay the first answer, once done.
+
+A keyed POST runs in one transaction: claim the key, run the handler (the services' own
+transactions join it), record the answer on the key, commit, and only then send the answer.
+So the change and its answer are committed together or not at all: whatever dies when, a
+retry either replays the answer or finds nothing done and does the work, exactly once.
+"""
 
 from __future__ import annotations
 
 import hashlib
 
+import asyncpg
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.errors import DomainError, Invalid
+from core import db
+from core.errors import Invalid
 
 from . import store
+from .failpoints import AFTER_COMMIT, BEFORE_COMMIT, failpoint
 
 # Headers of the first answer that a replay repeats (`cache-control`: a replayed secret must
 # say no-store as the first answer did).
@@ -51,11 +60,11 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
             b"%s\n%s\n%s\n" % (scope["path"].encode(), scope.get("query_string", b""), body)
         ).hexdigest()
         rid = store.record_id(principal.id, key)
-        replay = await store.claim(rid, digest)
-        if replay is not None:
+        # Done already: replay without taking a write lock.
+        if (replay := await store.lookup(rid, digest)) is not None:
             await _send_replay(send, replay)
             return
-        await _run_and_store(app, scope, body, send, rid)
+        await _run_once(app, scope, body, send, rid, digest)
 
     return middleware
 
@@ -67,39 +76,96 @@ async def _send_replay(send: Send, answer: store.Stored) -> None:
     await send({"type": "http.response.body", "body": answer.body})
 
 
-async def _run_and_store(app: ASGIApp, scope: Scope, body: bytes, send: Send, rid: str) -> None:
-    sent = False
-    status = 500
-    headers: list[tuple[str, str]] = []
-    chunks: list[bytes] = []
+class _Answer:
+    """The handler's answer, held back until its transaction has committed (or rolled back).
 
-    async def replay_body() -> Message:
+    Every keyed POST answers one small JSON document; a streamed answer would be held whole.
+    """
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.status = 500
+
+    async def capture(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        self.messages.append(message)
+
+    def remembered(self) -> bool:
+        """Faults and "retry later" answers are not remembered, so the client may retry them."""
+        return self.status < 500 and self.status != 429
+
+    def stored(self) -> store.Stored:
+        start = next(m for m in self.messages if m["type"] == "http.response.start")
+        headers = [
+            (k.decode(), v.decode()) for k, v in start.get("headers", []) if k.lower() in _KEEP
+        ]
+        chunks = [m.get("body", b"") for m in self.messages if m["type"] == "http.response.body"]
+        return store.Stored(self.status, headers, b"".join(chunks))
+
+    async def send_to(self, send: Send) -> None:
+        for message in self.messages:
+            await send(message)
+
+
+class _Forget(Exception):
+    """Rolls the request's transaction back, claim included: its answer is not remembered."""
+
+
+async def _run_once(
+    app: ASGIApp, scope: Scope, body: bytes, send: Send, rid: str, digest: str
+) -> None:
+    """Claim, run, record and commit in one transaction; then answer (or replay a duplicate's)."""
+    answer = _Answer()
+    replay: store.Stored | None = None
+    try:
+        async with db.transaction():
+            if (replay := await store.claim(rid, digest)) is None:
+                await _run_and_record(app, scope, body, answer, rid)
+                failpoint(BEFORE_COMMIT)
+    except _Forget:
+        pass  # nothing of it is committed: a retry runs it anew
+    else:
+        if replay is not None:  # a concurrent duplicate finished first
+            await _send_replay(send, replay)
+            return
+        failpoint(AFTER_COMMIT)
+    await answer.send_to(send)
+
+
+async def _run_and_record(
+    app: ASGIApp, scope: Scope, body: bytes, answer: _Answer, rid: str
+) -> None:
+    """Run the handler and record its answer on the claim, inside the open transaction."""
+    transaction = db.engine().current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("a keyed POST runs inside the transaction `_run_once` opened")
+    before = await transaction.savepoint()
+    await app(scope, _body_once(body), answer.capture)
+    if not answer.remembered():
+        raise _Forget
+    stored = answer.stored()
+    try:
+        await store.complete(rid, stored)
+    except asyncpg.InFailedSQLTransactionError:
+        # A statement that failed outside the services' transaction blocks spoilt PostgreSQL's
+        # transaction (autocommit would have kept what came before it). A refusal is
+        # remembered without the request's changes; an answer of success is not true then.
+        if stored.status < 400:
+            raise
+        await before.rollback_to()
+        await store.complete(rid, stored)
+
+
+def _body_once(body: bytes) -> Receive:
+    """A `receive` that hands the handler the body read already."""
+    sent = False
+
+    async def receive() -> Message:
         nonlocal sent
         if sent:
             return {"type": "http.disconnect"}
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
-    async def capture(message: Message) -> None:
-        nonlocal status, headers
-        if message["type"] == "http.response.start":
-            status = message["status"]
-            headers = [
-                (k.decode(), v.decode())
-                for k, v in message.get("headers", [])
-                if k.lower() in _KEEP
-            ]
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-        await send(message)
-
-    try:
-        await app(scope, replay_body, capture)
-    except (Exception, DomainError):
-        await store.release(rid)
-        raise
-    # Faults are not remembered, so the client may retry them; every other answer is.
-    if status >= 500:
-        await store.release(rid)
-    else:
-        await store.complete(rid, store.Stored(status, headers, b"".join(chunks)))
+    return receive

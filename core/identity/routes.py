@@ -6,26 +6,46 @@ from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import CacheControlHeader
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from core.http.etag import etagged, if_match
 from core.http.pagination import Cursor, Limit, Page, paged
+from core.http.problems import PROBLEM_JSON, Problem
 from core.identity import schemas, service
 from core.identity.auth import Caller, allow, public, signed_in
 from core.identity.permissions import Role
 
 # Answers that carry a secret (a token, a new API key) must not be stored by any cache.
 NO_STORE = CacheControlHeader(no_store=True)
+THROTTLED = ResponseSpec(
+    data_container=Problem,
+    media_type=PROBLEM_JSON,
+    description="Too many failed sign-ins for this username or from this address "
+    "(`sign_in_throttled`): try again after `Retry-After` seconds.",
+    generate_examples=False,
+)
 
 
 class AuthController(Controller):
     path = "/auth"
     tags = ["identity"]
 
-    @post("/token", guards=[public], status_code=200, security=[], cache_control=NO_STORE)
-    async def token(self, data: JSONBody[schemas.TokenRequest]) -> schemas.Token:
+    @post(
+        "/token",
+        guards=[public],
+        status_code=200,
+        security=[],
+        cache_control=NO_STORE,
+        responses={429: THROTTLED},
+    )
+    async def token(
+        self, request: Request[Any, Any, Any], data: JSONBody[schemas.TokenRequest]
+    ) -> schemas.Token:
         """Exchange a username and password for a bearer token."""
-        return await service.login(data)
+        # The ASGI client: uvicorn has resolved it from X-Forwarded-For if the peer is trusted.
+        address = request.client.host if request.client else None
+        return await service.login(data, address)
 
 
 class MeController(Controller):

@@ -13,7 +13,7 @@ from core.db import transaction
 from core.errors import FieldError, Invalid, NotFound, Unauthorized
 from core.events.visibility import visibility
 from core.http.pagination import Page
-from core.identity import rules, schemas, security
+from core.identity import rules, schemas, security, throttle
 from core.identity.errors import NotGrantable
 from core.identity.permissions import GRANTABLE_SCOPES, ROLE_SCOPES, SCOPES, Role
 from core.identity.principal import Principal
@@ -51,16 +51,20 @@ async def _principal_for_key(key: str) -> Principal | None:
     return Principal(row["id"], f"api-key:{row['name']}", Role.integration, scopes, kind="api_key")
 
 
-async def login(data: schemas.TokenRequest) -> schemas.Token:
-    """A bearer token for a username and password; 401 for anything wrong.
+async def login(data: schemas.TokenRequest, address: str | None) -> schemas.Token:
+    """A bearer token for a username and password; 401 for anything wrong, 429 while the
+    username or the client `address` is throttled (`core.identity.throttle`).
 
     `data.username` is already canonical (lower case: `schemas.TokenRequest`), so `ADMIN`
     signs in as `admin`.
     """
+    attempt = await throttle.begin(data.username, address)
     row = await User.select().where(User.username == data.username).first()
     ok = await security.verify_password(row["password_hash"] if row else None, data.password)
     if row is None or not ok or not row["active"]:
+        await attempt.failed()
         raise Unauthorized("Unknown username or wrong password.")
+    await attempt.succeeded()
     ttl = settings().token_ttl_seconds
     token = security.issue_token(
         row["id"], row["role"], row["credential_version"], settings().secret, ttl

@@ -1,6 +1,6 @@
-"""Users and API keys."""
+"""Users, API keys and the sign-in throttle's counters."""
 
-from piccolo.columns import JSON, Boolean, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, BigInt, Boolean, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from core.columns import id_column, stamp_column, version_column
@@ -34,3 +34,19 @@ class ApiKey(Table, tablename="api_keys"):
     version = version_column()
     created_at = stamp_column()
     updated_at = stamp_column()
+
+
+class SignInThrottle(Table, tablename="sign_in_throttle"):
+    """Failed sign-ins of one username or one client address (`core.identity.throttle`).
+
+    `id` is `u:` or `a:` and an HMAC of the username or address, so a password typed into
+    the username field is never stored. `failures` counts attempts since the last delay,
+    `locks` the delays so far (each doubles the next), `locked_until_ms` ends the current
+    delay and `seen_ms` is the last attempt or the end of the last delay (epoch milliseconds).
+    """
+
+    id = Varchar(length=80, primary_key=True)
+    failures = Integer(default=0, null=False)
+    locks = Integer(default=0, null=False)
+    locked_until_ms = BigInt(default=0, null=False)
+    seen_ms = BigInt(default=0, null=False, index=True)

@@ -35,6 +35,7 @@ Every operation is fuzzed: `test_fuzz_covers_every_operation` fails if one is le
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from typing import Any
 
@@ -107,7 +108,10 @@ def problem_details(ctx: CheckContext, response: Response, case: Case) -> bool |
     assert not missing, f"the problem lacks {sorted(missing)}: {body!r}"
     assert body["status"] == response.status_code, f"the problem says status {body['status']!r}"
     assert all(isinstance(body[k], str) and body[k] for k in ("type", "title", "detail")), body
-    assert "Traceback" not in response.text and "SELECT " not in response.text, response.text
+    # The names of a client's own unknown fields are echoed in `errors`: only the rest may leak.
+    told = [{k: v for k, v in body.items() if k != "errors"}]
+    told += [e.get("message") for e in body.get("errors", []) if isinstance(e, dict)]
+    assert not any(word in json.dumps(told) for word in ("Traceback", "SELECT ")), body
     return None
 
 
@@ -122,14 +126,21 @@ CHECKS = [
 ]
 
 
+# Tables a refused request may write by design: failed sign-ins are counted (issue 7).
+BOOKKEEPING = {"sign_in_throttle"}
+
+
 async def _fingerprint() -> tuple[Any, ...]:
-    """Row count, and sum of versions where it has them, of every table of core."""
+    """Row count, and sum of versions where it has them, of every table of core but the
+    bookkeeping ones."""
     from core.db import engine
     from core.piccolo_app import APP_CONFIG
 
     parts = []
     for table in APP_CONFIG.table_classes:
         name = table._meta.tablename
+        if name in BOOKKEEPING:
+            continue
         parts.append(f"(SELECT count(*) FROM {name})")
         if any(column._meta.name == "version" for column in table._meta.columns):
             parts.append(f"(SELECT coalesce(sum(version), 0) FROM {name})")

@@ -303,3 +303,28 @@ async def test_the_dispatcher_refuses_private_targets_at_send_time(
     assert attempt["status_code"] is None
     assert attempt["error"].startswith("refused: 127.0.0.1")
     assert receiver.received == []
+
+
+async def test_the_dispatcher_refuses_what_a_transition_address_carries(
+    start_dispatcher: StartDispatcher,
+    subscribe: Subscribe,
+    receiver: Receiver,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+) -> None:
+    # given subscriptions to IPv6 forms of loopback (6to4, NAT64, IPv4-mapped), made while
+    # private targets were allowed, and a dispatcher that refuses them
+    await start_dispatcher(ERP_WEBHOOKS_ALLOW_PRIVATE="0")
+    port = receiver.url.split(":")[2].split("/")[0]
+    hosts = ["2002:7f00:1::", "64:ff9b::7f00:1", "::ffff:7f00:1"]
+    hooks = [await subscribe(f"http://[{h}]:{port}/hook", ["erp.product.created"]) for h in hosts]
+
+    # when an event for them is dispatched
+    await new_product(client, admin)
+
+    # then no request is made, and each attempt says which address was refused
+    for host, hook in zip(hosts, hooks, strict=True):
+        (attempt, *_) = await deliveries(client, admin, hook["id"], 1)
+        assert attempt["status_code"] is None
+        assert attempt["error"].startswith(f"refused: {host} "), attempt["error"]
+    assert receiver.received == []

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import logging
+import re
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -19,9 +23,10 @@ from tests.gateway.gateway_support import GatewayFactory, free_port
 SECRET = "a-test-secret-that-is-32-bytes-long"
 
 
-def bearer(sub: str) -> dict[str, str]:
-    """An Authorization header for a token of `sub` signed with the test secret."""
-    return {"Authorization": "Bearer " + jwt.encode({"sub": sub}, SECRET, algorithm="HS256")}
+def bearer(sub: str, **claims: object) -> dict[str, str]:
+    """An Authorization header for an access token of `sub` signed with the test secret."""
+    claims = {"sub": sub, "typ": "access", "exp": int(time.time()) + 600, **claims}
+    return {"Authorization": "Bearer " + jwt.encode(claims, SECRET, algorithm="HS256")}
 
 
 async def test_over_the_limit_is_429_with_retry_after(gateway: GatewayFactory) -> None:
@@ -36,26 +41,136 @@ async def test_over_the_limit_is_429_with_retry_after(gateway: GatewayFactory) -
     assert "x-request-id" in refused.headers
 
 
-async def test_principals_have_separate_buckets(gateway: GatewayFactory) -> None:
+async def test_verified_principals_have_buckets_of_their_own(gateway: GatewayFactory) -> None:
     async with gateway(rate_limit=2, secret=SECRET) as gw:
         alice = [await gw.get("/api/v1/echo/x", headers=bearer("alice")) for _ in range(3)]
         bob = await gw.get("/api/v1/echo/x", headers=bearer("bob"))
         anonymous = await gw.get("/api/v1/echo/x")
-        api_key = await gw.get("/api/v1/echo/x", headers={"Authorization": "Bearer key-1"})
 
     assert alice[-1].status_code == 429
-    assert [bob.status_code, anonymous.status_code, api_key.status_code] == [200, 200, 200]
+    assert [bob.status_code, anonymous.status_code] == [200, 200]
 
 
-async def test_new_tokens_of_one_subject_share_its_bucket(gateway: GatewayFactory) -> None:
-    tokens = [jwt.encode({"sub": "carol", "n": n}, SECRET, algorithm="HS256") for n in range(3)]
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "Bearer key-1",
+        "Bearer erp_not-a-key-core-knows",
+        "Basic dXNlcjpwYXNz",
+        bearer("eve", exp=1)["Authorization"],
+    ],
+)
+async def test_what_the_gateway_cannot_verify_is_charged_to_the_address(
+    gateway: GatewayFactory, authorization: str | None
+) -> None:
     async with gateway(rate_limit=2, secret=SECRET) as gw:
+        await gw.get("/api/v1/echo/x")
+        await gw.get("/api/v1/echo/x", headers={"Authorization": "Bearer something-else"})
+        headers = {"Authorization": authorization} if authorization else {}
+        third = await gw.get("/api/v1/echo/x", headers=headers)
+        verified = await gw.get("/api/v1/echo/x", headers=bearer("alice"))
+
+    assert third.status_code == 429
+    assert third.json()["code"] == "rate_limited"
+    assert verified.status_code == 200
+
+
+async def test_an_answer_401_costs_the_address_too(gateway: GatewayFactory) -> None:
+    async with gateway(rate_limit=3, secret=SECRET) as gw:
+        refused = [
+            await gw.get("/api/v1/echo/x?status=401", headers=bearer("mallory")) for _ in range(3)
+        ]
+        anonymous = await gw.get("/api/v1/echo/x")
+        own_bucket_left = await gw.get("/api/v1/echo/x", headers=bearer("alice"))
+
+    assert [r.status_code for r in refused] == [401, 401, 401]
+    assert anonymous.status_code == 429
+    assert own_bucket_left.status_code == 200
+
+
+async def test_behind_a_trusted_proxy_the_forwarded_client_has_the_bucket(
+    gateway: GatewayFactory,
+) -> None:
+    proxies = GatewaySettings.from_env(
+        {"ERP_CORE_URL": "http://x", "ERP_TRUSTED_PROXIES": "203.0.113.0/24"}
+    ).trusted_proxies
+    async with gateway(rate_limit=1, trusted_proxies=proxies) as gw:
+        first = await gw.get("/api/v1/echo/x", headers={"X-Forwarded-For": "a, 198.51.100.1"})
+        forged = await gw.get("/api/v1/echo/x", headers={"X-Forwarded-For": "b, 198.51.100.1"})
+        other = await gw.get("/api/v1/echo/x", headers={"X-Forwarded-For": "198.51.100.2"})
+
+    assert [first.status_code, forged.status_code, other.status_code] == [200, 429, 200]
+
+
+async def test_forwarded_for_from_an_untrusted_peer_is_ignored(gateway: GatewayFactory) -> None:
+    async with gateway(rate_limit=1) as gw:
+        first = await gw.get("/api/v1/echo/x", headers={"X-Forwarded-For": "198.51.100.1"})
+        second = await gw.get("/api/v1/echo/x", headers={"X-Forwarded-For": "198.51.100.2"})
+
+    assert [first.status_code, second.status_code] == [200, 429]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/health/%2e%2e/echo/x",
+        "/api/v1/health/%2E./echo/x",
+        "/api/v1/health%2f..%2fecho/x",
+        "/api/v1/echo/a%2Fb",
+        "/api/v1/echo/a%5cb",
+        "/api/v1//echo/x",
+    ],
+)
+async def test_paths_not_in_canonical_form_are_refused(gateway: GatewayFactory, path: str) -> None:
+    async with gateway() as gw:
+        response = await gw.get(path)
+
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "invalid_path"
+    assert "x-request-id" in response.headers
+
+
+async def test_a_trailing_slash_and_plain_escapes_are_canonical(gateway: GatewayFactory) -> None:
+    async with gateway() as gw:
+        slash = await gw.get("/api/v1/echo/x/")
+        escaped = await gw.get("/api/v1/echo/a%20b%2Ec")
+
+    assert slash.status_code == 200
+    assert escaped.json()["raw_path"] == "/api/v1/echo/a%20b%2Ec"
+
+
+async def test_every_answer_carries_the_security_headers(gateway: GatewayFactory) -> None:
+    async with gateway(rate_limit=1) as gw:
         answers = [
-            await gw.get("/api/v1/echo/x", headers={"Authorization": f"Bearer {token}"})
-            for token in tokens
+            await gw.get("/api/v1/echo/x"),
+            await gw.get("/api/v1/echo/x"),  # 429
+            await gw.get("/api/v1/health/live"),
+            await gw.get("/nothing/here"),
+            await gw.get("/api/v1/health/%2e%2e/x"),
         ]
 
-    assert [r.status_code for r in answers] == [200, 200, 429]
+    for response in answers:
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+async def test_the_landing_page_allows_only_its_own_style(gateway: GatewayFactory) -> None:
+    async with gateway() as gw:
+        response = await gw.get("/")
+
+    csp = response.headers["content-security-policy"]
+    style = re.search(r"<style>(.*?)</style>", response.text, re.DOTALL)
+    assert style is not None
+    digest = base64.b64encode(hashlib.sha256(style.group(1).encode()).digest()).decode()
+    assert f"style-src 'sha256-{digest}'" in csp
+    assert "default-src 'none'" in csp
+    assert "unsafe-inline" not in csp
+    assert "<script" not in response.text
+    assert " style=" not in response.text
 
 
 async def test_limit_zero_turns_the_limiter_off(gateway: GatewayFactory) -> None:
@@ -70,9 +185,11 @@ async def test_health_is_exempt_from_the_limit(gateway: GatewayFactory) -> None:
         await gw.get("/api/v1/echo/x")
         limited = await gw.get("/api/v1/echo/x")
         health = [await gw.get("/api/v1/health/live") for _ in range(5)]
+        below_health = await gw.get("/api/v1/health/live/x")
 
     assert limited.status_code == 429
     assert {r.status_code for r in health} == {200}
+    assert below_health.status_code == 429  # only the exact probe paths are exempt
 
 
 async def test_live_answers_without_core(gateway: GatewayFactory) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from tests.gateway.gateway_support import GatewayFactory, free_port
@@ -15,7 +16,7 @@ def header(seen: dict[str, Any], name: str) -> list[str]:
 async def test_forwards_method_path_query_body_and_headers(gateway: GatewayFactory) -> None:
     async with gateway() as gw:
         response = await gw.patch(
-            "/api/v1/echo/products/a%2Fb?q=red+shoe&limit=5&limit=6",
+            "/api/v1/echo/products/a%20b?q=red+shoe&limit=5&limit=6",
             content=b'{"name": "x"}',
             headers={"Content-Type": "application/json", "Authorization": "Bearer t", "X-A": "1"},
         )
@@ -23,7 +24,7 @@ async def test_forwards_method_path_query_body_and_headers(gateway: GatewayFacto
     seen = response.json()
     assert response.status_code == 200
     assert seen["method"] == "PATCH"
-    assert seen["raw_path"] == "/api/v1/echo/products/a%2Fb"
+    assert seen["raw_path"] == "/api/v1/echo/products/a%20b"
     assert seen["query"] == "q=red+shoe&limit=5&limit=6"
     assert seen["body"] == '{"name": "x"}'
     assert header(seen, "authorization") == ["Bearer t"]
@@ -32,6 +33,57 @@ async def test_forwards_method_path_query_body_and_headers(gateway: GatewayFacto
     assert header(seen, "x-forwarded-for") == ["203.0.113.7"]
     assert header(seen, "x-forwarded-host") == ["gw.test"]
     assert header(seen, "host") != ["gw.test"]
+
+
+async def test_forwarding_headers_a_client_wrote_are_replaced(gateway: GatewayFactory) -> None:
+    async with gateway() as gw:
+        response = await gw.get(
+            "/api/v1/echo/x",
+            headers={
+                "X-Forwarded-For": "10.0.0.1, 127.0.0.1",
+                "X-Forwarded-Host": "evil.test",
+                "X-Forwarded-Proto": "https",
+                "X-Real-IP": "10.0.0.2",
+                "Forwarded": "for=10.0.0.3",
+            },
+        )
+
+    seen = response.json()
+    assert header(seen, "x-forwarded-for") == ["203.0.113.7"]
+    assert header(seen, "x-forwarded-host") == ["gw.test"]
+    assert header(seen, "x-forwarded-proto") == ["http"]
+    assert header(seen, "x-real-ip") == header(seen, "forwarded") == []
+
+
+async def test_a_trusted_proxy_is_believed_but_its_chain_is_not_passed_on(
+    gateway: GatewayFactory,
+) -> None:
+    proxies = (ipaddress.ip_network("203.0.113.0/24"),)
+    async with gateway(trusted_proxies=proxies) as gw:
+        response = await gw.get(
+            "/api/v1/echo/x",
+            headers={
+                "X-Forwarded-For": "10.0.0.1, 198.51.100.4, 203.0.113.9",
+                "X-Forwarded-Host": "shop.example",
+                "X-Forwarded-Proto": "https",
+            },
+        )
+
+    seen = response.json()
+    assert header(seen, "x-forwarded-for") == ["198.51.100.4"]
+    assert header(seen, "x-forwarded-host") == ["shop.example"]
+    assert header(seen, "x-forwarded-proto") == ["https"]
+
+
+async def test_the_event_streams_query_credential_never_reaches_core(
+    gateway: GatewayFactory,
+) -> None:
+    async with gateway() as gw:
+        response = await gw.get(
+            "/api/v1/echo/x?a=1&access_token=t1&access%5Ftoken=t2&b=access_token%3Dx"
+        )
+
+    assert response.json()["query"] == "a=1&b=access_token%3Dx"
 
 
 async def test_drops_hop_by_hop_request_headers(gateway: GatewayFactory) -> None:

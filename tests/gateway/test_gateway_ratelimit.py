@@ -1,13 +1,15 @@
-"""The token bucket and the principal key, pure and with a hand-driven clock."""
+"""The token bucket, the bucket keys and the API-key verdicts, pure, with a hand-driven clock."""
 
 from __future__ import annotations
 
 import hashlib
+import time
 
 import jwt
 import pytest
 
-from gateway.ratelimit import RateLimiter, principal_key, retry_after_header
+from gateway.limits import ApiKeyVerdicts, api_key_digest
+from gateway.ratelimit import RateLimiter, address_key, retry_after_header, verified_subject
 
 SECRET = "a-test-secret-that-is-32-bytes-long"
 
@@ -96,41 +98,80 @@ def test_retry_after_is_whole_seconds_at_least_one(wait: float, header: str) -> 
     assert retry_after_header(wait) == header
 
 
-def test_principal_is_the_verified_jwt_subject() -> None:
-    token = jwt.encode({"sub": "user-1"}, SECRET, algorithm="HS256")
+def signed(claims: dict[str, object], secret: str = SECRET) -> str:
+    """`Bearer <token>` for claims signed with HS256; an access token for an hour by default."""
+    claims = {"typ": "access", "exp": int(time.time()) + 3600, **claims}
+    return "Bearer " + jwt.encode(claims, secret, algorithm="HS256")
 
-    assert principal_key(f"Bearer {token}", "10.0.0.1", SECRET) == "sub:user-1"
+
+def test_a_verified_token_names_its_subject() -> None:
+    assert verified_subject(signed({"sub": "user-1"}), SECRET) == "user-1"
 
 
-def test_same_subject_with_different_tokens_shares_a_key() -> None:
-    one = jwt.encode({"sub": "u", "iat": 1}, SECRET, algorithm="HS256")
-    two = jwt.encode({"sub": "u", "iat": 2}, SECRET, algorithm="HS256")
+def test_tokens_of_one_subject_name_the_same_subject() -> None:
+    one = signed({"sub": "u", "iat": 1})
+    two = signed({"sub": "u", "iat": 2})
 
-    assert principal_key(f"Bearer {one}", None, SECRET) == principal_key(
-        f"Bearer {two}", None, SECRET
-    )
+    assert verified_subject(one, SECRET) == verified_subject(two, SECRET) == "u"
 
 
 @pytest.mark.parametrize(
     ("header", "secret"),
     [
-        (
-            "Bearer "
-            + jwt.encode({"sub": "u"}, "another-secret-of-32-bytes-or-more", algorithm="HS256"),
-            SECRET,
-        ),
-        ("Bearer " + jwt.encode({"sub": "u"}, SECRET, algorithm="HS256"), None),
-        ("Bearer " + jwt.encode({"sub": "u", "exp": 1}, SECRET, algorithm="HS256"), SECRET),
+        (signed({"sub": "u"}, "another-secret-of-32-bytes-or-more"), SECRET),
+        (signed({"sub": "u"}), None),
+        (signed({"sub": "u", "exp": 1}), SECRET),
+        (signed({"sub": "u", "exp": None}), SECRET),
+        (signed({"sub": "u", "typ": "refresh"}), SECRET),
+        (signed({"sub": 7}), SECRET),
+        ("Bearer " + jwt.encode({"sub": "u", "typ": "access"}, SECRET, algorithm="HS256"), SECRET),
         ("Bearer erp_apikey_123", SECRET),
+        ("Bearer " + "x" * 40, SECRET),
         ("Basic dXNlcjpwYXNz", SECRET),
+        ("Bearer ", SECRET),
     ],
 )
-def test_unverified_credentials_are_keyed_by_their_hash(header: str, secret: str | None) -> None:
-    expected = "auth:" + hashlib.sha256(header.encode()).hexdigest()
-
-    assert principal_key(header, "10.0.0.1", secret) == expected
+def test_what_the_gateway_cannot_verify_names_no_subject(header: str, secret: str | None) -> None:
+    assert verified_subject(header, secret) is None
 
 
-def test_anonymous_requests_are_keyed_by_client_ip() -> None:
-    assert principal_key(None, "10.0.0.1", SECRET) == "ip:10.0.0.1"
-    assert principal_key(None, None, SECRET) == "ip:unknown"
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("203.0.113.7", "ip:203.0.113.7"),
+        ("2001:db8:1:2:aaaa::1", "ip:2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:1:2:3", "ip:2001:db8:1:2::/64"),
+        ("unknown", "ip:unknown"),
+    ],
+)
+def test_an_address_bucket_is_the_ipv4_address_or_the_ipv6_slash_64(address: str, key: str) -> None:
+    assert address_key(address) == key
+
+
+def test_api_keys_are_known_by_their_digest_only() -> None:
+    digest = api_key_digest("Bearer erp_secret")
+
+    assert digest == hashlib.sha256(b"erp_secret").hexdigest()
+    assert api_key_digest("Bearer not-a-key") is None
+    assert api_key_digest("Basic erp_secret") is None
+
+
+def test_a_confirmed_api_key_counts_until_its_time_runs_out() -> None:
+    clock = Clock()
+    verdicts = ApiKeyVerdicts(ttl=60, clock=clock)
+    verdicts.remember("k")
+
+    assert verdicts.valid("k")
+    clock.now += 61
+    assert not verdicts.valid("k")
+
+
+def test_a_refused_api_key_is_forgotten_and_the_cache_is_bounded() -> None:
+    verdicts = ApiKeyVerdicts(max_keys=10, clock=Clock())
+    for n in range(100):
+        verdicts.remember(f"k{n}")
+    verdicts.forget("k99")
+
+    assert not verdicts.valid("k99")
+    assert verdicts.valid("k98")
+    assert not verdicts.valid("k0")

@@ -62,3 +62,22 @@ def test_portal_link_prefers_the_url_then_the_port(
     settings = GatewaySettings(core_url="http://core", portal_url=url, portal_port=port)
 
     assert portal_link(settings, host) == expected
+
+
+def test_trusted_proxies_are_addresses_and_networks() -> None:
+    settings = GatewaySettings.from_env(
+        {"ERP_CORE_URL": "http://core", "ERP_TRUSTED_PROXIES": " 10.0.0.7, 192.168.0.0/16,,::1 "}
+    )
+
+    trusted = [str(n) for n in settings.trusted_proxies]
+    assert trusted == ["10.0.0.7/32", "192.168.0.0/16", "::1/128"]
+
+
+def test_no_proxy_is_trusted_by_default() -> None:
+    assert GatewaySettings.from_env({"ERP_CORE_URL": "http://core"}).trusted_proxies == ()
+
+
+@pytest.mark.parametrize("value", ["proxy.example", "10.0.0.0/33", "*"])
+def test_a_trusted_proxy_must_be_an_address(value: str) -> None:
+    with pytest.raises(SettingsError, match="ERP_TRUSTED_PROXIES"):
+        GatewaySettings.from_env({"ERP_CORE_URL": "http://core", "ERP_TRUSTED_PROXIES": value})

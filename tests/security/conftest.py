@@ -66,11 +66,14 @@ def spawn(
     port: int | None = None,
     extra_args: list[str] | None = None,
 ) -> Server:
-    """Start `uvicorn --factory <factory>` on a free loopback port and wait until it answers."""
+    """Start core or a gateway (`factory`: `core.app:create_app` or `gateway.app:create_app`)
+    the way `erp up` does (`python -m stack.serve`, guarded) on a free loopback port, and wait
+    until it answers. `extra_args` go to the launcher (e.g. `--access-log`)."""
     port = port or free_port()
+    server_name = {"core.app:create_app": "core", "gateway.app:create_app": "gateway"}[factory]
     log_path = Path(tempfile.mkdtemp(prefix=f"sec-{name}-")) / f"{name}.log"
-    argv = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1"]
-    argv += ["--port", str(port), "--no-access-log", *(extra_args or [])]
+    argv = [sys.executable, "-m", "stack.serve", server_name, "--host", "127.0.0.1"]
+    argv += ["--port", str(port), *(extra_args or [])]
     with log_path.open("wb") as out:
         process = subprocess.Popen(
             argv,
@@ -95,7 +98,7 @@ def spawn(
         time.sleep(0.1)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def sec_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]:
     """A private JetStream server for the security tests."""
     server = EmbeddedNats(tmp_path_factory.mktemp("sec-nats"))
@@ -104,7 +107,7 @@ def sec_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def core_server(app: Any, sec_nats: EmbeddedNats) -> Iterator[Server]:
     """Core on this run's database (the in-process `app` fixture has migrated it)."""
     env = {**os.environ, "NATS_URL": sec_nats.url, "PYTHONPATH": str(PROJECT_ROOT)}
@@ -113,7 +116,7 @@ def core_server(app: Any, sec_nats: EmbeddedNats) -> Iterator[Server]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def sec_relay(core_server: Server, sec_nats: EmbeddedNats) -> Iterator[None]:
     """The outbox relay, publishing this run's events to the private NATS."""
     log_path = Path(tempfile.mkdtemp(prefix="sec-relay-")) / "relay.log"
@@ -143,7 +146,7 @@ def sec_relay(core_server: Server, sec_nats: EmbeddedNats) -> Iterator[None]:
 StartGateway = Callable[..., Server]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def start_gateway(core_server: Server, sec_nats: EmbeddedNats) -> Iterator[StartGateway]:
     """Start a gateway subprocess in front of `core_server`; keyword arguments are `ERP_*`
     environment overrides (e.g. `ERP_RATE_LIMIT="60"`). Stopped at the end of the session."""
@@ -167,13 +170,13 @@ def start_gateway(core_server: Server, sec_nats: EmbeddedNats) -> Iterator[Start
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(start_gateway: StartGateway, sec_relay: None) -> Server:
     """The shared gateway (rate limit off) in front of core, with the relay running."""
     return start_gateway()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def sec_admin(app: Any) -> dict[str, str]:
     """Username and password of an admin made for the security tests."""
     from core.identity.bootstrap import ensure_user

@@ -139,19 +139,34 @@ def test_erp_up_serves_the_demo_data_and_stops_everything(
 
 
 @pytest.mark.skipif(ON_POSTGRES, reason="supervision does not depend on the database")
-def test_when_a_child_dies_erp_up_stops_the_rest_and_fails(tmp_path: Path) -> None:
+def test_when_a_child_keeps_dying_erp_up_stops_the_rest_and_fails(tmp_path: Path) -> None:
+    # given a stack allowed one restart per process within the window
     home, output = tmp_path / "home", tmp_path / "erp-up.out"
-    process = _erp_up(home, output, "--no-demo")
+    extra = {"ERP_RESTART_LIMIT": "1", "COLUMNS": "240"}
+    process = _erp_up(home, output, "--no-demo", extra=extra)
     pids: dict[str, int] = {}
+    seen: set[int] = set()
     try:
         _wait_for_gateway(process, output)
         pids = {f.stem: int(f.read_text()) for f in (home / "run").glob("*.pid")}
 
+        # when core is killed, started again, and killed again
         os.kill(pids["core"], signal.SIGKILL)
+        seen.add(pids["core"])
+        deadline = time.monotonic() + 60
+        while (again := int((home / "run" / "core.pid").read_text())) in seen:
+            assert time.monotonic() < deadline, output.read_text()
+            time.sleep(0.1)
+        seen.add(again)
+        os.kill(again, signal.SIGKILL)
 
-        assert process.wait(timeout=30) == 1
-        assert "core exited unexpectedly" in output.read_text()
-        assert _group_members(set(pids.values()) | {process.pid}) == []
+        # then erp up gives up: exit 1, saying why, with core's last log lines, nothing left
+        assert process.wait(timeout=30) == 1, output.read_text()
+        said = " ".join(output.read_text().split())
+        assert "core ended at" in said and "starting it again in" in said
+        assert "core exited unexpectedly with exit code -9 (SIGKILL), 2 times" in said
+        assert "it keeps dying" in said and "core restarted by erp up" in said
+        assert _group_members(set(pids.values()) | seen | {process.pid}) == []
     finally:
-        _kill_groups({*pids.values(), process.pid})
+        _kill_groups({*pids.values(), *seen, process.pid})
         process.wait(timeout=10)

@@ -1,0 +1,104 @@
+"""The launcher's settings and the guard's rules, without servers (stack/serve.py,
+stack/http_guard.py); the servers themselves are attacked in tests/security/."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from stack.http_guard import Limits, looks_like_method, parse_networks
+from stack.serve import ServeSettings, SettingsError, argv, config
+
+
+def test_defaults_trust_loopback_at_core_and_nobody_at_the_gateway() -> None:
+    # given no variables set
+    core = ServeSettings.from_env("core", {})
+    gateway = ServeSettings.from_env("gateway", {})
+    # then core trusts its gateway on loopback, the gateway trusts no proxy
+    assert [str(n) for n in core.limits.trusted] == ["127.0.0.1/32", "::1/128"]
+    assert gateway.limits.trusted == ()
+    # and the deadlines and the cap have their documented defaults
+    assert (gateway.limits.header_timeout, gateway.limits.body_timeout) == (10.0, 30.0)
+    assert (gateway.keep_alive_timeout, gateway.limits.max_per_client) == (5.0, 256)
+
+
+def test_the_variables_are_read() -> None:
+    env = {
+        "ERP_HEADER_TIMEOUT": "2.5",
+        "ERP_BODY_TIMEOUT": "7",
+        "ERP_KEEP_ALIVE_TIMEOUT": "1",
+        "ERP_MAX_CONNECTIONS_PER_CLIENT": "0",
+        "ERP_TRUSTED_PROXIES": " 10.1.2.3 , 192.168.0.0/16,",
+        "ERP_CORE_TRUSTED_PROXIES": "10.9.0.0/16",
+    }
+    gateway = ServeSettings.from_env("gateway", env)
+    core = ServeSettings.from_env("core", env)
+    assert gateway.limits == Limits(2.5, 7.0, 0, parse_networks("10.1.2.3,192.168.0.0/16"))
+    assert gateway.keep_alive_timeout == 1.0
+    assert [str(n) for n in core.limits.trusted] == ["10.9.0.0/16"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ERP_HEADER_TIMEOUT", "soon"),
+        ("ERP_HEADER_TIMEOUT", "0"),
+        ("ERP_BODY_TIMEOUT", "-1"),
+        ("ERP_KEEP_ALIVE_TIMEOUT", "inf"),
+        ("ERP_MAX_CONNECTIONS_PER_CLIENT", "-3"),
+        ("ERP_MAX_CONNECTIONS_PER_CLIENT", "many"),
+        ("ERP_TRUSTED_PROXIES", "gateway.internal"),
+        ("ERP_TRUSTED_PROXIES", "10.0.0.0/33"),
+    ],
+)
+def test_a_wrong_value_stops_the_launch_naming_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        ServeSettings.from_env("gateway", {name: value})
+
+
+@pytest.mark.parametrize(
+    ("host", "key"),
+    [
+        ("203.0.113.9", "203.0.113.9"),
+        ("::ffff:203.0.113.9", "203.0.113.9"),  # IPv4-mapped: the same client as plain IPv4
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),  # a host of a /64 is the /64
+        ("10.0.0.7", None),  # a trusted proxy is not counted
+        ("/run/erp.sock", None),  # not an IP address (a Unix socket)
+    ],
+)
+def test_which_address_a_connection_counts_against(host: str, key: str | None) -> None:
+    limits = Limits(max_per_client=5, trusted=parse_networks("10.0.0.0/8"))
+    assert limits.client_key(host) == key
+
+
+def test_no_cap_counts_nothing() -> None:
+    assert Limits(max_per_client=0).client_key("203.0.113.9") is None
+
+
+@pytest.mark.parametrize(
+    ("head", "method_like"),
+    [(b"FOO / HTTP/1.1", True), (b"\r\nBREW /", True), (b"GE\x01T /", False), (b"", False)],
+)
+def test_an_unknown_method_is_told_from_garbage(head: bytes, method_like: bool) -> None:
+    assert looks_like_method(head) is method_like
+
+
+def test_erp_up_launches_through_stack_serve() -> None:
+    assert argv("core", "127.0.0.1", 8101, "INFO")[:4] == [
+        sys.executable,
+        "-m",
+        "stack.serve",
+        "core",
+    ]
+    assert "--access-log" in argv("gateway", "0.0.0.0", 8000, "DEBUG")
+
+
+def test_the_config_trusts_proxy_headers_only_when_a_proxy_is_named() -> None:
+    gateway = config(
+        "gateway", "127.0.0.1", 8000, "info", False, ServeSettings.from_env("gateway", {})
+    )
+    core = config("core", "127.0.0.1", 8101, "info", False, ServeSettings.from_env("core", {}))
+    assert gateway.proxy_headers is False
+    assert core.proxy_headers is True
+    assert core.forwarded_allow_ips == ["127.0.0.1/32", "::1/128"]
