@@ -8,7 +8,7 @@ answers a few rows (one per status or currency); none reads rows one by one into
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from core import clock, money
@@ -25,8 +25,13 @@ async def dashboard() -> schemas.Dashboard:
     """The key figures as of now (`core.clock`); days and months are UTC."""
     as_of = clock.now()
     midnight = datetime.combine(as_of.date(), time.min, UTC)
+    month = midnight.replace(day=1)
     by_status = await _count_by("SELECT status, COUNT(*) AS n FROM sales_orders GROUP BY status")
-    today = await query("SELECT COUNT(*) AS n FROM sales_orders WHERE confirmed_at >= {}", midnight)
+    today = await query(
+        "SELECT COUNT(*) AS n FROM sales_orders WHERE confirmed_at >= {} AND confirmed_at < {}",
+        midnight,
+        midnight + timedelta(days=1),
+    )
     purchases = await _count_by("SELECT status, COUNT(*) AS n FROM purchase_orders GROUP BY status")
     low = await query(LOW_STOCK_COUNT)
     return schemas.Dashboard(
@@ -36,7 +41,7 @@ async def dashboard() -> schemas.Dashboard:
         orders_by_status=schemas.OrdersByStatus(
             **{f: by_status.get(f, 0) for f in schemas.OrdersByStatus.__struct_fields__}
         ),
-        revenue_this_month=await _revenue_since(midnight.replace(day=1)),
+        revenue_this_month=await _revenue(month, (month + timedelta(days=32)).replace(day=1)),
         receivables=await _receivables(),
         stock_value=await _stock_value(),
         low_stock_count=int(low[0]["n"]),
@@ -55,12 +60,12 @@ def _with_default(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [found[c] for c in sorted(found)]
 
 
-async def _revenue_since(start: datetime) -> list[schemas.Revenue]:
+async def _revenue(start: datetime, end: datetime) -> list[schemas.Revenue]:
     rows = await query(
-        "SELECT currency, COUNT(*) AS n, SUM(total_minor) AS total,"
-        " SUM(subtotal_minor) AS subtotal FROM invoices WHERE issued_at >= {}"
-        " GROUP BY currency",
+        "SELECT currency, COUNT(*) AS n, SUM(total_minor) AS total, SUM(subtotal_minor) AS"
+        " subtotal FROM invoices WHERE issued_at >= {} AND issued_at < {} GROUP BY currency",
         start,
+        end,
     )
     return [
         schemas.Revenue(

@@ -21,6 +21,7 @@ from tests.core.helpers import new_bins, new_customer, new_product, new_shopper,
 H = dict[str, str]
 TODAY = datetime(2031, 3, 15, 10, 0, tzinfo=UTC)
 LAST_MONTH = datetime(2031, 2, 20, 10, 0, tzinfo=UTC)
+NEXT_MONTH = datetime(2031, 4, 2, 10, 0, tzinfo=UTC)  # stamped later than the dashboard's now
 
 
 async def _ok(response: Any, status: int = 200) -> dict[str, Any]:
@@ -76,7 +77,8 @@ def _delta(before: dict[str, Any], after: dict[str, Any], *path: str) -> Any:
 
 async def _business(client: httpx.AsyncClient, admin: H) -> None:
     """Last month: stock counted, an order invoiced and unpaid. Today: an order invoiced and
-    paid in part, a draft, one confirmed, one cancelled; purchases; a product below its point."""
+    paid in part, a draft, one confirmed, one cancelled; purchases; a product below its point.
+    Next month: an order invoiced (not in this month's figures)."""
     widget = await new_product(client, admin, unit_price="10.00", tax_rate="0.2", reorder_point=5)
     low = await new_product(client, admin, unit_price="3.00", reorder_point=3)
     (bin_id,) = await new_bins(client, admin, 1)
@@ -94,6 +96,8 @@ async def _business(client: httpx.AsyncClient, admin: H) -> None:
         cancel = await _order(client, admin, customer, widget["id"], 1, confirm=True)
         await _ok(client.post(f"/sales-orders/{cancel['id']}/cancel", headers=admin))
         await _purchases(client, admin, widget["id"], bin_id)
+    with clock.at(NEXT_MONTH):
+        await _shipped(client, admin, customer, widget["id"], bin_id)
 
 
 async def test_the_dashboard_counts_what_happened(client: httpx.AsyncClient, admin: H) -> None:
@@ -109,18 +113,18 @@ async def test_the_dashboard_counts_what_happened(client: httpx.AsyncClient, adm
     assert after["as_of"].startswith("2031-03-15T10:")
     assert after["orders_today"] - before["orders_today"] == 3  # invoiced, confirmed, cancelled
     by_status = {s: _delta(before, after, "orders_by_status", s) for s in after["orders_by_status"]}
-    assert by_status == {"draft": 1, "confirmed": 1, "picking": 0, "shipped": 0, "invoiced": 2,
+    assert by_status == {"draft": 1, "confirmed": 1, "picking": 0, "shipped": 0, "invoiced": 3,
                          "paid": 0, "cancelled": 1}  # fmt: skip
     assert _delta(before, after, "open_orders") == 2
     month = [_money(d["revenue_this_month"], "EUR", "total") for d in (before, after)]
     assert month[1] - month[0] == Decimal("24.00")  # this month's invoice only, tax included
     assert [r["currency"] for r in after["revenue_this_month"]] == ["EUR"]
     due = [_money(d["receivables"], "EUR", "outstanding") for d in (before, after)]
-    assert due[1] - due[0] == Decimal("44.00")  # 24.00 unpaid from February, 20.00 of today's
+    assert due[1] - due[0] == Decimal("68.00")  # February's and April's 24.00, 20.00 of today's
     value = [_money(d["stock_value"], "EUR", "retail_value") for d in (before, after)]
-    assert value[1] - value[0] == Decimal("203.00")  # 20 + 4 - 2 - 2 widgets, one low product
+    assert value[1] - value[0] == Decimal("183.00")  # 20 + 4 - 3 x 2 widgets, one low product
     cost = [_money(d["stock_value"], "EUR", "cost_value") for d in (before, after)]
-    assert cost[1] - cost[0] == Decimal("80.00")  # 20 widgets at the one price paid, 4.00
+    assert cost[1] - cost[0] == Decimal("72.00")  # 18 widgets at the one price paid, 4.00
     assert after["stock_value"] == valuation["totals"]
     assert _delta(before, after, "low_stock_count") == 1
     assert _delta(before, after, "open_purchase_orders") == 2  # partly received, draft
