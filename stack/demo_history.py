@@ -127,7 +127,7 @@ def _orders_on(rng: random.Random, day: date, progress: float) -> int:
     """How many orders a day brings: more on weekdays, a little more as the weeks go by."""
     if day.weekday() >= 5:
         return rng.choice((0, 0, 1, 1, 2))
-    return round(rng.choice((1, 2, 2, 3, 3, 4)) * (0.85 + 0.3 * progress))
+    return round(rng.choice((1, 1, 2, 2, 3, 3)) * (0.85 + 0.3 * progress))
 
 
 def _lines(rng: random.Random, catalogue: Catalogue, weights: list[float]) -> Lines:
@@ -165,23 +165,24 @@ def _sales(
 
 
 def _later(rng: random.Random, at: datetime, days: int, spread: int = 1) -> datetime:
-    """A business-hours moment `days` (plus up to `spread - 1`) days after `at`."""
+    """A moment in business hours `days` (plus up to `spread - 1`) days after `at`; a
+    weekend moves it to the Monday."""
     day = at.date() + timedelta(days=days + rng.randrange(spread))
+    day += timedelta(days=max(0, 7 - day.weekday()) if day.weekday() >= 5 else 0)
     return datetime.combine(day, time(8), UTC) + timedelta(minutes=rng.randrange(540))
 
 
 def _fate(rng: random.Random, order: Order, at: datetime) -> list[Step]:
-    """Placed, then cancelled (6 %), or confirmed (some as drafts first), picked, shipped (so
-    invoiced) and paid on terms: in full, in two parts, in part only, or not at all."""
-    k, roll = order.key, rng.random()
-    if order.self_service:  # a customer's own order is confirmed as it is placed
-        roll = max(roll, 0.2)
-    if roll < 0.03:  # a draft nobody wanted
+    """Placed, then cancelled (one in twelve), or confirmed (some as drafts first), picked,
+    shipped (so invoiced) and paid on terms. Rare fates follow the order's number, so every
+    history has a few of each; a customer's own order is confirmed as it is placed."""
+    k, fate = order.key, order.key % 24
+    if fate == 7 and not order.self_service:  # a draft nobody wanted
         return [Step(at, "draft", k), Step(_later(rng, at, 1, 3), "cancel", k)]
-    if roll < 0.06:  # confirmed, then called off
+    if fate == 19:  # confirmed, then called off
         return [Step(at, "place", k), Step(_later(rng, at, 1, 2), "cancel", k)]
     steps = [Step(at, "place", k)]
-    if roll < 0.2:  # drafted by sales, confirmed later
+    if fate in (2, 11, 16) and not order.self_service:  # drafted by sales, confirmed later
         steps = [Step(at, "draft", k), Step(confirmed := _later(rng, at, 1, 2), "confirm", k)]
         at = confirmed
     picked = _later(rng, at, 1, 2)
@@ -191,14 +192,15 @@ def _fate(rng: random.Random, order: Order, at: datetime) -> list[Step]:
 
 
 def _payments(rng: random.Random, key: int, shipped: datetime) -> list[Step]:
+    """Paid in full 5 to 39 days after shipping; one in ten in two parts, one in twenty in
+    part only, one in fourteen not at all (by the order's number)."""
     due = _later(rng, shipped, 5, 35)
-    roll = rng.random()
-    if roll < 0.8:
-        return [Step(due, "pay", key)]
     share = Decimal(rng.choice(("0.3", "0.4", "0.5", "0.6")))
-    if roll < 0.88:
+    if key % 10 == 4:
         return [Step(due, "pay", key, share=share), Step(_later(rng, due, 10, 15), "pay", key)]
-    return [Step(due, "pay", key, share=share)] if roll < 0.93 else []
+    if key % 20 == 13:
+        return [Step(due, "pay", key, share=share)]
+    return [] if key % 14 == 9 else [Step(due, "pay", key)]
 
 
 # Today's queue, placed between midnight and now: what becomes of each of today's orders

@@ -105,7 +105,8 @@ class Replay:
         order = self.history.orders[step.key]
         lines = [{"product_id": self.world.products[p], "quantity": q} for p, q in order.lines]
         body: dict[str, Any] = {"lines": lines}
-        headers = self.world.own_logins.get(order.customer) if order.self_service else None
+        own = order.self_service and step.kind == "place"  # a customer's order is confirmed
+        headers = self.world.own_logins.get(order.customer) if own else None
         if headers is None:
             headers = self.world.sales
             body |= {"customer_id": self.world.customers[order.customer],

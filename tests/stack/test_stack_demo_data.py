@@ -168,20 +168,24 @@ def test_the_history_is_the_same_for_the_same_day() -> None:
     assert _history() != _history(NOW + timedelta(days=1))
 
 
-def test_the_history_never_runs_out_of_stock_and_ends_with_the_stock_of_today() -> None:
-    for now in (NOW, NOW + timedelta(days=3), datetime(2027, 3, 1, 0, 5, tzinfo=UTC)):
+def test_any_day_plans_a_history_that_never_runs_short_and_ends_in_every_state() -> None:
+    # a year of weekly samples at changing hours (the plan depends on the day)
+    for n in range(52):
+        now = NOW + timedelta(days=7 * n + n % 7, hours=n % 10 - 14, minutes=n)
         history = _history(now)
-        _, available = _walk(history)
+        state, available = _walk(history)
         assert available == _targets(), now
         assert min(history.opening) >= 0
+        assert set(state.values()) == {"draft", "confirmed", "picking", "invoiced", "paid",
+                                       "partly paid", "cancelled"}, now  # fmt: skip
 
 
 def test_orders_in_every_state_over_ninety_days() -> None:
     history = _history()
     state, _ = _walk(history)
     counts = Counter(state.values())
-    assert 150 <= len(history.orders) <= 260
-    assert counts["paid"] >= 100 and counts["invoiced"] >= 15
+    assert 120 <= len(history.orders) <= 260
+    assert counts["paid"] >= 60 and counts["invoiced"] >= 15
     assert counts["partly paid"] >= 3 and counts["cancelled"] >= 5
     assert counts["draft"] >= 3 and counts["confirmed"] >= 3 and counts["picking"] >= 2
     placed = sorted(s.at for s in history.steps if s.kind in PLACED)
@@ -189,7 +193,7 @@ def test_orders_in_every_state_over_ninety_days() -> None:
     weeks = {(NOW.date() - t.date()).days // 7 for t in placed}
     assert weeks == set(range(13))
     self_service = [o for o in history.orders if o.self_service]
-    assert len(self_service) >= 10 and {o.customer for o in self_service} <= {0, 1, 2}
+    assert len(self_service) >= 3 and {o.customer for o in self_service} <= {0, 1, 2}
     cancelled_confirmed = [
         k
         for k, s in state.items()
@@ -325,10 +329,10 @@ def test_the_seeded_company_has_ninety_believable_days(tmp_path: Path, fresh_dat
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     # then every stock invariant holds (`erp check`) and the reports tell a believable story
     assert seen["failures"] == []
-    assert seen["counts"]["sales orders over 90 days"] >= 150
+    assert seen["counts"]["sales orders over 90 days"] >= 120
     figures = seen["dashboard"]
     states = figures["orders_by_status"]
-    assert states["paid"] >= 100 and states["invoiced"] >= 15 and states["cancelled"] >= 5
+    assert states["paid"] >= 60 and states["invoiced"] >= 15 and states["cancelled"] >= 5
     assert states["draft"] >= 3 and states["confirmed"] >= 3 and states["picking"] >= 2
     assert figures["orders_today"] >= 5 and figures["open_purchase_orders"] >= 2
     assert Decimal(figures["receivables"][0]["outstanding"]) > 0
@@ -343,7 +347,7 @@ def test_the_seeded_company_has_ninety_believable_days(tmp_path: Path, fresh_dat
     assert sum(d["invoices"] > 0 for d in days[:-1]) >= 50
     # every event is real, and as old as its change
     events = {row["type"]: row for row in seen["events"]}
-    assert events["erp.invoice.payment_recorded"]["n"] >= 100
+    assert events["erp.invoice.payment_recorded"]["n"] >= 60
     assert events["erp.purchase_order.received"]["n"] >= 10
     oldest = datetime.fromisoformat(str(events["erp.sales_order.created"]["first"]))
     assert oldest.date() <= first
