@@ -6,7 +6,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    ERP_HOME=/var/lib/erp
+    ERP_HOME=/var/lib/erp \
+    ERP_SHOP_DIR=/app/heads/storefront
 
 # Extra requirements for one flavour of the image, e.g. "streamlit>=1.40" for the portal.
 ARG EXTRA_REQUIREMENTS=""
@@ -20,7 +21,8 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
  && rm /tmp/requirements.txt
 
 # Then the project itself. The source tree stays in /app: the heads and any
-# configuration at the top of the tree are run from there.
+# configuration at the top of the tree are run from there (the gateway serves the storefront
+# from /app/heads/storefront, ERP_SHOP_DIR above, wherever Python imports the gateway from).
 COPY . .
 RUN pip install --no-deps . \
  && rm -rf build ./*.egg-info \

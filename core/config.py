@@ -53,6 +53,54 @@ def database_url(home: Path) -> str:
     return os.environ.get("DATABASE_URL") or f"sqlite:///{home / 'erp.sqlite3'}"
 
 
+def _seconds(name: str, default: float) -> float:
+    """A positive number of seconds from the environment variable `name`, else `default`."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if not 0 < value <= 3600:
+        raise ValueError(f"{name} must be more than 0 and at most 3600 seconds, not {raw!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseTimeouts:
+    """How long core waits for the database before answering 503 (seconds).
+
+    Each bound keeps a request from hanging on a database that is down, frozen or busy, so
+    the client gets a `503` with `Retry-After` in seconds instead of the gateway's 504:
+    - `connect`: opening a PostgreSQL connection (`ERP_DB_CONNECT_TIMEOUT`, default 3);
+    - `acquire`: waiting for a pooled PostgreSQL connection, including opening one, and
+      giving it back; on SQLite, a writer's turn among this process's writers
+      (`ERP_DB_ACQUIRE_TIMEOUT`, default 5);
+    - `statement`: one SQL statement on PostgreSQL, lock waits included, enforced by the
+      server and by the client (`ERP_DB_STATEMENT_TIMEOUT`, default 5);
+    - `busy`: a SQLite writer, once it is its turn, waiting for another process's write lock
+      (`ERP_DB_BUSY_TIMEOUT`, default 5, was 30; a write transaction lasts milliseconds, so
+      longer means another process holds the lock, or is stuck holding it).
+    """
+
+    connect: float = 3.0
+    acquire: float = 5.0
+    statement: float = 5.0
+    busy: float = 5.0
+
+    @classmethod
+    def from_env(cls) -> DatabaseTimeouts:
+        """The defaults, each overridden by its `ERP_DB_*_TIMEOUT` variable when set."""
+        default = cls()
+        return cls(
+            connect=_seconds("ERP_DB_CONNECT_TIMEOUT", default.connect),
+            acquire=_seconds("ERP_DB_ACQUIRE_TIMEOUT", default.acquire),
+            statement=_seconds("ERP_DB_STATEMENT_TIMEOUT", default.statement),
+            busy=_seconds("ERP_DB_BUSY_TIMEOUT", default.busy),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class SignInLimits:
     """How `core.identity.throttle` slows down password guessing (counts and seconds).

@@ -18,22 +18,27 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.querystring import QueryString
 
-from core.config import private_file
+from core.config import DatabaseTimeouts, private_file
+from core.engines import BoundedPostgres, BoundedSQLite, DatabaseUnavailable, is_unavailable
 from events import wake
+
+__all__ = ["DatabaseUnavailable", "is_unavailable"]
 
 # Any value outside this range would overflow PostgreSQL's BIGINT.
 MAX_QUANTITY = 10**12
 
 
-def engine_for(url: str) -> Engine:
-    """A Piccolo engine for `sqlite:///path` or `postgresql://…`."""
+def engine_for(url: str, timeouts: DatabaseTimeouts | None = None) -> Engine:
+    """A Piccolo engine for `sqlite:///path` or `postgresql://…`, its waits bounded by
+    `timeouts` (default: from the environment); see `core.engines`."""
     parsed = urlparse(url)
+    timeouts = timeouts or DatabaseTimeouts.from_env()
     if parsed.scheme == "sqlite":
         private_sqlite(Path(unquote(parsed.path)))
-        # 30 s busy timeout: writers queue instead of failing with "database is locked".
-        return SQLiteEngine(path=unquote(parsed.path), timeout=30)
+        # Writers queue for the write lock up to the busy timeout, then get a 503.
+        return BoundedSQLite(unquote(parsed.path), timeouts)
     if parsed.scheme in {"postgres", "postgresql"}:
-        return PostgresEngine(config={"dsn": url}, extensions=())
+        return BoundedPostgres(url, timeouts)
     raise ValueError(f"DATABASE_URL must be sqlite:/// or postgresql://, not {parsed.scheme}://")
 
 
@@ -111,10 +116,15 @@ async def disconnect() -> None:
         await db.close_connection_pool()
 
 
-async def ping() -> bool:
-    """Whether the database answers."""
+async def ping(budget: float = 1.5) -> bool:
+    """Whether the database answers `SELECT 1` (on PostgreSQL within `budget` seconds, so a
+    readiness check answers before the gateway's own timeout)."""
+    db = engine()
     try:
-        await engine().run_ddl("SELECT 1")
+        if isinstance(db, BoundedPostgres):
+            await db.ping(budget)
+        else:
+            await db.run_ddl("SELECT 1")
     except Exception:
         return False
     return True
@@ -143,12 +153,29 @@ async def migration_lock() -> AsyncIterator[None]:
         await conn.close()
 
 
+@asynccontextmanager
+async def unbounded() -> AsyncIterator[None]:
+    """Run long work on PostgreSQL connections of its own, without the pool's timeouts: the
+    statement bound would cancel a migration (an index over a large table) or `erp check` over
+    a million ledger moves. Only while nothing else uses the engine (start-up, a CLI)."""
+    db = engine()
+    pool = getattr(db, "pool", None)
+    if pool is None:
+        yield
+        return
+    db.pool = None  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        db.pool = pool  # type: ignore[attr-defined]
+
+
 async def migrate() -> None:
     """Apply every pending Piccolo migration."""
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
     out = io.StringIO()  # Piccolo prints its progress; keep it for the log instead
-    async with migration_lock():
+    async with migration_lock(), unbounded():
         with contextlib.redirect_stdout(out):
             result = await run_forwards(app_name="all", migration_id="all", fake=False)
     logging.getLogger("core.db").debug("migrations: %s", out.getvalue())

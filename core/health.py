@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get
 
 from core.db import ping
+from core.engines import RETRY_AFTER_SECONDS
 from core.http.problems import problem
 from core.identity.auth import public
 
@@ -22,9 +23,21 @@ class HealthController(Controller):
 
     @get("/ready", guards=[public], security=[])
     async def ready(self) -> Response[dict[str, object]] | Response[bytes]:
-        """Core can serve requests: the database answers."""
+        """Core can serve requests: the database answers.
+
+        200 `{"status": "ready", "checks": {"database": "ok"}}`, else a 503 problem
+        (`not_ready`, `Retry-After`) whose `checks` name what is down: `{"database": "down"}`.
+        Core talks to no other dependency; the gateway's readiness adds NATS and the stream.
+        """
         if not await ping():
-            return problem(503, "not_ready", "Not ready", "The database does not answer.")
+            return problem(
+                503,
+                "not_ready",
+                "Not ready",
+                "Not ready: the database is down.",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                checks={"database": "down"},
+            )
         return Response({"status": "ready", "checks": {"database": "ok"}})
 
 

@@ -22,6 +22,7 @@ class EventType(StrEnum):
     customer_updated = "erp.customer.updated"
     stock_changed = "erp.stock.changed"
     stock_low = "erp.stock.low"
+    availability_changed = "erp.availability.changed"
     sales_order_created = "erp.sales_order.created"
     sales_order_confirmed = "erp.sales_order.confirmed"
     sales_order_picking = "erp.sales_order.picking"

@@ -74,6 +74,16 @@ class LowStockAlert(Struct):
     reorder_point: int
 
 
+class Availability(Struct):
+    """A product's stock summed over sellable bins: `GET /products/{id}/availability`, and the
+    data of `erp.availability.changed` (what a shop shows; bins are staff business)."""
+
+    product_id: str
+    on_hand: int
+    reserved: int
+    available: int
+
+
 class SalesOrderLine(Struct):
     line_no: int
     product_id: str

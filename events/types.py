@@ -60,6 +60,12 @@ class StockLow(Envelope, tag="erp.stock.low", kw_only=True):
     data: r.LowStockAlert
 
 
+class AvailabilityChanged(Envelope, tag="erp.availability.changed", kw_only=True):
+    """A product's sellable stock changed; `data` is its availability after the transaction."""
+
+    data: r.Availability
+
+
 class SalesOrderCreated(Envelope, tag="erp.sales_order.created", kw_only=True):
     """A sales order was placed."""
 
@@ -150,6 +156,7 @@ Event: TypeAlias = (
     | CustomerUpdated
     | StockChanged
     | StockLow
+    | AvailabilityChanged
     | SalesOrderCreated
     | SalesOrderConfirmed
     | SalesOrderPicking

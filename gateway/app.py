@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,6 +10,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 
+from gateway.cors import Cors
 from gateway.edge import Edge, local_paths
 from gateway.health import live, ready
 from gateway.hub import EventHub
@@ -20,6 +22,7 @@ from gateway.problems import http_exception_handler, internal_error_handler
 from gateway.proxy import Proxy
 from gateway.ratelimit import RateLimiter
 from gateway.settings import GatewaySettings
+from gateway.shop import Shop
 from gateway.stream import event_stream
 from gateway.watch import CredentialWatch
 
@@ -32,9 +35,12 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
     nats = NatsLink(settings.nats_url)
     hub = EventHub(nats)
     watch = CredentialWatch(proxy, settings.sse_recheck)
+    shop = Shop(settings.shop_dir)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        state = "serving" if shop.installed() else "no storefront (404) in"
+        logging.getLogger("gateway").info("/shop/: %s %s", state, settings.shop_dir)
         await proxy.start()
         nats.start()
         try:
@@ -52,7 +58,14 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         openapi_config=None,
         logging_config=None,
         state=State(
-            {"settings": settings, "proxy": proxy, "nats": nats, "hub": hub, "watch": watch}
+            {
+                "settings": settings,
+                "proxy": proxy,
+                "nats": nats,
+                "hub": hub,
+                "watch": watch,
+                "shop": shop,
+            }
         ),
     )
     policy = (
@@ -68,5 +81,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         policy,
         settings.trusted_proxies,
         local_paths([route.path for route in app.routes]),
+        Cors(settings.cors_origins),
+        shop,
     )
     return app

@@ -1,5 +1,5 @@
 """The edge every HTTP request passes: request id, path check, client address, rate limit,
-security headers, access log, and routing to core."""
+security headers, CORS, access log, and routing to core or to the storefront's files."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Callable, Collection, Sequence
 
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
+from gateway.cors import Cors
 from gateway.forwarded import Origin, origin
 from gateway.limits import Charge, RatePolicy
 from gateway.logs import ACCESS_LOGGER
@@ -20,6 +21,7 @@ from gateway.problems import send_problem
 from gateway.proxy import Proxy
 from gateway.ratelimit import retry_after_header
 from gateway.settings import Network
+from gateway.shop import Shop, is_shop_path
 
 API_PREFIX = "/api/v1/"
 # Probes must work while a client is limited; only these exact paths are exempt.
@@ -50,11 +52,13 @@ def request_id(headers: list[tuple[bytes, bytes]]) -> str:
 
 
 class Reply:
-    """The client's `send`: adds the request id and the security headers, keeps the status."""
+    """The client's `send`: adds the request id, the security headers and the CORS headers
+    (`cors`: `gateway.cors.Cors.headers` of the request), keeps the status."""
 
-    def __init__(self, send: Send, rid: str) -> None:
+    def __init__(self, send: Send, rid: str, cors: Sequence[tuple[bytes, bytes]] = ()) -> None:
         self.send = send
         self.rid = rid
+        self.cors = list(cors)
         self.status = 0
 
     async def __call__(self, message: Message) -> None:
@@ -68,7 +72,7 @@ class Reply:
         kept = [(k, v) for k, v in headers if k.lower() != b"x-request-id"]
         present = {k.lower() for k, _ in kept}
         extra = [(k, v) for k, v in SECURITY_HEADERS if k not in present]
-        return [*kept, *extra, (b"x-request-id", self.rid.encode())]
+        return [*kept, *extra, *self.cors, (b"x-request-id", self.rid.encode())]
 
 
 class Edge:
@@ -81,12 +85,16 @@ class Edge:
         policy: RatePolicy | None,
         trusted_proxies: Sequence[Network],
         is_local: Callable[[str], bool],
+        cors: Cors | None = None,
+        shop: Shop | None = None,
     ) -> None:
         self.app = app
         self.proxy = proxy
         self.policy = policy
         self.trusted_proxies = tuple(trusted_proxies)
         self.is_local = is_local
+        self.cors = cors or Cors(())
+        self.shop = shop
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection; only `http` ones get the edge treatment."""
@@ -97,7 +105,7 @@ class Edge:
         rid = request_id(scope["headers"])
         state = scope.setdefault("state", {})
         state["request_id"] = rid
-        reply = Reply(send, rid)
+        reply = Reply(send, rid, self.cors.headers(scope))
         try:
             await self._handle(scope, receive, reply)
         except Exception:
@@ -127,7 +135,7 @@ class Edge:
         client = origin(scope, self.trusted_proxies)
         scope["state"]["client_address"] = client.address
         charge: Charge | None = None
-        if self.policy is not None and scope["path"].rstrip("/") not in UNLIMITED:
+        if self.policy is not None and _limited(scope["path"]):
             charge = await self.policy.admit(credential(scope), client.address, reply.rid)
             if charge.wait:
                 retry = retry_after_header(charge.wait)
@@ -146,10 +154,21 @@ class Edge:
     ) -> None:
         """Answer locally, or forward to core what the gateway does not serve itself."""
         path = scope["path"]
-        if path.startswith(API_PREFIX) and not self.is_local(path):
+        if self.cors.is_preflight(scope):
+            await self.cors.preflight(scope, reply)
+        elif self.shop is not None and is_shop_path(path):
+            await self.shop(scope, receive, reply)
+        elif path.startswith(API_PREFIX) and not self.is_local(path):
             await self.proxy(scope, receive, reply, reply.rid, client)
         else:
             await self.app(scope, receive, reply)
+
+
+def _limited(path: str) -> bool:
+    """Whether the rate limit applies: not to the probes, nor to the storefront's files (static,
+    public, no core nor database behind them; a page load fetches a dozen, and shoppers behind
+    one address would share a budget meant for API calls)."""
+    return path.rstrip("/") not in UNLIMITED and not is_shop_path(path)
 
 
 def local_paths(paths: Collection[str]) -> Callable[[str], bool]:

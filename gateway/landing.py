@@ -63,18 +63,32 @@ def _status(name: str, state: str) -> str:
 
 
 def render(
-    settings: GatewaySettings, core: str, nats: str, host: str | None, base: str = ""
+    settings: GatewaySettings,
+    core: str,
+    nats: str,
+    host: str | None,
+    base: str = "",
+    shop: bool = False,
 ) -> str:
-    """The landing page's HTML for the given dependency states."""
+    """The landing page's HTML for the given dependency states; `shop`: a storefront is
+    installed (else it is not linked)."""
     portal = portal_link(settings, host)
     portal_html = (
         f'<a href="{escape(portal)}">{escape(portal)}</a>'
         if portal
         else "<span class=soon>coming soon</span>"
     )
+    shop_html = (
+        '<a href="/shop/">Storefront</a> <small>/shop/</small>'
+        if shop
+        else "Storefront <small>/shop/</small> <span class=soon>not installed</span>"
+    )
     statuses = "\n".join([_status("gateway", "ok"), _status("core", core), _status("NATS", nats)])
     return _template().substitute(
-        statuses=statuses, portal=portal_html, base=escape(base or "http://localhost:8000")
+        statuses=statuses,
+        portal=portal_html,
+        shop=shop_html,
+        base=escape(base or "http://localhost:8000"),
     )
 
 
@@ -84,6 +98,7 @@ async def landing(request: Request[Any, Any, Any]) -> Response[str]:
     state = await readiness(request.app.state.proxy, request.app.state.nats, request_id_of(request))
     base = str(request.base_url).rstrip("/")
     settings = request.app.state.settings
-    html = render(settings, state.core, state.nats, request.headers.get("host"), base)
+    shop = request.app.state.shop.installed()
+    html = render(settings, state.core, state.nats, request.headers.get("host"), base, shop)
     headers = {"Content-Security-Policy": content_security_policy()}
     return Response(html, media_type="text/html", headers=headers)

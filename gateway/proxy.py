@@ -213,10 +213,15 @@ def _names_credential(pair: bytes) -> bool:
 
 
 def response_headers(raw: list[tuple[bytes, bytes]]) -> Headers:
-    """Core's response headers minus hop-by-hop ones and those the gateway sets itself."""
+    """Core's response headers minus hop-by-hop ones and those the gateway sets itself (the
+    request id, and CORS: `gateway/cors.py` is the one place that allows an origin)."""
     listed = _connection_listed(raw)
     skip = _RESPONSE_SKIP | listed
-    return [(k.lower(), v) for k, v in raw if k.lower() not in skip]
+    return [
+        (k.lower(), v)
+        for k, v in raw
+        if k.lower() not in skip and not k.lower().startswith(b"access-control-")
+    ]
 
 
 def _connection_listed(raw: list[tuple[bytes, bytes]]) -> frozenset[bytes]:

@@ -6,6 +6,8 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -14,6 +16,8 @@ MAX_BODY_BYTES = 1024 * 1024
 SSE_HEARTBEAT = 15.0
 SSE_QUEUE = 1000
 SSE_RECHECK = 5.0
+# The storefront of this checkout (`heads/storefront/` beside `gateway/`); ERP_SHOP_DIR overrides.
+DEFAULT_SHOP_DIR = Path(__file__).resolve().parent.parent / "heads" / "storefront"
 
 
 class SettingsError(ValueError):
@@ -40,6 +44,9 @@ class GatewaySettings:
     sse_recheck: float = SSE_RECHECK  # seconds between re-checks of open streams' credentials
     # Peers whose `X-Forwarded-For` is believed (`ERP_TRUSTED_PROXIES`); empty: trust none.
     trusted_proxies: tuple[Network, ...] = ()
+    shop_dir: Path = DEFAULT_SHOP_DIR  # the storefront's files, served at /shop/
+    # Browser origins allowed to call /api/v1/* from another site (`ERP_CORS_ORIGINS`).
+    cors_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> GatewaySettings:
@@ -60,6 +67,8 @@ class GatewaySettings:
             sse_queue=_int(env, "ERP_SSE_QUEUE", SSE_QUEUE) or SSE_QUEUE,
             sse_recheck=_float(env, "ERP_SSE_RECHECK", SSE_RECHECK),
             trusted_proxies=networks(env.get("ERP_TRUSTED_PROXIES", ""), "ERP_TRUSTED_PROXIES"),
+            shop_dir=Path(env.get("ERP_SHOP_DIR", "").strip() or DEFAULT_SHOP_DIR).expanduser(),
+            cors_origins=origins(env.get("ERP_CORS_ORIGINS", "")),
         )
 
 
@@ -106,3 +115,29 @@ def networks(raw: str, name: str = "value") -> tuple[Network, ...]:
         except ValueError:
             raise SettingsError(f"{name}: {entry!r} is not an address or a network") from None
     return tuple(found)
+
+
+def origins(raw: str, name: str = "ERP_CORS_ORIGINS") -> tuple[str, ...]:
+    """Comma-separated browser origins (`https://shop.example.com, http://127.0.0.1:5500`).
+
+    Each is a scheme (http or https), a host and an optional port, nothing else, compared
+    exactly with a request's `Origin` (scheme and host in lower case, no default port, as
+    browsers send them; a trailing `/` is dropped). `*`, `null`, a path, a query or
+    credentials are a `SettingsError` naming the entry: the gateway allows listed sites only.
+    """
+    found: list[str] = []
+    for entry in (part.strip() for part in raw.split(",")):
+        if not entry:
+            continue
+        try:
+            url = urlsplit(entry.removesuffix("/"))
+            port = url.port
+        except ValueError:
+            raise SettingsError(f"{name}: {entry!r} is not an origin") from None
+        plain = url.scheme in ("http", "https") and url.hostname and not url.username
+        if not plain or url.path or url.query or url.fragment or url.password:
+            raise SettingsError(f"{name}: {entry!r} is not an origin like https://shop.example")
+        host = f"[{url.hostname}]" if ":" in (url.hostname or "") else url.hostname
+        default = {"http": 80, "https": 443}[url.scheme]  # browsers leave it out of `Origin`
+        found.append(f"{url.scheme}://{host}" + (f":{port}" if port not in (None, default) else ""))
+    return tuple(dict.fromkeys(found))

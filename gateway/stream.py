@@ -72,7 +72,7 @@ def resume_point(scope: HTTPScope, query: dict[str, list[str]]) -> int | None:
     if raw is None:
         return None
     raw = raw.strip()
-    if not raw.isdigit() or len(raw) > 15:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 15:  # "²".isdigit() is True
         raise BadRequest("Last-Event-ID (or after) must be an event sequence number.")
     return int(raw)
 

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
 import httpx
@@ -20,7 +21,7 @@ from rich.table import Table
 
 from events import wake
 from stack import demo, logfiles, serve
-from stack.env import StackEnv, redact, resolve
+from stack.env import PROJECT_ROOT, StackEnv, redact, resolve
 from stack.nats import nats_accepts, nats_command
 from stack.ports import free_port, free_udp_port, next_free_port
 from stack.supervisor import (
@@ -140,6 +141,10 @@ def _gateway(env: StackEnv, urls: dict[str, str], console: Console) -> Planned:
     extra = {"ERP_CORE_URL": urls["core"]}
     if "portal" in urls:  # the landing page links the portal only when one runs
         extra["ERP_PORTAL_URL"] = urls["portal"]
+    # The gateway serves the storefront's folder (gateway/shop.py) at /shop/ when it has one.
+    shop = Path(os.environ.get("ERP_SHOP_DIR") or PROJECT_ROOT / "heads" / "storefront")
+    if (shop.expanduser() / "index.html").is_file():
+        urls["shop"] = f"{urls['gateway']}/shop/"
     argv = serve.argv("gateway", host, port, env.log_level)
     spec = ProcessSpec("gateway", argv, extra, url=urls["gateway"])
     return Planned(spec, http_ok(f"{urls['gateway']}/api/v1/health/ready"))
@@ -337,6 +342,7 @@ def _panel(
         ("OpenAPI", f"{gateway}/api/v1/openapi.json"),
         ("Events", f"{gateway}/api/v1/events/stream (SSE), /api/v1/asyncapi.json"),
         *([("Portal", urls["portal"])] if "portal" in urls else []),
+        *([("Storefront", urls["shop"])] if "shop" in urls else []),
         ("Data folder", str(env.home)),
         ("Database", redact(env.database_url)),
         ("NATS", f"{urls['nats']} (embedded)" if embedded else redact(urls["nats"])),

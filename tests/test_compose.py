@@ -221,3 +221,16 @@ def test_core_and_gateway_trust_forwarded_headers_only_from_their_proxies(servic
         "172.16.0.0/12",
         "192.168.0.0/16",
     ]
+
+
+def test_the_gateway_serves_the_storefront_in_the_image_and_passes_cors_origins(services):
+    # The Dockerfile copies the tree to its WORKDIR and names the storefront there, so the
+    # gateway finds it wherever Python imports the gateway from.
+    lines = [line.strip() for line in (ROOT / "Dockerfile").read_text().splitlines()]
+    workdir = next(line.split()[1] for line in lines if line.startswith("WORKDIR "))
+    assert "COPY . ." in lines
+    assert f"ERP_SHOP_DIR={workdir}/heads/storefront" in " ".join(lines)
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    assert not ignored & {"heads", "heads/storefront", "heads/*"}
+    gateway_env = services["gateway"]["environment"]
+    assert "ERP_CORS_ORIGINS" in gateway_env and gateway_env["ERP_CORS_ORIGINS"] is None

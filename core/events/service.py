@@ -12,8 +12,7 @@ from piccolo.query import Select
 
 import events
 from core.db import is_sqlite
-from core.errors import Malformed
-from core.http.pagination import decode_cursor, encode_cursor
+from core.http.pagination import decode_int_cursor, encode_cursor
 from core.identity.principal import Principal
 from core.outbox.tables import OutboxEvent
 
@@ -64,12 +63,7 @@ def _visible(seen: Visibility) -> Combinable | bool:
 
 
 def _start(after: int, cursor: str | None) -> int:
-    key = decode_cursor(cursor)
-    if key is None:
-        return after
-    if not key.isdigit():
-        raise Malformed("The cursor is not one this API gave out.")
-    return max(after, int(key))
+    return max(after, decode_int_cursor(cursor) or 0)
 
 
 async def log(

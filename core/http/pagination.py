@@ -1,9 +1,20 @@
-"""Keyset pagination: `?limit=&cursor=`, `{"items", "next_cursor"}` and a `Link` header."""
+"""Keyset pagination: `?limit=&cursor=`, `{"items", "next_cursor"}` and a `Link` header.
+
+A cursor is the last key of a page and an HMAC of it under a key derived from `ERP_SECRET`,
+in URL-safe base64: the contract makes a cursor the API did not issue, or one that was
+altered, a 400, and so no key a client made up (an id, a sequence past BIGINT, a date that is
+not one) ever reaches SQL. Changing `ERP_SECRET` ends the cursors given out before (400): a
+client starts the walk again.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import hashlib
+import hmac
+from datetime import date
 from typing import Annotated, Any, Generic, Protocol, TypeVar
 from urllib.parse import urlencode
 
@@ -11,9 +22,13 @@ import msgspec
 from litestar import Request, Response
 from litestar.params import Parameter
 
+from core.config import settings
 from core.errors import Malformed
 
 T = TypeVar("T")
+TAG_BYTES = 12  # 96 bits of HMAC-SHA256: no forgery by guessing
+MAX_BIGINT = 2**63 - 1
+NOT_OURS = "The cursor is not one this API gave out."
 
 Limit = Annotated[int, Parameter(ge=1, le=200, description="Page size, 1..200.")]
 Cursor = Annotated[
@@ -28,8 +43,19 @@ class Page(msgspec.Struct, Generic[T]):
     next_cursor: str | None
 
 
+@functools.cache
+def _mac_key(secret: str) -> bytes:
+    return hashlib.sha256(f"cursors\n{secret}".encode()).digest()
+
+
+def _tag(key: bytes) -> bytes:
+    return hmac.new(_mac_key(settings().secret), key, hashlib.sha256).digest()[:TAG_BYTES]
+
+
 def encode_cursor(last_key: str) -> str:
-    return base64.urlsafe_b64encode(last_key.encode()).decode().rstrip("=")
+    """The cursor for the page after `last_key` (printable, at most 64 characters)."""
+    raw = last_key.encode()
+    return base64.urlsafe_b64encode(raw + _tag(raw)).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str | None) -> str | None:
@@ -37,12 +63,39 @@ def decode_cursor(cursor: str | None) -> str | None:
     if cursor is None:
         return None
     try:
-        key = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise Malformed("The cursor is not one this API gave out.") from None
-    if not key or len(key) > 64 or not key.isprintable():
-        raise Malformed("The cursor is not one this API gave out.")
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    except (binascii.Error, ValueError):
+        raise Malformed(NOT_OURS) from None
+    body, tag = raw[:-TAG_BYTES], raw[-TAG_BYTES:]
+    if not body or not hmac.compare_digest(tag, _tag(body)):
+        raise Malformed(NOT_OURS)
+    key = body.decode(errors="replace")
+    if len(key) > 64 or not key.isprintable():
+        raise Malformed(NOT_OURS)
     return key
+
+
+def decode_int_cursor(cursor: str | None, maximum: int = MAX_BIGINT) -> int | None:
+    """A cursor whose key is a whole number from 0 to `maximum` (an event's `sequence`)."""
+    key = decode_cursor(cursor)
+    if key is None:
+        return None
+    if not (key.isascii() and key.isdigit()) or len(key) > len(str(maximum)):
+        raise Malformed(NOT_OURS)
+    if (value := int(key)) > maximum:
+        raise Malformed(NOT_OURS)
+    return value
+
+
+def decode_date_cursor(cursor: str | None) -> date | None:
+    """A cursor whose key is an ISO date (`2026-11-26`), the last day of a report's page."""
+    key = decode_cursor(cursor)
+    if key is None:
+        return None
+    try:
+        return date.fromisoformat(key)
+    except ValueError:
+        raise Malformed(NOT_OURS) from None
 
 
 def page_of(rows: list[T], limit: int, key: Any) -> Page[T]:

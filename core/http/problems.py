@@ -10,6 +10,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from core.engines import DatabaseUnavailable
 from core.errors import DomainError, FieldError
 from core.http import validation
 
@@ -145,8 +146,27 @@ def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
     )
 
 
+def database_unavailable(
+    request: Request[Any, Any, Any], exc: DatabaseUnavailable
+) -> Response[bytes]:
+    """503 with `Retry-After` while the database is down, frozen or locked (`core.engines`):
+    a fault of ours, but a passing one, so the client is told when to try again."""
+    request_id = request.scope.get("state", {}).get("request_id", "")
+    log.warning("database unavailable: %s", exc, extra={"request_id": request_id})
+    return problem(
+        503,
+        "database_unavailable",
+        "Service unavailable",
+        "The database is not answering right now. Try again shortly"
+        " (a POST with the same Idempotency-Key, so it is done once).",
+        headers={"Retry-After": str(exc.retry_after)},
+        request_id=request_id,
+    )
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     DomainError: domain_error,
+    DatabaseUnavailable: database_unavailable,
     ValidationException: validation_error,
     HTTPException: http_error,
     Exception: internal_error,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import array
 import functools
+import itertools
 import types
 import typing
 from decimal import Decimal
@@ -11,9 +13,16 @@ from typing import Any, get_args, get_origin
 import msgspec
 from litestar import Request
 
-from core.errors import FieldError, Invalid, NotFound
+from core.errors import FieldError, Invalid, Malformed, NotFound
+from core.http.pagination import decode_cursor
 
 DECIMAL_AS_NUMBER = 'Expected a decimal string, like "19.90"'
+# The deepest body the API takes is 3 levels (an order, its lines, a line); 32 leaves room for
+# any that comes, and keeps far below where a recursive walk (msgspec's decoder, ours, and
+# Litestar's) runs out of stack: about 1,000 levels, a 2 KB body.
+MAX_JSON_DEPTH = 32
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_BRACKET_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1, +1, -1, -1 as signed
 
 
 def _unwrap(tp: Any) -> Any:
@@ -99,6 +108,26 @@ def _accepts_none(tp: Any) -> bool:
 NUL = "Must not contain the NUL character (\\u0000)"
 
 
+def json_depth(body: bytes) -> int:
+    """How deeply the arrays and objects of a JSON text nest, without decoding it (brackets in
+    strings do not count); 0 when it has too few brackets to nest deeper than the limit.
+    Linear time, in C but for one `max` over the brackets."""
+    if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
+        return 0  # cannot be too deep: most bodies stop here
+    # Without escaped backslashes, then escaped quotes, every quote left opens or closes a
+    # string, so every other piece between quotes is outside the strings.
+    unescaped = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    outside = b"".join(unescaped.split(b'"')[::2])
+    brackets = outside.translate(_BRACKET_STEPS, _NOT_BRACKETS)
+    return max(itertools.accumulate(array.array("b", brackets)), default=0)
+
+
+def check_depth(body: bytes) -> None:
+    """400 when a JSON body nests deeper than `MAX_JSON_DEPTH`, before anything decodes it."""
+    if json_depth(body) > MAX_JSON_DEPTH:
+        raise Malformed(f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels.")
+
+
 @functools.cache
 def has_decimal(tp: Any) -> bool:
     """Whether a Decimal appears anywhere in a body type (its fields, lists, unions)."""
@@ -137,34 +166,47 @@ async def check_request(request: Request[Any, Any, Any]) -> None:
       a use for it.
     - A decimal sent as a JSON number: msgspec takes one, while the document (and the
       contract) say money and rates are decimal strings.
+    - A body nested deeper than `MAX_JSON_DEPTH` (400, before anything decodes it).
+    - A `cursor` the API did not issue (400), on every list, whatever path its service takes.
     Every invalid field of the body is named then; any other invalid body is left to
     Litestar's own decoding, which runs after this.
     """
     if any(isinstance(v, str) and "\x00" in v for v in request.path_params.values()):
         # Ids are opaque: one with a NUL is simply one that does not exist.
         raise NotFound("Nothing at this path: no id holds a NUL character.")
+    errors = _query_errors(request)
+    param = request.route_handler.parsed_fn_signature.parameters.get("data")
+    body = await request.body() if param is not None else b""
+    check_depth(body)
+    # Most bodies need no second look: JSON can carry a NUL only as the escape \u0000, and a
+    # number can pass for a decimal only where the body's type has a Decimal somewhere.
+    if param is not None and body and (b"\\u0000" in body or has_decimal(param.annotation)):
+        errors += _body_errors(body, param.annotation)
+    if errors:
+        raise Invalid("Some fields are invalid.", errors=errors)
+
+
+def _query_errors(request: Request[Any, Any, Any]) -> list[FieldError]:
+    """Query parameters holding a NUL; else 400 when the `cursor` is not one we issued."""
     errors = [
         FieldError(name, NUL)
         for name, value in request.query_params.multi_items()
         if "\x00" in name or "\x00" in value
     ]
-    param = request.route_handler.parsed_fn_signature.parameters.get("data")
-    body = await request.body() if param is not None else b""
-    # Most bodies need no second look: JSON can carry a NUL only as the escape \u0000, and a
-    # number can pass for a decimal only where the body's type has a Decimal somewhere.
-    if param is None or not body or (b"\\u0000" not in body and not has_decimal(param.annotation)):
-        if errors:
-            raise Invalid("Some fields are invalid.", errors=errors)
-        return
+    if not errors:
+        decode_cursor(request.query_params.get("cursor"))
+    return errors
+
+
+def _body_errors(body: bytes, annotation: Any) -> list[FieldError]:
+    """NULs anywhere in a JSON body, and every invalid field when a decimal came as a number."""
     try:
         raw = msgspec.json.decode(body)
     except msgspec.DecodeError:
-        raw = None  # Litestar answers 400 malformed
-    if raw is not None:
-        nul = _nul_errors(raw, "")
-        typed = collect(raw, param.annotation)
-        if nul or any(e.message == DECIMAL_AS_NUMBER for e in typed):
-            nul_fields = {e.field for e in nul}
-            errors += nul + [e for e in typed if e.field not in nul_fields]
-    if errors:
-        raise Invalid("Some fields are invalid.", errors=errors)
+        return []  # Litestar answers 400 malformed
+    nul = _nul_errors(raw, "")
+    typed = collect(raw, annotation)
+    if not nul and not any(e.message == DECIMAL_AS_NUMBER for e in typed):
+        return []
+    nul_fields = {e.field for e in nul}
+    return nul + [e for e in typed if e.field not in nul_fields]

@@ -16,7 +16,7 @@ from core.ids import new_id
 from core.outbox import service as outbox
 from events import EventType
 
-from . import rules, schemas
+from . import availability, rules, schemas
 from .errors import InsufficientStock, ShortLine
 from .tables import Location, Reservation, StockLevel, StockMove
 
@@ -58,6 +58,7 @@ async def ensure_levels(keys: Iterable[Key]) -> None:
 async def lock_sellable(product_ids: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
     """Sellable bins with stock free per product, locked, as (location_id, available) pairs."""
     ids = sorted(set(product_ids))
+    await availability.serialize(ids)  # first: a product's lock before any of its rows
     rows = await StockLevel.raw(
         f"SELECT s.product_id, s.location_id, s.on_hand - s.reserved AS free {_SELLABLE_JOIN} "
         f"AND s.product_id IN ({_marks(ids)}) ORDER BY s.product_id, s.location_id{_for_update()}",
@@ -73,6 +74,7 @@ async def lock_sellable(product_ids: Sequence[str]) -> dict[str, list[tuple[str,
 async def lock_levels(keys: Sequence[Key]) -> dict[Key, dict[str, Any]]:
     """The level rows of these (product, location) pairs, locked, in lock order."""
     keys = sorted(set(keys))
+    await availability.serialize(k[0] for k in keys)  # first: a product's lock, then its rows
     await ensure_levels(keys)
     clause = " OR ".join("(s.product_id = {} AND s.location_id = {})" for _ in keys)
     rows = await StockLevel.raw(
@@ -132,6 +134,8 @@ async def change_levels(
     for level in levels:
         changed = schemas.StockLevelChange(**schemas.as_dict(level), cause=cause)
         await outbox.add(EventType.stock_changed, level.product_id, changed)
+    # The product's sellable sums: one `erp.availability.changed` per product and transaction.
+    await availability.track(changes)
     return levels
 
 

@@ -9,6 +9,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 # The resources live in the event contract, so an event's data is what the API serves.
+from events.resources import Availability as Availability
 from events.resources import LowStockAlert as LowStockAlert
 from events.resources import StockLevelChange as StockLevelChange
 
@@ -54,13 +55,6 @@ class LocationCreate(Struct, forbid_unknown_fields=True):
 class StockLevel(Struct):
     product_id: str
     location_id: str
-    on_hand: int
-    reserved: int
-    available: int
-
-
-class Availability(Struct):
-    product_id: str
     on_hand: int
     reserved: int
     available: int

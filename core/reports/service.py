@@ -9,7 +9,7 @@ from typing import Any
 from core import clock, money
 from core.db import query
 from core.errors import FieldError, Invalid
-from core.http.pagination import decode_cursor, encode_cursor
+from core.http.pagination import decode_cursor, decode_date_cursor, encode_cursor
 
 from . import schemas
 
@@ -22,8 +22,11 @@ _SELLABLE = (
 
 
 def day_range(start: date | None, end: date | None) -> tuple[date, date]:
+    """The UTC days `start`..`end` (both included); default: the 30 days up to today."""
     end = end or clock.today()
-    start = start or end - timedelta(days=29)
+    if end >= date.max:  # the query ends the day after `to`, which must be a date too
+        raise Invalid(f"`to` must be before {date.max}.", errors=[FieldError("to", "too late")])
+    start = start or end - timedelta(days=min(29, (end - date.min).days))
     if start > end:
         raise Invalid("`from` is after `to`.", errors=[FieldError("from", "after to")])
     if (end - start).days >= MAX_DAYS:
@@ -46,9 +49,9 @@ async def sales_daily(
 ) -> schemas.SalesDaily:
     """Per day and currency, oldest first, empty days included: orders confirmed, invoiced."""
     start, end = day_range(start, end)
-    if after := decode_cursor(cursor):
-        start = max(start, date.fromisoformat(after[:10]) + timedelta(days=1))
-    last = min(end, start + timedelta(days=limit - 1))
+    if (after := decode_date_cursor(cursor)) is not None:
+        start = max(start, after + timedelta(days=1))  # issued only for a day before `end`
+    last = start + timedelta(days=min(limit - 1, (end - start).days))  # never past `end`
     lo = datetime.combine(start, time.min, UTC)
     hi = datetime.combine(last + timedelta(days=1), time.min, UTC)
     days: dict[tuple[date, str], dict[str, int]] = {}

@@ -207,14 +207,15 @@ async def test_a_customer_sees_its_own_orders_and_invoices_and_the_catalogue(
     # when: each reads the log
     everything = await read_log(client, admin, after=start)
     my_log = await read_log(client, me, after=start)
-    # then: products for everyone, orders and invoices only for their owner, no stock rows
+    # then: products and availability for everyone, orders and invoices only for their owner,
+    # no stock rows
     kinds = {e["type"].rsplit(".", 1)[0] for e in my_log}
-    assert kinds == {"erp.product", "erp.sales_order", "erp.invoice"}
+    assert kinds == {"erp.product", "erp.availability", "erp.sales_order", "erp.invoice"}
     owned = [e for e in my_log if e["type"].startswith(("erp.sales_order.", "erp.invoice."))]
     assert {e["data"]["customer_id"] for e in owned} == {mine["id"]}
     assert {e["subject"] for e in owned} == {my_order["id"], my_order["invoice_id"]}
     assert "erp.invoice.payment_recorded" in {e["type"] for e in owned}
-    public = [e for e in everything if e["type"].startswith("erp.product.")]
+    public = [e for e in everything if e["type"].startswith(("erp.product.", "erp.availability."))]
     assert [e["id"] for e in my_log if e not in owned] == [e["id"] for e in public]
     their_log = await read_log(client, them, after=start)
     assert their_order["id"] in {e["subject"] for e in their_log}

@@ -3,8 +3,10 @@
 The rule under test: bad input gets a clear `application/problem+json` error and changes
 nothing; no 500 for anything a client can send. For every operation of
 `GET /api/v1/openapi.json`, schemathesis generates valid and invalid requests (wrong types,
-out-of-range values, missing and unknown fields, odd strings), sent as the admin, in-process
-through the session `app` on the session's event loop, and every response must:
+out-of-range values, missing and unknown fields, odd strings), sent as the admin and again as
+a customer (a login of one customer: most routes are refused to it, the rest are filtered to
+its own data), in-process through the session `app` on the session's event loop, and every
+response must:
 
 - never be a 5xx;
 - for a 4xx, be `application/problem+json` with `type`, `title`, `status` (the response's
@@ -15,7 +17,9 @@ through the session `app` on the session's event loop, and every response must:
   was (row counts and versions of every table of core).
 
 Bounded and reproducible for CI: a fixed seed, derandomized, no example database, no
-deadline, `ERP_FUZZ_EXAMPLES` (default 25) requests per operation. Schemathesis' coverage
+deadline, `ERP_FUZZ_EXAMPLES` (default 25) requests per operation as the admin and
+`ERP_FUZZ_CUSTOMER_EXAMPLES` (default 10) as the customer, whose requests mostly end at the
+guard (a whole run: about a minute per database on a loaded machine). Schemathesis' coverage
 phase (about 40 more deterministic requests per operation: boundary values, every wrong
 method, each required field left out) doubles the run time, so it is off by default;
 `ERP_FUZZ_COVERAGE=1` turns it on, e.g. with `ERP_FUZZ_EXAMPLES=200` for a deep run.
@@ -28,7 +32,7 @@ Not run, and why:
   transport, outside the session's event loop and database pool. Credentials and roles are
   `tests/core/test_guards.py`'s and `test_identity.py`'s; wrong methods `test_problems.py`'s.
 - Generated credentials (`with-security-parameters` off): every request carries the admin's
-  token, as the rule is about what a signed-in client can send.
+  or the customer's token, as the rule is about what a signed-in client can send.
 Every operation is fuzzed: `test_fuzz_covers_every_operation` fails if one is left out.
 """
 
@@ -40,14 +44,18 @@ import os
 from typing import Any
 
 import httpx
+import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import Case, CheckContext, Response
 from schemathesis import checks as builtin
 
+from tests.core.helpers import new_shopper
+
 PROBLEM = "application/problem+json"
 MAX_EXAMPLES = int(os.environ.get("ERP_FUZZ_EXAMPLES", "25"))
+CUSTOMER_EXAMPLES = int(os.environ.get("ERP_FUZZ_CUSTOMER_EXAMPLES", "10"))
 COVERAGE = os.environ.get("ERP_FUZZ_COVERAGE", "") == "1"
 SEED = 20261126
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -165,18 +173,41 @@ async def test_session_app_serves_the_fuzzed_document(client: httpx.AsyncClient)
     assert (await client.get("/openapi.json")).json() == DOCUMENT
 
 
+@pytest.fixture(scope="module")
+async def shopper(client: httpx.AsyncClient, admin: dict[str, str]) -> dict[str, str]:
+    """The auth headers of a login of a new customer."""
+    return (await new_shopper(client, admin))[1]
+
+
+def _fuzz_settings(examples: int) -> Any:
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        # Session fixtures only; slow or filtered generation is fine, the budget is the bound.
+        suppress_health_check=list(HealthCheck),
+    )
+
+
 @schema.parametrize()
-@settings(
-    max_examples=MAX_EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    # Session fixtures only; slow or filtered generation is fine, the budget is the bound.
-    suppress_health_check=list(HealthCheck),
-)
+@_fuzz_settings(MAX_EXAMPLES)
 async def test_api(case: Case, client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+    await _exercise(case, client, admin)
+
+
+@schema.parametrize()
+@_fuzz_settings(CUSTOMER_EXAMPLES)
+async def test_api_as_a_customer(
+    case: Case, client: httpx.AsyncClient, shopper: dict[str, str]
+) -> None:
+    await _exercise(case, client, shopper)
+
+
+async def _exercise(case: Case, client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    """Send the case with `auth`; check the answer, and that a refused write changed nothing."""
     # Serialised the way schemathesis would send it, then sent through the session's client.
-    kwargs = case.as_transport_kwargs(base_url="http://core", headers=admin)
+    kwargs = case.as_transport_kwargs(base_url="http://core", headers=auth)
     request = {k: v for k, v in kwargs.items() if k in REQUEST_ARGUMENTS}
     prepared = requests.Request(**request).prepare()
     before = await _fingerprint() if prepared.method in WRITES else None
@@ -186,7 +217,7 @@ async def test_api(case: Case, client: httpx.AsyncClient, admin: dict[str, str])
         headers=dict(prepared.headers),
         content=prepared.body,
     )
-    case.validate_response(response, checks=CHECKS, headers=admin)
+    case.validate_response(response, checks=CHECKS, headers=auth)
     if before is not None and 400 <= response.status_code < 500:
         assert await _fingerprint() == before, (
             f"{prepared.method} {prepared.url} got {response.status_code} and changed data"

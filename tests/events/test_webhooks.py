@@ -248,7 +248,9 @@ async def test_a_subscription_gets_only_the_types_it_matches(
 
     await receiver.wait_for(2)
     await asyncio.sleep(0.5)
-    types = [got.event["type"] for got in receiver.received]
+    # Deliveries are concurrent (a slow first attempt may land after the next event's), so
+    # only which types arrive is asserted here, not their order.
+    types = sorted(got.event["type"] for got in receiver.received)
     assert types == ["erp.product.created", "erp.product.updated"]
     attempts = await deliveries(client, admin, hook["id"], 2)
     assert {a["event_type"] for a in attempts} == {"erp.product.created", "erp.product.updated"}

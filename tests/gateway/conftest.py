@@ -29,9 +29,13 @@ ALL_METHODS = [HttpMethod.GET, HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH
 
 @route("/api/v1/echo/{rest:path}", http_method=ALL_METHODS)
 async def echo(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-    """Describe the request as core saw it; `?status=` picks the answer's status."""
+    """Describe the request as core saw it; `?status=` picks the answer's status, `?acao=` adds
+    an `Access-Control-Allow-Origin` of core's own."""
     body = await request.body()
     status = int(request.query_params.get("status", "200"))
+    extra = (
+        {"Access-Control-Allow-Origin": acao} if (acao := request.query_params.get("acao")) else {}
+    )
     return Response(
         {
             "method": request.method,
@@ -42,7 +46,7 @@ async def echo(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
             "client_port": request.client.port if request.client else None,
         },
         status_code=status,
-        headers={"X-Upstream": "yes", "Cache-Control": "no-store"},
+        headers={"X-Upstream": "yes", "Cache-Control": "no-store", **extra},
     )
 
 

@@ -9,15 +9,19 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import jwt
+import nats
 import pytest
+from nats.js.errors import NotFoundError
 
 from gateway.app import create_app
 from gateway.logs import ACCESS_LOGGER, JsonFormatter
 from gateway.settings import GatewaySettings
+from stack.nats import EmbeddedNats
 from tests.gateway.gateway_support import GatewayFactory, free_port
 
 SECRET = "a-test-secret-that-is-32-bytes-long"
@@ -208,7 +212,12 @@ async def test_ready_when_core_is_ready(gateway: GatewayFactory) -> None:
     assert response.status_code == 200
     assert response.json() == {
         "status": "ready",
-        "checks": {"core": "ok", "nats": "not_configured"},
+        "checks": {
+            "core": "ok",
+            "database": "ok",
+            "nats": "not_configured",
+            "stream": "not_configured",
+        },
     }
 
 
@@ -223,11 +232,40 @@ async def test_not_ready_when_core_is_down(gateway: GatewayFactory) -> None:
 
 
 async def test_ready_with_nats_connected(gateway: GatewayFactory, nats_url: str) -> None:
+    await _ensure_stream(nats_url)
     async with gateway(nats_url=nats_url) as gw:
         response = await _poll_ready(gw)
 
     assert response.status_code == 200
-    assert response.json()["checks"] == {"core": "ok", "nats": "ok"}
+    assert response.json()["checks"] == {
+        "core": "ok",
+        "database": "ok",
+        "nats": "ok",
+        "stream": "ok",
+    }
+
+
+async def test_not_ready_naming_the_stream_when_nats_has_none(
+    gateway: GatewayFactory, tmp_path: Path
+) -> None:
+    # given a NATS server with JetStream but no stream holding erp.> (no relay ever ran)
+    server = EmbeddedNats(tmp_path)
+    server.start()
+    try:
+        async with gateway(nats_url=server.url) as gw:
+            # when readiness is asked, once NATS is connected
+            response = await _poll_ready(gw, until=lambda r: r.json()["checks"]["nats"] == "ok")
+            # then it is 503 naming the stream
+            assert response.status_code == 503
+            assert response.json()["checks"]["stream"] == "down"
+            assert "stream is down" in response.json()["detail"]
+            assert int(response.headers["retry-after"]) > 0
+
+            # and once the stream exists, it is ready
+            await _ensure_stream(server.url)
+            assert (await _poll_ready(gw)).status_code == 200
+    finally:
+        server.stop()
 
 
 async def test_starts_and_reports_nats_down_when_unreachable(gateway: GatewayFactory) -> None:
@@ -236,7 +274,12 @@ async def test_starts_and_reports_nats_down_when_unreachable(gateway: GatewayFac
         page = await gw.get("/")
 
     assert response.status_code == 503
-    assert response.json()["checks"] == {"core": "ok", "nats": "down"}
+    assert response.json()["checks"] == {
+        "core": "ok",
+        "database": "ok",
+        "nats": "down",
+        "stream": "unknown",
+    }
     assert "nats" in response.json()["detail"]
     assert page.status_code == 200
 
@@ -322,12 +365,30 @@ async def test_one_json_log_line_per_request(
     assert line["duration_ms"] >= 0
 
 
-async def _poll_ready(gw: httpx.AsyncClient, attempts: int = 50) -> httpx.Response:
-    """Ask for readiness until it is 200 or the attempts run out (NATS connects async)."""
+async def _poll_ready(
+    gw: httpx.AsyncClient,
+    attempts: int = 50,
+    until: Callable[[httpx.Response], bool] = lambda r: r.status_code == 200,
+) -> httpx.Response:
+    """Ask for readiness until `until` holds (default: 200) or the attempts run out (NATS
+    connects asynchronously)."""
     response = await gw.get("/api/v1/health/ready")
     for _ in range(attempts):
-        if response.status_code == 200:
+        if until(response):
             break
         await asyncio.sleep(0.1)
         response = await gw.get("/api/v1/health/ready")
     return response
+
+
+async def _ensure_stream(url: str) -> None:
+    """Make sure a stream holds `erp.>` on that server, as the relay does at start."""
+    client = await nats.connect(url)
+    try:
+        js = client.jetstream()
+        try:
+            await js.find_stream_name_by_subject("erp.>")
+        except NotFoundError:
+            await js.add_stream(name="ERP", subjects=["erp.>"])
+    finally:
+        await client.close()

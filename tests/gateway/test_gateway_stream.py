@@ -132,8 +132,10 @@ async def place_order(
 
 
 def assert_isolated(events: list[Sse], own: str, other_order: str) -> None:
+    """Only the catalogue, its sellable sums and the customer's own orders: no stock rows."""
+    catalogue = ("erp.product.", "erp.availability.")
     for e in events:
-        assert e.event.startswith(("erp.product.", "erp.sales_order.", "erp.invoice."))
+        assert e.event.startswith((*catalogue, "erp.sales_order.", "erp.invoice."))
         if e.event.startswith(("erp.sales_order.", "erp.invoice.")):
             assert e.data["data"]["customer_id"] == own
         assert e.data["subject"] != other_order
@@ -154,8 +156,14 @@ async def test_customer_sees_only_its_own_orders(
     async with open_stream(gw, access_token=token) as stream:  # as EventSource would
         b_order = await place_order(client, b_auth, product["id"])
         a_order = await place_order(client, a_auth, product["id"])
-        live = await stream.until(lambda e: e.data["subject"] == a_order["id"])
+        # The sums come last in their transaction: after A's order, 8 of 10 are available.
+        live = await stream.until(lambda e: e.data["data"].get("available") == 8)
+    assert a_order["id"] in {e.data["subject"] for e in live}
     assert_isolated(live, a["id"], b_order["id"])
+    # Both orders reserved stock: the customer saw the product's sums after each, not the bins.
+    sums = [e.data["data"] for e in live if e.event == "erp.availability.changed"]
+    assert [s["available"] for s in sums] == [9, 8]
+    assert set(sums[0]) == {"product_id", "on_hand", "reserved", "available"}
     # The catch-up from the log (filtered by core) obeys the same rule.
     async with open_stream(gw, {**a_auth, "Last-Event-ID": str(start)}) as stream:
         caught = await stream.until(lambda e: e.data["subject"] == a_order["id"])

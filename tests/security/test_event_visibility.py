@@ -40,15 +40,16 @@ Event = dict[str, Any]
 H = dict[str, str]
 OWNED = {"sales_order", "invoice"}
 # What each role may read, by event aggregate (contract, "Identity and roles").
+CATALOGUE = {"product", "availability"}  # who may read products sees sellable stock too
 ROLE_SEES = {
-    "admin": {"product", "customer", "stock", "sales_order", "purchase_order", "invoice"},
-    "warehouse": {"product", "stock", "sales_order", "purchase_order"},
-    "sales": {"product", "customer", "stock", "sales_order", "invoice"},
-    "customer": {"product", "sales_order", "invoice"},  # its own orders and invoices only
+    "admin": {*CATALOGUE, "customer", "stock", "sales_order", "purchase_order", "invoice"},
+    "warehouse": {*CATALOGUE, "stock", "sales_order", "purchase_order"},
+    "sales": {*CATALOGUE, "customer", "stock", "sales_order", "invoice"},
+    "customer": {*CATALOGUE, "sales_order", "invoice"},  # its own orders and invoices only
 }
 # What an integration key holding `events:read` and one read scope sees.
 SCOPE_SEES = {
-    "products:read": {"product"},
+    "products:read": CATALOGUE,
     "customers:read": {"customer"},
     "stock:read": {"stock"},
     "orders:read": {"sales_order"},
@@ -298,8 +299,11 @@ async def test_what_the_issue_found_is_closed(world: World) -> None:
     hidden = ("erp.customer.", "erp.invoice.")
     assert not [e for e in got("warehouse") if e["type"].startswith(hidden)]
     assert any(e["type"].startswith("erp.sales_order.") for e in got("warehouse"))
-    # and a customer saw no per-bin stock row and never the other customer's order
+    # and a customer saw no per-bin stock row, but the product's sellable sums, and never the
+    # other customer's order
     assert not [e for e in got("customer-a") if e["type"].startswith("erp.stock.")]
+    sums = [e["data"] for e in got("customer-a") if e["type"] == "erp.availability.changed"]
+    assert sums and set(sums[0]) == {"product_id", "on_hand", "reserved", "available"}
     assert world.facts["b_order"] not in {e["subject"] for e in got("customer-a")}
     assert world.facts["b_order"] in {e["subject"] for e in got("customer-b")}
     # and a key with orders:read saw order events only; events:read alone shows nothing

@@ -18,6 +18,7 @@ from tests.security.conftest import Server, spawn, token
 
 # uvicorn as `erp up` starts it at DEBUG: its access log on (the fixture's spawn turns it off).
 VERBOSE = ["--access-log", "--log-level", "debug"]
+ORIGIN = "http://shop.example.test"
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +32,14 @@ def verbose_core(core_server: Server) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def verbose_gateway(
-    verbose_core: Server, sec_nats: EmbeddedNats, sec_relay: None
+    verbose_core: Server,
+    sec_nats: EmbeddedNats,
+    sec_relay: None,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Server]:
-    """A gateway in front of it, logging everything."""
+    """A gateway in front of it, logging everything, with a storefront and an allowed origin."""
+    shop = tmp_path_factory.mktemp("shop")
+    (shop / "index.html").write_text("<!doctype html><title>Shop</title>")
     env = {
         **os.environ,
         "ERP_CORE_URL": verbose_core.url,
@@ -41,16 +47,24 @@ def verbose_gateway(
         "ERP_RATE_LIMIT": "0",
         "ERP_LOG_LEVEL": "DEBUG",
         "PYTHONPATH": str(PROJECT_ROOT),
+        "ERP_SHOP_DIR": str(shop),
+        "ERP_CORS_ORIGINS": ORIGIN,
     }
     server = spawn("gateway-debug", "gateway.app:create_app", env, extra_args=VERBOSE)
     yield server
     server.stop()
 
 
-def open_stream(api: str, credential: str) -> int:
-    """Open the event stream with `?access_token=` as EventSource does, read its first line."""
+def open_stream(api: str, credential: str, origin: str | None = None) -> int:
+    """Open the event stream with `?access_token=` as EventSource does (from `origin`, if
+    given, as a storefront served elsewhere does), read its first line."""
+    headers = {"Origin": origin} if origin else {}
     with httpx.stream(
-        "GET", f"{api}/events/stream", params={"access_token": credential}, timeout=10
+        "GET",
+        f"{api}/events/stream",
+        params={"access_token": credential},
+        headers=headers,
+        timeout=10,
     ) as response:
         if response.status_code == 200:
             next(response.iter_lines())
@@ -69,6 +83,13 @@ def test_the_query_credential_is_in_no_log(
     for base in (verbose_gateway.api, verbose_core.api):
         httpx.get(f"{base}/products", params={"limit": 1, "access_token": real})
         httpx.get(f"{base}/products?access%5Ftoken={guess}")
+    # and from a storefront: its files, and the stream and a preflight from another origin
+    assert open_stream(verbose_gateway.api, real, ORIGIN) == 200
+    for path in ("/shop/", "/shop/missing.js", "/shop"):
+        httpx.get(verbose_gateway.url + path, params={"access_token": real})
+    preflight = {"Origin": ORIGIN, "Access-Control-Request-Method": "GET"}
+    stream = f"{verbose_gateway.api}/events/stream?access_token={guess}"
+    assert httpx.options(stream, headers=preflight).status_code == 204
     verbose_gateway.stop()
     verbose_core.stop()
     # then neither appears in any log line, though the requests were logged (redacted)
@@ -78,3 +99,4 @@ def test_the_query_credential_is_in_no_log(
         assert guess not in log, server.name
         assert "/api/v1/products" in log, server.name
     assert "/api/v1/events/stream?access_token=REDACTED" in verbose_gateway.log()
+    assert "/shop/?access_token=REDACTED" in verbose_gateway.log()

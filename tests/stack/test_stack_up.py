@@ -107,10 +107,16 @@ def test_erp_up_serves_the_demo_data_and_stops_everything(
     tmp_path: Path, servers: dict[str, str]
 ) -> None:
     home, output = tmp_path / "home", tmp_path / "erp-up.out"
-    process = _erp_up(home, output, extra=servers)
+    shop = tmp_path / "storefront"  # a storefront folder of its own (ERP_SHOP_DIR)
+    shop.mkdir()
+    (shop / "index.html").write_text("<!doctype html><title>Shop</title>")
+    process = _erp_up(home, output, extra={**servers, "ERP_SHOP_DIR": str(shop)})
     pids: dict[str, int] = {}
     try:
         url = _wait_for_gateway(process, output)
+        # The panel names the storefront the gateway serves.
+        assert re.search(rf"Storefront\s+{re.escape(url)}/shop/", output.read_text())
+        assert httpx.get(f"{url}/shop/").text == (shop / "index.html").read_text()
         pids = {f.stem: int(f.read_text()) for f in (home / "run").glob("*.pid")}
         # With NATS_URL set, erp up uses that server and starts none of its own.
         assert set(pids) >= ({"core", "gateway"} if servers else {"nats", "core", "gateway"})
