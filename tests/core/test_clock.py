@@ -129,3 +129,28 @@ async def test_every_timestamp_follows_the_clock(client: httpx.AsyncClient, admi
         rows = await query(f"SELECT {column} AS at FROM {table} WHERE {column} IS NOT NULL")
         days = {_as_datetime(r["at"]).date().isoformat() for r in rows}
         assert day in days, f"{table}.{column}"
+
+
+async def test_a_rewritten_availability_event_keeps_the_moved_time(
+    client: httpx.AsyncClient, admin: H
+) -> None:
+    # given a product counted twice in one transaction (its one availability row rewritten)
+    from core.db import transaction
+    from core.inventory import stock
+
+    product = await new_product(client, admin)
+    (bin_id,) = await new_bins(client, admin, 1)
+    loss = stock.VIRTUAL["inventory_loss"]
+    moment = datetime(2025, 2, 3, 9, tzinfo=UTC)
+    with clock.at(moment):
+        async with transaction():
+            for quantity in (3, 2):
+                move = stock.Move(product["id"], loss, bin_id, quantity)
+                await stock.book([move], cause="adjustment", reference=unique("r"), by=None)
+    # then the event says 5 available, stamped at the moved time
+    rows = await query(
+        "SELECT time, data FROM outbox WHERE subject = {} AND type = 'erp.availability.changed'",
+        product["id"],
+    )
+    assert len(rows) == 1 and '"available":5' in str(rows[0]["data"])
+    assert _as_datetime(rows[0]["time"]).date() == moment.date()
