@@ -1,9 +1,11 @@
-"""Signed cursors for reports whose keyset is not a row id: any change to one is a 400.
+"""Signed cursors whose key is a list: a report ranked on aggregates (best sellers) resumes
+after a key of several values, with the question it answers (ranking and range).
 
-A cursor is `<base64url payload>.<base64url tag>`, the tag an HMAC-SHA256 (first 12 bytes) of
-the payload under a key derived from `ERP_SECRET` for this purpose alone, so a client can hand
-back only what the API gave out (contract: "a cursor the API did not issue, or one that was
-altered, is 400"). The payload is a list of strings and integers in JSON.
+`core.http.pagination` signs a single key of at most 64 characters; this key is longer (two
+figures, a product id, a currency, the ranking and two days), so it is JSON, signed the same
+way under a key of its own purpose: `<base64url payload>.<base64url tag>`, the tag the first
+12 bytes of an HMAC-SHA256 under a key derived from `ERP_SECRET`. A cursor the API did not
+give out, or an altered one, is 400 (contract, "Conventions").
 """
 
 from __future__ import annotations
