@@ -3,8 +3,8 @@
 A line counts on the day its order's invoice was issued (`invoices.issued_at`, indexed). One
 aggregate query per page ranks the products, best first, with a total order that breaks every
 tie: by revenue (or quantity), then the other figure, then product id, then currency. A page
-goes on after the last row of the previous one (keyset on those four values, carried in a
-signed cursor with the range and the ranking it belongs to).
+goes on after the last row of the previous one: keyset on those four values, carried in the
+API's signed cursor (`core.http.pagination`) with the ranking it belongs to.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from typing import Any
 from core import money
 from core.db import query
 from core.errors import Malformed
+from core.http.pagination import NOT_OURS, decode_cursor, encode_cursor
 
-from . import cursors, schemas
+from . import schemas
 from .service import day_range
 
 _RANKED = (
@@ -42,27 +43,44 @@ def _figures(by: schemas.By) -> tuple[str, str]:
     return ("revenue", "quantity") if by == schemas.By.revenue else ("quantity", "revenue")
 
 
-def _resume(
-    cursor: str | None, by: schemas.By, start: date | None, end: date | None
-) -> tuple[date | None, date | None, list[Any] | None]:
-    """The range and the last row's key of a cursor; 400 if it belongs to another question."""
-    if cursor is None:
-        return start, end, None
-    key = cursors.verify(cursor)
-    if len(key) != 7 or key[0] != by.value:
+def _key(by: schemas.By, row: dict[str, Any]) -> str:
+    """The cursor key after `row`: the ranking's initial, both figures in base 36, currency
+    and product id (at most 64 characters for figures below 36**10 minor units or units)."""
+    a, b = _figures(by)
+    figures = f"{_base36(int(row[a]))}.{_base36(int(row[b]))}"
+    return f"{by.value[0]}{figures}.{row['currency']}.{row['product_id']}"
+
+
+def _base36(n: int) -> str:
+    digits = ""
+    while True:
+        n, d = divmod(n, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[d] + digits
+        if not n:
+            return digits
+
+
+def _after(cursor: str | None, by: schemas.By) -> list[Any] | None:
+    """The last row's (figure, figure, product id, currency); 400 for another ranking's."""
+    key = decode_cursor(cursor)
+    if key is None:
+        return None
+    try:
+        x, y, currency, product_id = key[1:].split(".", 3)
+        after = [int(x, 36), int(y, 36), product_id, currency]
+    except ValueError:  # signed, but for another list
+        raise Malformed(NOT_OURS) from None
+    if key[:1] != by.value[0]:
         raise Malformed("The cursor belongs to another ranking.")
-    first, last = date.fromisoformat(str(key[1])), date.fromisoformat(str(key[2]))
-    if (start or first) != first or (end or last) != last:
-        raise Malformed("The cursor belongs to another range of days.")
-    return first, last, key[3:]
+    return after
 
 
 async def top_products(
     start: date | None, end: date | None, by: schemas.By, cursor: str | None, limit: int
 ) -> schemas.TopProducts:
     """A page of best sellers over the days `start`..`end` (default: the last 30), best first."""
-    start, end, after = _resume(cursor, by, start, end)
     start, end = day_range(start, end)
+    after = _after(cursor, by)
     a, b = _figures(by)
     lo = datetime.combine(start, time.min, UTC)
     hi = datetime.combine(end + timedelta(days=1), time.min, UTC)
@@ -73,11 +91,7 @@ async def top_products(
         args += [x, x, y, x, y, product_id, x, y, product_id, currency]
     rows = await query(sql + _ORDER.format(a=a, b=b), *args, limit + 1)
     items = [_item(r) for r in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        key = [by.value, start.isoformat(), end.isoformat(), int(last[a]), int(last[b])]
-        next_cursor = cursors.sign([*key, last["product_id"], last["currency"]])
+    next_cursor = encode_cursor(_key(by, rows[limit - 1])) if len(rows) > limit else None
     return schemas.TopProducts(items, next_cursor, start, end)
 
 
