@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from piccolo.columns import Column, Varchar
 from piccolo.columns.combination import Combinable
 from piccolo.table import Table
 
+from core import clock
 from core.db import is_sqlite, is_unique_violation
 from core.errors import Duplicate, NotFound, StalePrecondition
 from core.http.pagination import Page, decode_cursor, page_of
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    """The moment to stamp on a row (`core.clock`: the demo seeder may move it)."""
+    return clock.now()
 
 
 def contains(column: Varchar, text: str) -> Combinable:

@@ -34,6 +34,7 @@ class EventType(StrEnum):
     purchase_order_received = "erp.purchase_order.received"
     purchase_order_cancelled = "erp.purchase_order.cancelled"
     invoice_issued = "erp.invoice.issued"
+    invoice_payment_recorded = "erp.invoice.payment_recorded"
     invoice_paid = "erp.invoice.paid"
 
 

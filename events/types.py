@@ -132,6 +132,16 @@ class InvoiceIssued(Envelope, tag="erp.invoice.issued", kw_only=True):
     data: r.Invoice
 
 
+class InvoicePaymentRecorded(Envelope, tag="erp.invoice.payment_recorded", kw_only=True):
+    """A payment was recorded against an invoice, in part or in full.
+
+    `data` is the invoice after the payment (`paid_amount`, `outstanding`, `payments`); the
+    payment that covers the total is followed by `erp.invoice.paid`.
+    """
+
+    data: r.Invoice
+
+
 class InvoicePaid(Envelope, tag="erp.invoice.paid", kw_only=True):
     """Payments cover an invoice's total."""
 
@@ -158,6 +168,7 @@ Event: TypeAlias = (
     | PurchaseOrderReceived
     | PurchaseOrderCancelled
     | InvoiceIssued
+    | InvoicePaymentRecorded
     | InvoicePaid
 )
 EVENT_CLASSES: tuple[type[Event], ...] = get_args(Event)

@@ -7,6 +7,8 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,9 @@ import httpx
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from core import clock
 from stack import demo_data as data
+from stack import demo_history, demo_replay
 
 API = "/api/v1"
 CONCURRENCY = 8
@@ -61,17 +65,22 @@ class _Api:
         self.client, self.progress, self.task = client, progress, task
         self.limit = asyncio.Semaphore(CONCURRENCY)
         self.sellable: list[str] = []
+        self.ids: dict[str, list[str]] = {}  # what was created, in the order of the demo data
 
-    async def send(self, path: str, body: dict[str, Any]) -> httpx.Response:
-        """POST a body and count it as done."""
+    async def send(
+        self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        """POST a body (as admin, or with these headers) and count it as done."""
         async with self.limit:
-            response = await self.client.post(f"{API}{path}", json=body)
+            response = await self.client.post(f"{API}{path}", json=body, headers=headers)
         self.progress.advance(self.task)
         return response
 
-    async def post(self, path: str, body: dict[str, Any]) -> Any:
+    async def post(
+        self, path: str, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> Any:
         """POST a body and return the JSON answer; SeedError unless it succeeded."""
-        response = await self.send(path, body)
+        response = await self.send(path, body, headers)
         if not response.is_success:
             raise SeedError(
                 f"POST {path} {_label(body)} -> {response.status_code}: {response.text}"
@@ -140,26 +149,58 @@ async def seed(home: Path, console: Console) -> SeedResult:
 
 
 async def _load(client: httpx.AsyncClient, console: Console) -> SeedResult:
-    """POST the whole demo company, with a progress bar."""
+    """POST the whole demo company, then its last 90 days of business, with a progress bar.
+
+    The company is set up the day before its history starts (`core.clock` moved there), so
+    every order, invoice, move and event of the history comes after it."""
     products = data.catalogue()
     customers = data.customers()
+    history = data.history(datetime.now(UTC))
     bins = sum(len(b) for _, _, b in data.WAREHOUSES)
     total = len(data.WAREHOUSES) + bins + len(products) * 2 + len(customers) * 2 + 5
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
-        api = _Api(client, progress, progress.add_task("Loading demo data", total=total))
-        result = SeedResult()
+        task = progress.add_task("Loading demo data", total=total + len(history.steps))
+        api, result = _Api(client, progress, task), SeedResult()
         steps: list[tuple[str, Callable[[_Api, SeedResult], Awaitable[None]]]] = [
             ("warehouses and bins", _warehouses),
             ("suppliers", _suppliers),
             ("customers and their logins", lambda a, r: _customers(a, r, customers)),
             ("staff logins", _staff),
-            ("products and opening stock", lambda a, r: _products(a, r, products)),
+            ("products and opening stock", lambda a, r: _products(a, r, products, history)),
         ]
-        for label, step in steps:
-            progress.update(api.task, description=f"Loading {label}")
-            await step(api, result)
+        with clock.at(history.start):
+            for label, step in steps:
+                progress.update(api.task, description=f"Loading {label}")
+                await step(api, result)
+        progress.update(api.task, description="Loading 90 days of orders, purchases, payments")
+        await _history(api, result, history, products)
     return result
+
+
+async def _history(
+    api: _Api, result: SeedResult, history: demo_history.History, products: list[dict[str, Any]]
+) -> None:
+    """Replay the planned history as the logins that would do it."""
+    logins = {}
+    own = data.customers()[: demo_history.SELF_SERVICE]
+    for username in ("sales", "warehouse", *(c.username for c in own)):
+        token = await _token(api.client, username, data.DEMO_PASSWORD)
+        if token is None:
+            raise SeedError(f"The demo login {username} cannot sign in.")
+        logins[username] = {"Authorization": f"Bearer {token}"}
+    homes = [api.sellable[i % len(api.sellable)] for i in range(len(products))]
+    world = demo_replay.World(
+        products=api.ids["products"],
+        homes=homes,
+        prices=[Decimal(str(p["unit_price"])) for p in products],
+        customers=api.ids["customers"],
+        suppliers=api.ids["suppliers"],
+        sales=logins["sales"],
+        warehouse=logins["warehouse"],
+        own_logins={i: logins[c.username] for i, c in enumerate(own)},
+    )
+    result.counts |= await demo_replay.Replay(api, world, history).run()
 
 
 async def _warehouses(api: _Api, result: SeedResult) -> None:
@@ -173,12 +214,14 @@ async def _warehouses(api: _Api, result: SeedResult) -> None:
 
 
 async def _suppliers(api: _Api, result: SeedResult) -> None:
-    await api.all("/suppliers", data.suppliers(), in_order=True)
+    created = await api.all("/suppliers", data.suppliers(), in_order=True)
+    api.ids["suppliers"] = [row["id"] for row in created]
     result.counts["suppliers"] = len(data.SUPPLIERS)
 
 
 async def _customers(api: _Api, result: SeedResult, customers: list[data.DemoCustomer]) -> None:
     created = await api.all("/customers", [c.body for c in customers], in_order=True)
+    api.ids["customers"] = [row["id"] for row in created]
     logins = [
         {"username": c.username, "password": data.DEMO_PASSWORD, "role": "customer",
          "customer_id": row["id"]}
@@ -200,10 +243,14 @@ async def _staff(api: _Api, result: SeedResult) -> None:
     result.counts["staff logins"] = len(data.STAFF)
 
 
-async def _products(api: _Api, result: SeedResult, products: list[dict[str, Any]]) -> None:
+async def _products(
+    api: _Api, result: SeedResult, products: list[dict[str, Any]], history: demo_history.History
+) -> None:
+    """The catalogue, and each product counted into its home bin: what its history needs."""
     created = await api.all("/products", products, in_order=True)
+    api.ids["products"] = [row["id"] for row in created]
     result.counts["products"] = len(created)
-    counts = data.opening_stock([row["reorder_point"] for row in created])
+    counts = history.opening
     adjustments = [
         {"product_id": row["id"], "location_id": api.sellable[i % len(api.sellable)],
          "counted": counts[i], "reason": "opening count"}

@@ -6,7 +6,10 @@ import random
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 
+from stack import demo_history
 from stack.demo_catalog import products
 
 SEED = 2026
@@ -81,6 +84,8 @@ SUPPLIERS: tuple[tuple[str, str], ...] = (
     ("Lusitania Ceramics Lda", "sales@lusitaniaceramics.example.com"),
     ("Greenleaf Wholesale BV", "inkoop@greenleafwholesale.example.com"),
 )
+# Who supplies what: the index in SUPPLIERS per SKU prefix (the catalogue's categories).
+SUPPLIED_BY = {"TLS": 0, "OFF": 0, "KIT": 1, "GRD": 2, "FOD": 2, "BKS": 2}
 
 _SKIPPED = {"gmbh", "ag", "as", "ab", "ltd", "kft", "ou", "bv", "lda", "the", "du", "de", "of"}
 
@@ -127,8 +132,9 @@ def catalogue() -> list[dict[str, object]]:
     return products(random.Random(SEED))
 
 
-def opening_stock(reorder_points: list[int]) -> list[int]:
-    """An opening count per product: most well stocked, about one in ten low, a few at zero."""
+def stock_today(reorder_points: list[int]) -> list[int]:
+    """What each product has available once the history is done: most well stocked, about one
+    in ten below its reorder point, a few at zero."""
     rng = random.Random(SEED + 1)
     counts = []
     for i, point in enumerate(reorder_points):
@@ -139,3 +145,15 @@ def opening_stock(reorder_points: list[int]) -> list[int]:
         else:
             counts.append(point * rng.randint(2, 6) + rng.randint(0, 9))
     return counts
+
+
+def history(now: datetime) -> demo_history.History:
+    """The 90 days of business before `now` (the same plan for the same day and catalogue)."""
+    products = catalogue()
+    plan = demo_history.Catalogue(
+        prices=[Decimal(str(p["unit_price"])) for p in products],
+        suppliers=[SUPPLIED_BY[str(p["sku"])[:3]] for p in products],
+        targets=stock_today([int(str(p["reorder_point"])) for p in products]),
+        customers=len(CUSTOMERS),
+    )
+    return demo_history.plan(plan, now.date(), now)

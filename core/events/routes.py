@@ -26,6 +26,15 @@ TypeFilter = Annotated[
     ),
 ]
 
+Subject = Annotated[
+    str | None,
+    Parameter(
+        max_length=64,
+        description="Only events about this resource: an order's id gives that order's history "
+        "(stock events' subject is the product).",
+    ),
+]
+
 
 class EventController(Controller):
     path = "/events"
@@ -38,12 +47,16 @@ class EventController(Controller):
         principal: Caller,
         after: After = 0,
         event_type: TypeFilter = None,
+        subject: Subject = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> Response[service.EventPage]:
-        """The event log, oldest first: published events after a sequence, as CloudEvents."""
+        """The event log, oldest first: published events after a sequence, as CloudEvents.
+
+        Filters: `type` (an exact type or a prefix) and `subject` (one resource's history).
+        """
         page = await service.log(
-            principal, after=after, cursor=cursor, type_=event_type, limit=limit
+            principal, after=after, cursor=cursor, type_=event_type, subject=subject, limit=limit
         )
         return paged(request, page)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 from piccolo.columns.combination import Combinable, WhereRaw
+from piccolo.query import Select
 
 import events
 from core.db import is_sqlite
@@ -66,15 +67,35 @@ def _start(after: int, cursor: str | None) -> int:
 
 
 async def log(
-    viewer: Principal, *, after: int, cursor: str | None, type_: str | None, limit: int
+    viewer: Principal,
+    *,
+    after: int,
+    cursor: str | None,
+    type_: str | None,
+    limit: int,
+    subject: str | None = None,
 ) -> EventPage:
     """Published events with `sequence > after`, oldest first, as far as the viewer may see
     them (`core.events.visibility`: the read scope of each event's resource; a customer's own
-    orders and invoices only)."""
+    orders and invoices only); with `subject`, only those about that resource (the index
+    `outbox_subject_sequence` serves it)."""
+    query = log_query(viewer, after=after, cursor=cursor, type_=type_, subject=subject)
+    if query is None:
+        return EventPage([], None)
+    rows = await query.limit(limit + 1)
+    more = len(rows) > limit
+    items = [_event(row) for row in rows[:limit]]
+    return EventPage(items, encode_cursor(str(items[-1].sequence)) if more else None)
+
+
+def log_query(
+    viewer: Principal, *, after: int, cursor: str | None, type_: str | None, subject: str | None
+) -> Select | None:
+    """The log's query in sequence order, without its limit; None when nothing is visible."""
     start = _start(after, cursor)
     condition = _visible(visibility(viewer))
     if condition is False:
-        return EventPage([], None)
+        return None
     query = OutboxEvent.select(
         OutboxEvent.id,
         OutboxEvent.type,
@@ -85,12 +106,11 @@ async def log(
     ).where(OutboxEvent.sequence.is_not_null(), OutboxEvent.sequence > start)
     if type_:
         query = query.where(_type_filter(type_))
+    if subject is not None:
+        query = query.where(OutboxEvent.subject == subject)
     if condition is not True:
         query = query.where(condition)
-    rows = await query.order_by(OutboxEvent.sequence).limit(limit + 1)
-    more = len(rows) > limit
-    items = [_event(row) for row in rows[:limit]]
-    return EventPage(items, encode_cursor(str(items[-1].sequence)) if more else None)
+    return query.order_by(OutboxEvent.sequence)
 
 
 def _event(row: dict[str, Any]) -> events.Event:

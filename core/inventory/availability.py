@@ -30,10 +30,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import msgspec
 
+from core import clock
 from core.db import engine, is_sqlite, query
 from core.ids import new_id
 from core.outbox import service as outbox
@@ -155,7 +155,7 @@ async def _write(product_id: str, sums: Sums, entry: _Written) -> None:
             f"UPDATE outbox SET id = {{}}, time = {{}}, data = {{}} WHERE id IN ({marks}) "
             "RETURNING id",
             fresh,
-            datetime.now(UTC),
+            clock.now(),
             msgspec.json.encode(data).decode(),
             *entry.ids,
         )

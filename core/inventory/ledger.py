@@ -8,9 +8,9 @@ PostgreSQL the rows are locked with FOR UPDATE, on SQLite the transaction holds 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
+from core import clock
 from core.db import is_sqlite
 from core.ids import new_id
 from core.outbox import service as outbox
@@ -37,7 +37,7 @@ def _for_update() -> str:
 
 async def ensure_levels(keys: Iterable[Key]) -> None:
     """Create the missing level rows (zero) so they can be locked and updated."""
-    now = datetime.now(UTC)
+    now = clock.now()
     rows = [
         StockLevel(
             id=new_id(),
@@ -88,7 +88,7 @@ async def lock_levels(keys: Sequence[Key]) -> dict[Key, dict[str, Any]]:
 async def _apply(key: Key, on_hand: int, reserved: int, guarded: bool) -> dict[str, Any] | None:
     """Change one level; with `guarded`, only if it stays 0 <= reserved <= on_hand."""
     guard = " AND on_hand + {} >= reserved + {} AND reserved + {} >= 0" if guarded else ""
-    args: list[Any] = [on_hand, reserved, datetime.now(UTC), key[0], key[1]]
+    args: list[Any] = [on_hand, reserved, clock.now(), key[0], key[1]]
     if guarded:
         args += [on_hand, reserved, reserved]
     rows = await StockLevel.raw(
@@ -142,7 +142,7 @@ async def change_levels(
 async def append_moves(
     moves: Sequence[rules.Move], cause: str, reference: str, by: str | None
 ) -> None:
-    now = datetime.now(UTC)
+    now = clock.now()
     await StockMove.insert(
         *[
             StockMove(
@@ -181,7 +181,7 @@ async def reservations_of(reference: str, product_id: str | None = None) -> list
 
 
 async def add_reservations(reference: str, held: Iterable[tuple[str, str, int]]) -> None:
-    now = datetime.now(UTC)
+    now = clock.now()
     rows = [
         Reservation(
             id=new_id(),

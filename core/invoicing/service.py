@@ -150,7 +150,8 @@ async def record_payment(
     by: str | None,
     on_paid: OnPaid,
 ) -> schemas.Invoice:
-    """Record a payment; once payments cover the total the invoice is paid (and `on_paid` runs)."""
+    """Record a payment (`erp.invoice.payment_recorded`); once payments cover the total the
+    invoice is paid (`erp.invoice.paid` follows) and `on_paid` runs."""
     async with transaction():
         row = await repo.lock(Invoice, invoice_id, "invoice", expected_version)
         amount = rules.payment_minor(data.amount, row["currency"])
@@ -168,6 +169,7 @@ async def record_payment(
             changes[Invoice.paid_at] = now
         await repo.update(Invoice, invoice_id, changes, row["version"], "invoice")
         invoice = await get_invoice(invoice_id)
+        await outbox.add(EventType.invoice_payment_recorded, invoice_id, invoice)
         if status == rules.PAID:
             await outbox.add(EventType.invoice_paid, invoice_id, invoice)
             await on_paid(invoice.sales_order_id)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import msgspec
 
 import events
+from core import clock
 from core.db import is_sqlite, query
 from core.ids import new_id
 from core.outbox.tables import OutboxEvent
@@ -21,7 +20,7 @@ async def add(event_type: events.EventType, subject: str, data: msgspec.Struct) 
     what is stored is exactly what the typed decoder reads back.
     """
     event = events.build(
-        event_type.value, id=new_id(), subject=subject, time=datetime.now(UTC), data=data
+        event_type.value, id=new_id(), subject=subject, time=clock.now(), data=data
     )
     return await write(event)
 

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from core import money
+from core import clock, money
 from core.db import query
 from core.errors import FieldError, Invalid
 from core.http.pagination import decode_cursor, decode_date_cursor, encode_cursor
@@ -21,8 +21,9 @@ _SELLABLE = (
 )
 
 
-def _day_range(start: date | None, end: date | None) -> tuple[date, date]:
-    end = end or datetime.now(UTC).date()
+def day_range(start: date | None, end: date | None) -> tuple[date, date]:
+    """The UTC days `start`..`end` (both included); default: the 30 days up to today."""
+    end = end or clock.today()
     if end >= date.max:  # the query ends the day after `to`, which must be a date too
         raise Invalid(f"`to` must be before {date.max}.", errors=[FieldError("to", "too late")])
     start = start or end - timedelta(days=min(29, (end - date.min).days))
@@ -47,7 +48,7 @@ async def sales_daily(
     start: date | None, end: date | None, cursor: str | None, limit: int
 ) -> schemas.SalesDaily:
     """Per day and currency, oldest first, empty days included: orders confirmed, invoiced."""
-    start, end = _day_range(start, end)
+    start, end = day_range(start, end)
     if (after := decode_date_cursor(cursor)) is not None:
         start = max(start, after + timedelta(days=1))  # issued only for a day before `end`
     last = start + timedelta(days=min(limit - 1, (end - start).days))  # never past `end`
@@ -61,7 +62,7 @@ async def sales_daily(
         day["invoices"] += 1
         for k in ("subtotal", "tax", "total"):
             day[k] += int(r[f"{k}_minor"])
-    currencies = sorted({c for _, c in days} or {_default_currency()})
+    currencies = sorted({c for _, c in days} or {default_currency()})
     items = []
     for n in range((last - start).days + 1):
         d = start + timedelta(days=n)
@@ -85,10 +86,19 @@ def _day(value: datetime | str) -> date:
     )
 
 
-def _default_currency() -> str:
+def default_currency() -> str:
+    """The currency figures are shown in when there are none (`ERP_CURRENCY`, default EUR)."""
     from core.config import settings
 
     return settings().currency
+
+
+_LOW = (
+    f" FROM products p LEFT JOIN ({_SELLABLE}) a ON a.product_id = p.id"
+    " WHERE p.active AND COALESCE(a.available, 0) < p.reorder_point"
+)
+# How many products the low-stock report lists (the dashboard's figure).
+LOW_STOCK_COUNT = f"SELECT COUNT(*) AS n{_LOW}"
 
 
 async def low_stock(cursor: str | None, limit: int) -> tuple[list[schemas.LowStock], str | None]:
@@ -96,9 +106,7 @@ async def low_stock(cursor: str | None, limit: int) -> tuple[list[schemas.LowSto
     after = decode_cursor(cursor) or ""
     rows = await query(
         "SELECT p.id, p.sku, p.name, p.reorder_point, COALESCE(a.available, 0) AS available"
-        f" FROM products p LEFT JOIN ({_SELLABLE}) a ON a.product_id = p.id"
-        " WHERE p.active AND p.id > {} AND COALESCE(a.available, 0) < p.reorder_point"
-        " ORDER BY p.id LIMIT {}",
+        f"{_LOW} AND p.id > {{}} ORDER BY p.id LIMIT {{}}",
         after,
         limit + 1,
     )
@@ -120,9 +128,10 @@ _ON_HAND = (
     "SELECT s.product_id, SUM(s.on_hand) AS on_hand FROM stock_levels s"
     " JOIN locations c ON c.id = s.location_id WHERE c.kind = 'bin' GROUP BY s.product_id"
 )
+# Integers on both databases (PostgreSQL's SUM of BIGINT is NUMERIC): `_VALUE` divides them.
 _COST = (
-    "SELECT l.product_id, SUM(l.received_quantity * l.unit_cost_minor) AS cost,"
-    " SUM(l.received_quantity) AS qty FROM purchase_order_lines l"
+    "SELECT l.product_id, CAST(SUM(l.received_quantity * l.unit_cost_minor) AS BIGINT) AS cost,"
+    " CAST(SUM(l.received_quantity) AS BIGINT) AS qty FROM purchase_order_lines l"
     " WHERE l.received_quantity > 0 GROUP BY l.product_id"
 )
 
@@ -139,7 +148,7 @@ async def stock_valuation(cursor: str | None, limit: int) -> schemas.StockValuat
         limit + 1,
     )
     items = [_valued(r) for r in rows[:limit]]
-    totals = await _valuation_totals()
+    totals = await stock_value()
     next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
     return schemas.StockValuation(items, next_cursor, totals)
 
@@ -161,17 +170,27 @@ def _valued(r: dict[str, Any]) -> schemas.ValuationRow:
     )
 
 
-async def _valuation_totals() -> list[schemas.ValuationTotal]:
-    rows = await query(
-        "SELECT p.id, p.sku, p.name, p.currency, p.unit_price_minor, h.on_hand, k.cost, k.qty"
-        f" FROM products p JOIN ({_ON_HAND}) h ON h.product_id = p.id"
-        f" LEFT JOIN ({_COST}) k ON k.product_id = p.id WHERE h.on_hand <> 0"
-    )
-    totals: dict[str, list[Any]] = {}
-    for r in rows:
-        row = _valued(r)
-        t = totals.setdefault(row.currency, [0, Decimal(0), Decimal(0)])
-        t[0] += row.on_hand
-        t[1] += row.cost_value or 0
-        t[2] += row.retail_value
-    return [schemas.ValuationTotal(c, *totals[c]) for c in sorted(totals)]
+# Per currency: units in bins, value at average purchase cost and at list price. The unit cost
+# is rounded half up to minor units per product before it is multiplied, as `_unit_cost` does
+# (integer division of positive numbers: floor((2 * cost + qty) / (2 * qty))).
+_VALUE = (
+    "SELECT p.currency, CAST(SUM(h.on_hand) AS BIGINT) AS on_hand,"
+    " CAST(SUM(CASE WHEN k.qty > 0 THEN h.on_hand * ((2 * k.cost + k.qty) / (2 * k.qty))"
+    " ELSE 0 END) AS BIGINT) AS cost,"
+    " CAST(SUM(h.on_hand * p.unit_price_minor) AS BIGINT) AS retail"
+    f" FROM products p JOIN ({_ON_HAND}) h ON h.product_id = p.id"
+    f" LEFT JOIN ({_COST}) k ON k.product_id = p.id WHERE h.on_hand <> 0 GROUP BY p.currency"
+)
+
+
+async def stock_value() -> list[schemas.ValuationTotal]:
+    """Stock in bins per currency at average purchase cost and at list price, in one query."""
+    return [
+        schemas.ValuationTotal(
+            r["currency"],
+            int(r["on_hand"]),
+            money.from_minor(int(r["cost"]), r["currency"]),
+            money.from_minor(int(r["retail"]), r["currency"]),
+        )
+        for r in sorted(await query(_VALUE), key=lambda r: r["currency"])
+    ]

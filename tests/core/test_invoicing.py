@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import httpx
+import msgspec
 import pytest
 
 from core.errors import DomainError, Invalid
@@ -62,6 +64,16 @@ async def types_of(subject: str) -> list[str]:
     return [r["type"] for r in rows]
 
 
+async def data_of(subject: str, event_type: str) -> list[dict[str, Any]]:
+    """The `data` of each event of this type about `subject`, oldest first."""
+    rows = (
+        await OutboxEvent.select()
+        .where((OutboxEvent.subject == subject) & (OutboxEvent.type == event_type))
+        .order_by(OutboxEvent.id)
+    )
+    return [msgspec.json.decode(r["data"]) for r in rows]
+
+
 async def test_partial_payments_then_paid_and_over_payments_refused(
     client: httpx.AsyncClient, admin: H, sales: H, warehouse: H
 ) -> None:
@@ -100,7 +112,19 @@ async def test_partial_payments_then_paid_and_over_payments_refused(
     assert (after["status"], after["version"]) == ("paid", order["version"] + 1)
     r = await client.post(pay, json={"amount": "1.00"}, headers=sales)
     assert (r.status_code, r.json()["code"]) == (409, "invoice_paid")
-    assert await types_of(invoice["id"]) == ["erp.invoice.issued", "erp.invoice.paid"]
+    assert await types_of(invoice["id"]) == [
+        "erp.invoice.issued",
+        "erp.invoice.payment_recorded",
+        "erp.invoice.payment_recorded",
+        "erp.invoice.paid",
+    ]
+    recorded = await data_of(invoice["id"], "erp.invoice.payment_recorded")
+    assert [(d["status"], d["paid_amount"], d["version"]) for d in recorded] == [
+        ("issued", "20.00", 2),
+        ("paid", "24.00", 3),
+    ]
+    assert recorded[0] == part
+    assert recorded[1] == (await data_of(invoice["id"], "erp.invoice.paid"))[0]
     assert (await types_of(order["id"]))[-1] == "erp.sales_order.paid"
     paid = await client.get(
         f"/invoices?status=paid&customer_id={order['customer_id']}", headers=sales
