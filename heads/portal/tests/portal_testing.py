@@ -65,7 +65,8 @@ def button(at: AppTest, label: str) -> Any:
 def shown(at: AppTest) -> str:
     """Every piece of text on the page (titles, markdown, messages, captions, metrics) in one
     string, for `in` checks."""
-    kinds = ("title", "subheader", "markdown", "caption", "success", "info", "warning", "error")
+    kinds = ("title", "header", "subheader", "markdown", "caption", "success", "info", "warning")
+    kinds += ("error",)
     parts = [str(e.value) for kind in kinds for e in at.get(kind)]
     parts += [f"{m.label} {m.value}" for m in at.metric]
     return "\n".join(parts)

@@ -4,6 +4,7 @@ draft prefilled from the low-stock list, ordered, with what is outstanding per l
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from client import ApiProblem
@@ -45,7 +46,12 @@ def test_the_dashboard_shows_the_key_figures_of_the_reports() -> None:
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Orders today"] == str(figures["orders_today"])
     assert metrics["Low-stock products"] == str(figures["low_stock_count"])
+    # and the top products of the last 30 days are the report's, best first
+    today = datetime.now(UTC).date()
+    span = {"from": (today - timedelta(days=29)).isoformat(), "to": today.isoformat()}
+    best = api("sales").get("/reports/top-products", **span, by="revenue", limit=10)["items"]
     assert "Top products" in shown(at)
+    assert [r["SKU"] for r in table_with(at, "Revenue")] == [r["sku"] for r in best]
 
 
 def test_a_purchase_order_drafted_from_the_low_stock_list_is_ordered() -> None:
