@@ -175,6 +175,8 @@ def test_a_day_in_the_portal(page: Page) -> None:
     expect(page.get_by_text("Confirm: now confirmed.")).to_be_visible()
     expect(page.get_by_test_id("stMetricValue").filter(has_text="confirmed")).to_be_visible()
     expect(page.get_by_role("button", name="Confirm", exact=True)).to_have_count(0)
+    # and its history from the event log has the confirmation
+    expect(in_table(page, "erp.sales_order.confirmed")).to_be_attached()
     shot(page, "order")
     accessible(page, "order")
     assert api("admin").get(f"/sales-orders/{order['id']}")["status"] == "confirmed"

@@ -151,7 +151,7 @@ def low_stock() -> None:
 
 kpis()
 start, end = period()
-left, right = st.columns([3, 2])
+left, right = st.columns(2)
 with left:
     st.header("Sales per day")
     sales_chart(start, end)
