@@ -1,5 +1,5 @@
-"""`erp up`: start NATS, core, the relay, the webhook dispatcher and the gateway, print where
-they are, supervise them."""
+"""`erp up`: start NATS, core, the relay, the webhook dispatcher, the gateway and the portal,
+print where they are, supervise them."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ from stack.supervisor import (
 Probe = Callable[[], tuple[bool, str]]
 START_TIMEOUT = float(os.environ.get("ERP_START_TIMEOUT", "90"))
 URLS_FILE = Path("run") / "urls.json"  # relative to ERP_HOME
+PORTAL_APP = PROJECT_ROOT / "heads" / "portal" / "app.py"
 
 
 class StartError(RuntimeError):
@@ -87,11 +88,12 @@ def plan(env: StackEnv, console: Console) -> tuple[list[Planned], dict[str, str]
     planned.append(_core(env, urls))
     planned.append(_relay())
     planned.append(_webhooks())
+    # The portal's URL is known before the gateway starts, so its landing page links it.
+    portal_port = _portal_port(urls, console)
     planned.append(_gateway(env, urls, console))
-    # The slot for the processes still to come, e.g.
-    #   planned.append(_portal(env, urls))  # streamlit on ERP_PORTAL_PORT, probe /_stcore/health
-    # A planner returns Planned(ProcessSpec(name, argv, env, url), probe) and may set urls[name];
-    # the panel shows urls["portal"] when present.
+    planned.append(_portal(env, urls, portal_port))
+    # The slot for the processes still to come: a planner returns
+    # Planned(ProcessSpec(name, argv, env, url), probe) and may set urls[name].
     return planned, urls
 
 
@@ -150,6 +152,28 @@ def _gateway(env: StackEnv, urls: dict[str, str], console: Console) -> Planned:
     argv = serve.argv("gateway", host, port, env.log_level)
     spec = ProcessSpec("gateway", argv, extra, url=urls["gateway"])
     return Planned(spec, http_ok(f"{urls['gateway']}/api/v1/health/ready"))
+
+
+def _portal_port(urls: dict[str, str], console: Console) -> int:
+    """ERP_PORTAL_PORT (default 8501) or the next free port; sets urls["portal"]."""
+    wanted = int(os.environ.get("ERP_PORTAL_PORT") or 8501)
+    port = next_free_port(wanted, "127.0.0.1")
+    if port != wanted:
+        console.print(f"[yellow]Port {wanted} is taken: the portal uses {port} instead.[/]")
+    urls["portal"] = _url("127.0.0.1", port)
+    return port
+
+
+def _portal(env: StackEnv, urls: dict[str, str], port: int) -> Planned:
+    """The Streamlit portal (heads/portal) on 127.0.0.1, after the gateway it talks to."""
+    argv = [sys.executable, "-m", "streamlit", "run", str(PORTAL_APP), "--server.port", str(port)]
+    argv += ["--server.address", "127.0.0.1", "--server.headless", "true"]
+    argv += ["--browser.gatherUsageStats", "false"]  # the rest: heads/portal/.streamlit/
+    level = env.log_level.lower() if env.log_level in ("DEBUG", "INFO", "WARNING") else "error"
+    argv += ["--server.fileWatcherType", "none", "--logger.level", level]
+    extra = {"ERP_GATEWAY_URL": urls["gateway"]}
+    spec = ProcessSpec("portal", argv, extra, url=urls["portal"])
+    return Planned(spec, http_ok(f"{urls['portal']}/_stcore/health"))
 
 
 def _wait_ready(child: Child, ready: Probe, timeout: float) -> None:

@@ -1,4 +1,5 @@
-"""End to end: `erp up` starts NATS, core and the gateway with demo data, and stops them all."""
+"""End to end: `erp up` starts NATS, core, the gateway and the portal with demo data, and stops
+them all."""
 
 import asyncio
 import contextlib
@@ -121,6 +122,12 @@ def test_erp_up_serves_the_demo_data_and_stops_everything(
         # With NATS_URL set, erp up uses that server and starts none of its own.
         assert set(pids) >= ({"core", "gateway"} if servers else {"nats", "core", "gateway"})
         assert ("nats" in pids) is not bool(servers)
+        # The portal runs too, is printed in the panel, and the landing page links it.
+        assert "portal" in pids
+        portal = re.search(r"Portal\s+(http://\S+)", output.read_text())
+        assert portal, output.read_text()
+        assert httpx.get(f"{portal.group(1)}/_stcore/health", timeout=5).text == "ok"
+        assert portal.group(1) in httpx.get(f"{url}/", timeout=5).text
 
         token = httpx.post(
             f"{url}/api/v1/auth/token", json={"username": "admin", "password": "demo"}

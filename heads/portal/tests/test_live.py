@@ -1,0 +1,97 @@
+"""The live feed: events arrive without asking, a dropped connection resumes with
+Last-Event-ID and misses nothing, and open pages show what an event changed."""
+
+from __future__ import annotations
+
+import pytest
+from live import Feed
+from portal_testing import api, gateway, ok, shown, signed_in, table, unique, until
+
+
+def new_product(prefix: str) -> dict:
+    sku = unique(prefix)
+    return api("admin").post("/products", {"sku": sku, "name": sku, "unit_price": "1.00"}).body
+
+
+def skus(feed: Feed) -> list[str]:
+    return [e["data"]["sku"] for e in feed.events() if e["type"] == "erp.product.created"]
+
+
+@pytest.mark.smoke
+def test_the_feed_resumes_after_a_drop_with_nothing_missed_and_nothing_twice() -> None:
+    # given a live feed that has seen one new product
+    feed = Feed(gateway(), api("admin").token).start()
+    until(lambda: feed.state == "live")
+    first = new_product("T-LIVE")
+    until(lambda: first["sku"] in skus(feed))
+    # when its connection is gone while another product is created
+    feed.stop()
+    second = new_product("T-LIVE")
+    # then a feed resuming from the last event it saw gets the second, and not the first again
+    resumed = Feed(gateway(), api("admin").token, last_event_id=feed.last_event_id).start()
+    try:
+        until(lambda: second["sku"] in skus(resumed))
+        assert first["sku"] not in skus(resumed)
+        assert resumed.version("erp.product.") >= 1
+        assert resumed.subject_version(second["id"]) >= 1
+    finally:
+        resumed.stop()
+    assert until(lambda: not resumed.running, timeout=5)
+
+
+def test_a_refused_credential_stops_the_feed() -> None:
+    # when a feed starts with a token the gateway does not accept
+    feed = Feed(gateway(), "not-a-token").start()
+    # then it stops for good with the problem, instead of retrying
+    until(lambda: feed.state == "refused")
+    assert feed.refused is not None
+    assert feed.refused.status == 401
+
+
+def test_the_activity_page_shows_an_order_placed_elsewhere() -> None:
+    # given the activity page open for a sales user, with its feed live
+    at = ok(signed_in("sales").switch_page("views/activity.py").run())
+    until(lambda: "Stream live" in shown(ok(at.run())))
+    # when an order is placed through the API by someone else
+    buyer = api("admin").get("/customers", limit=1)["items"][0]
+    product = api("admin").get("/products", active="true", limit=1)["items"][0]
+    order = (
+        api("admin")
+        .post(
+            "/sales-orders",
+            {"customer_id": buyer["id"], "lines": [{"sku": product["sku"], "quantity": 1}]},
+        )
+        .body
+    )
+
+    # then the page lists its event, and offers to open the order
+    def listed() -> bool:
+        ok(at.run())
+        return at.dataframe and any(r["About"] == order["number"] for r in table(at))
+
+    until(listed)
+    assert f"Open {order['number']}" in {b.label for b in at.button}
+
+
+def test_an_order_confirmed_elsewhere_changes_status_on_its_open_page() -> None:
+    # given an order open on the sales orders page (its data cached for 20 s)
+    buyer = api("admin").get("/customers", limit=1)["items"][0]
+    level = next(lv for lv in api("admin").walk("/stock", limit=400) if lv["available"] > 2)
+    product = api("admin").get(f"/products/{level['product_id']}")
+    order = (
+        api("admin")
+        .post(
+            "/sales-orders",
+            {"customer_id": buyer["id"], "lines": [{"sku": product["sku"], "quantity": 1}]},
+        )
+        .body
+    )
+    at = ok(signed_in("sales").switch_page("views/sales_orders.py").run())
+    until(lambda: "Live events: live" in shown(ok(at.run())))
+    at.session_state["so_open"] = order["id"]
+    assert "Status draft" in shown(ok(at.run()))
+    # when someone else confirms it
+    _, etag = api("admin").get_with_etag(f"/sales-orders/{order['id']}")
+    api("admin").post(f"/sales-orders/{order['id']}/confirm", if_match=etag)
+    # then the open page shows it confirmed well before the cache would expire
+    until(lambda: "Status confirmed" in shown(ok(at.run())), timeout=15)

@@ -1,0 +1,92 @@
+"""Webhooks (admin): subscribe a URL to event types (the secret is shown once), list, see each
+subscription's delivery attempts, unsubscribe."""
+
+from __future__ import annotations
+
+import forms
+import streamlit as st
+import ui
+
+st.title("Webhooks")
+
+
+def row(hook: dict) -> dict:
+    return {
+        "URL": hook["url"],
+        "Events": ", ".join(hook["event_types"]),
+        "Active": hook["active"],
+        "Failures": hook["failure_count"],
+        "Disabled because": hook["disabled_reason"] or "",
+        "Secret": f"{hook['secret_hint']}…",
+        "Created": ui.when(hook["created_at"]),
+    }
+
+
+def shown_once() -> None:
+    """The new subscription's signing secret, shown until the admin has copied it."""
+    created = st.session_state.get("new_webhook")
+    if not created:
+        return
+    st.success(
+        f"Subscribed {created['url']}. Copy the signing secret now: it will not be shown again."
+    )
+    st.code(created["secret"], language=None)
+    st.button(
+        "I have copied it",
+        key="w-copied",
+        on_click=st.session_state.pop,
+        args=("new_webhook", None),
+    )
+
+
+def create_form() -> None:
+    with st.form("w-new", clear_on_submit=True):
+        url = st.text_input("URL", key="w-url", placeholder="https://example.com/hooks/erp")
+        types = st.text_input(
+            "Event types (comma-separated; `prefix.*` for a family)",
+            "erp.sales_order.*",
+            key="w-types",
+        )
+        if not st.form_submit_button("Subscribe", type="primary"):
+            return
+    event_types = [t.strip() for t in types.split(",") if t.strip()]
+    with ui.attempt():
+        st.session_state["new_webhook"] = (
+            ui.client().post("/webhooks", {"url": url.strip(), "event_types": event_types}).body
+        )
+        ui.wrote()
+        st.rerun()  # draws the page again with the secret shown at its top
+
+
+def deliveries(hook_id: str) -> None:
+    items = ui.pager(f"/webhooks/{hook_id}/deliveries", {}, key=f"deliveries-{hook_id}")
+    ui.table(
+        [
+            {
+                "When": ui.when(d["at"]),
+                "Event": d["event_type"],
+                "Attempt": d["attempt"],
+                "Succeeded": d["succeeded"],
+                "Status": d["status_code"],
+                "Error": d["error"] or "",
+                "ms": d["duration_ms"],
+            }
+            for d in items
+        ],
+    )
+    forms.delete_button(
+        f"/webhooks/{hook_id}", "Unsubscribe", key="w-delete", pick="w-pick", done="Unsubscribed."
+    )
+
+
+shown_once()
+forms.outcome("w-delete")
+with st.expander("New subscription"):
+    create_form()
+items = ui.pager("/webhooks", {}, key="webhooks")
+ui.table([row(h) for h in items])
+labels = {h["id"]: h["url"] for h in items}
+if chosen := st.selectbox(
+    "Deliveries of", ("", *labels), format_func=lambda i: labels.get(i, "—"), key="w-pick"
+):
+    deliveries(chosen)
