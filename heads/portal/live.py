@@ -15,6 +15,7 @@ when the session ends; signing out stops it too. A 401/403 from the stream stops
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import threading
 import uuid
@@ -49,6 +50,7 @@ class Feed:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._http: httpx.Client | None = None
+        self._retry_after: float | None = None
         self._thread = threading.Thread(target=self._run, name="portal-live", daemon=True)
         _feeds.add(self)
 
@@ -87,15 +89,18 @@ class Feed:
     def _run(self) -> None:
         delay = 1.0
         while not self._stop.is_set():
-            try:
+            self._retry_after = None
+            connections = self.connections
+            with contextlib.suppress(httpx.HTTPError, SSEError, RuntimeError):
                 self._consume()
-                delay = 1.0
-            except (httpx.HTTPError, SSEError, RuntimeError):
-                pass
             if self._stop.is_set() or self.refused is not None:
                 return
+            if self.connections > connections:  # it was live: a fresh drop starts over
+                delay = 1.0
             self.state = "reconnecting"
-            self._stop.wait(delay)
+            # A 429 or 503 says when to come back (Retry-After); else back off exponentially.
+            wait = self._retry_after if self._retry_after is not None else delay
+            self._stop.wait(min(wait, MAX_BACKOFF))
             delay = min(delay * 2, MAX_BACKOFF)
 
     def _consume(self) -> None:
@@ -114,6 +119,8 @@ class Feed:
                     self.refused = ApiProblem.from_response(source.response)
                     self.state = "refused"
                     return
+                if source.response.status_code in (429, 503):
+                    self._retry_after = _seconds(source.response.headers.get("Retry-After"))
                 source.response.raise_for_status()
                 self.state = "live"
                 self.connections += 1
@@ -132,6 +139,14 @@ class Feed:
             self._subjects[str(event.get("subject", ""))] += 1
             if event_id:
                 self.last_event_id = event_id
+
+
+def _seconds(retry_after: str | None) -> float | None:
+    """A `Retry-After` in seconds (the gateway sends delta-seconds), or None."""
+    try:
+        return max(float(retry_after or ""), 0.1)
+    except ValueError:
+        return None
 
 
 def _seq(event_id: str) -> int:

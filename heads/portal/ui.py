@@ -97,8 +97,12 @@ def api(token: str) -> Client:
 
 
 @st.cache_resource(scope="session", show_spinner=False, on_release=lambda f: f.stop())
-def feed(token: str) -> Feed:
-    """The session's live event feed, started once and stopped when the session ends."""
+def feed(token: str, generation: int = 0) -> Feed:
+    """The session's live event feed, started once and stopped when the session ends.
+
+    `generation` tells feeds of one token apart: a feed found stopped (its session signed out
+    and in again within the token's second, or something stopped it) is replaced, not reused.
+    """
     return Feed(gateway_url(), token, last_event_id=st.session_state.get("last_event_id")).start()
 
 
@@ -107,7 +111,11 @@ def live_feed() -> Feed | None:
     current = auth()
     if not current:
         return None
-    stream = feed(current["token"])
+    generation = st.session_state.get("feed_generation", 0)
+    stream = feed(current["token"], generation)
+    if stream.state == "stopped":
+        st.session_state["feed_generation"] = generation + 1
+        stream = feed(current["token"], generation + 1)
     if stream.refused is not None and stream.refused.status == 401:
         expired()
     st.session_state["last_event_id"] = stream.last_event_id

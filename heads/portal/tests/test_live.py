@@ -3,6 +3,7 @@ Last-Event-ID and misses nothing, and open pages show what an event changed."""
 
 from __future__ import annotations
 
+import live
 import pytest
 from live import Feed
 from portal_testing import api, gateway, ok, shown, signed_in, table, unique, until
@@ -95,3 +96,14 @@ def test_an_order_confirmed_elsewhere_changes_status_on_its_open_page() -> None:
     api("admin").post(f"/sales-orders/{order['id']}/confirm", if_match=etag)
     # then the open page shows it confirmed well before the cache would expire
     until(lambda: "Status confirmed" in shown(ok(at.run())), timeout=15)
+
+
+def test_a_stopped_feed_is_replaced_on_the_next_run() -> None:
+    # given a signed-in session whose feed is live
+    at = ok(signed_in("sales").run())
+    until(lambda: "Live events: live" in shown(ok(at.run())))
+    # when its feed stops (as when the same user signed out and in again within the second
+    # that makes the same token, so the session's cache would hand back the stopped feed)
+    live.stop_all()
+    # then the next run starts a new feed, which goes live
+    until(lambda: "Live events: live" in shown(ok(at.run())), timeout=15)
