@@ -9,16 +9,18 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     ERP_HOME=/var/lib/erp \
     ERP_SHOP_DIR=/app/heads/storefront
 
-# Extra requirements for one flavour of the image, e.g. "streamlit>=1.40" for the portal.
-ARG EXTRA_REQUIREMENTS=""
+# A head whose own requirements this flavour of the image adds, e.g. "portal" (its
+# heads/<head>/requirements.txt); empty for the core image.
+ARG HEAD=""
 
 WORKDIR /app
 
 # The dependencies first, in their own layer, so a code change does not reinstall them.
 COPY pyproject.toml ./
+COPY heads/portal/requirements.txt /tmp/heads/portal/requirements.txt
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
- && pip install -r /tmp/requirements.txt ${EXTRA_REQUIREMENTS} \
- && rm /tmp/requirements.txt
+ && pip install -r /tmp/requirements.txt ${HEAD:+-r /tmp/heads/$HEAD/requirements.txt} \
+ && rm -r /tmp/requirements.txt /tmp/heads
 
 # Then the project itself. The source tree stays in /app: the heads and any
 # configuration at the top of the tree are run from there (the gateway serves the storefront

@@ -62,10 +62,8 @@ def test_has_every_part_of_the_stack(services):
     assert expected <= set(services)
 
 
-def test_what_does_not_exist_yet_is_behind_the_later_profile(services):
-    assert "profiles" not in services["relay"]
-    assert "profiles" not in services["webhooks"]
-    assert services["portal"]["profiles"] == ["later"]
+def test_every_part_runs_by_default_with_no_profile(services):
+    assert not [name for name, svc in services.items() if svc.get("profiles")]
     default = default_services(services)
     for name, svc in default.items():
         for dependency in svc.get("depends_on", {}):
