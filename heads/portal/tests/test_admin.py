@@ -99,3 +99,17 @@ def test_a_webhook_secret_is_shown_once_and_a_refusal_names_the_field() -> None:
     assert table_with(at, "Attempt")[0]["Event"] == "erp.product.created"
     ok(click(at, "Unsubscribe"))
     assert all(h["id"] != hook["id"] for h in api("admin").walk("/webhooks"))
+
+
+LIST_PAGES = ("products", "customers", "suppliers", "sales_orders", "purchase_orders",
+              "invoices", "stock", "users", "api_keys", "webhooks")  # fmt: skip
+
+
+def test_every_list_page_offers_a_csv_export() -> None:
+    # given an admin, who may open every list
+    at = ok(signed_in("admin"))
+    for page in LIST_PAGES:
+        # when the list page is open, then it has an "Export CSV" download
+        ok(at.switch_page(f"views/{page}.py").run())
+        labels = [str(getattr(e, "proto", e).label) for e in at.get("download_button")]
+        assert "Export CSV" in labels, f"{page}: {labels}"

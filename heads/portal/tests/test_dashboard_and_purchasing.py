@@ -7,18 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from client import ApiProblem
 from portal_testing import api, button, click, ok, shown, signed_in, table, table_with
-
-
-def has_report(path: str) -> bool:
-    try:
-        api("admin").get(path)
-    except ApiProblem as problem:
-        if problem.status == 404:
-            return False
-        raise
-    return True
 
 
 @pytest.mark.smoke
@@ -37,8 +26,6 @@ def test_the_dashboard_shows_its_chart_and_the_low_stock_list() -> None:
 
 
 def test_the_dashboard_shows_the_key_figures_of_the_reports() -> None:
-    if not has_report("/reports/dashboard"):
-        pytest.skip("this gateway has no /reports/dashboard yet")
     # when the dashboard is open
     at = ok(signed_in("sales"))
     # then its key figures are the report's

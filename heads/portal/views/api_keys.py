@@ -58,6 +58,7 @@ with st.expander("New API key", expanded=False):
     create_form()
 items = ui.pager("/api-keys", {}, key="api-keys")
 ui.table([row(k) for k in items])
+ui.export_button("/api-keys", {}, row, name="api-keys", key="k-export")
 live = {k["id"]: f"{k['name']} ({k['prefix']}…)" for k in items if not k["revoked_at"]}
 chosen = st.selectbox(
     "Revoke a key", ("", *live), format_func=lambda i: live.get(i, "—"), key="k-pick"

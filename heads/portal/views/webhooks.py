@@ -58,22 +58,23 @@ def create_form() -> None:
         st.rerun()  # draws the page again with the secret shown at its top
 
 
+def delivery_row(d: dict) -> dict:
+    return {
+        "When": ui.when(d["at"]),
+        "Event": d["event_type"],
+        "Attempt": d["attempt"],
+        "Succeeded": d["succeeded"],
+        "Status": d["status_code"],
+        "Error": d["error"] or "",
+        "ms": d["duration_ms"],
+    }
+
+
 def deliveries(hook_id: str) -> None:
-    items = ui.pager(f"/webhooks/{hook_id}/deliveries", {}, key=f"deliveries-{hook_id}")
-    ui.table(
-        [
-            {
-                "When": ui.when(d["at"]),
-                "Event": d["event_type"],
-                "Attempt": d["attempt"],
-                "Succeeded": d["succeeded"],
-                "Status": d["status_code"],
-                "Error": d["error"] or "",
-                "ms": d["duration_ms"],
-            }
-            for d in items
-        ],
-    )
+    path = f"/webhooks/{hook_id}/deliveries"
+    items = ui.pager(path, {}, key=f"deliveries-{hook_id}")
+    ui.table([delivery_row(d) for d in items])
+    ui.export_button(path, {}, delivery_row, name="webhook-deliveries", key="wd-export")
     forms.delete_button(
         f"/webhooks/{hook_id}", "Unsubscribe", key="w-delete", pick="w-pick", done="Unsubscribed."
     )
@@ -85,6 +86,7 @@ with st.expander("New subscription"):
     create_form()
 items = ui.pager("/webhooks", {}, key="webhooks")
 ui.table([row(h) for h in items])
+ui.export_button("/webhooks", {}, row, name="webhooks", key="w-export")
 labels = {h["id"]: h["url"] for h in items}
 if chosen := st.selectbox(
     "Deliveries of", ("", *labels), format_func=lambda i: labels.get(i, "—"), key="w-pick"
