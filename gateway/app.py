@@ -12,6 +12,7 @@ from litestar.exceptions import HTTPException
 
 from gateway.cors import Cors
 from gateway.edge import Edge, local_paths
+from gateway.eventtypes import EventTypes
 from gateway.health import live, ready
 from gateway.hub import EventHub
 from gateway.landing import landing
@@ -65,6 +66,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
                 "hub": hub,
                 "watch": watch,
                 "shop": shop,
+                "event_types": EventTypes(),
             }
         ),
     )

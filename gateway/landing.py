@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import re
@@ -11,6 +12,7 @@ from importlib.resources import files
 from string import Template
 from typing import Any
 
+import httpx
 from litestar import Request, Response, get
 
 from gateway.health import readiness, request_id_of
@@ -56,6 +58,17 @@ def portal_link(settings: GatewaySettings, host: str | None) -> str | None:
     return None
 
 
+async def portal_running(client: httpx.AsyncClient, url: str, within: float) -> bool:
+    """Whether something answers HTTP at the portal's URL (any status below 500) within
+    `within` seconds: the landing page links only what runs (issue 11: it linked a portal
+    that `erp up` had not started, from `ERP_PORTAL_PORT` alone)."""
+    try:
+        response = await client.get(url, timeout=within, follow_redirects=False)
+    except httpx.HTTPError:
+        return False
+    return response.status_code < 500
+
+
 def _status(name: str, state: str) -> str:
     """One status pill."""
     label, css = _LABELS.get(state, (state, "down"))
@@ -69,14 +82,14 @@ def render(
     host: str | None,
     base: str = "",
     shop: bool = False,
+    portal: str | None = None,
 ) -> str:
     """The landing page's HTML for the given dependency states; `shop`: a storefront is
-    installed (else it is not linked)."""
-    portal = portal_link(settings, host)
+    installed, `portal`: the URL of a portal that runs (each linked only then)."""
     portal_html = (
         f'<a href="{escape(portal)}">{escape(portal)}</a>'
         if portal
-        else "<span class=soon>coming soon</span>"
+        else "<span class=soon>not running</span>"
     )
     shop_html = (
         '<a href="/shop/">Storefront</a> <small>/shop/</small>'
@@ -95,10 +108,30 @@ def render(
 @get("/", include_in_schema=False)
 async def landing(request: Request[Any, Any, Any]) -> Response[str]:
     """The evaluators' front page."""
-    state = await readiness(request.app.state.proxy, request.app.state.nats, request_id_of(request))
-    base = str(request.base_url).rstrip("/")
+    proxy = request.app.state.proxy
     settings = request.app.state.settings
+    link = portal_link(settings, request.headers.get("host"))
+    state, running = await asyncio.gather(
+        readiness(proxy, request.app.state.nats, request_id_of(request)),
+        portal_running(proxy.client, _probe_url(settings, link), settings.ready_timeout)
+        if link
+        else _false(),
+    )
+    base = str(request.base_url).rstrip("/")
     shop = request.app.state.shop.installed()
-    html = render(settings, state.core, state.nats, request.headers.get("host"), base, shop)
+    portal = link if running else None
+    html = render(settings, state.core, state.nats, request.headers.get("host"), base, shop, portal)
     headers = {"Content-Security-Policy": content_security_policy()}
     return Response(html, media_type="text/html", headers=headers)
+
+
+def _probe_url(settings: GatewaySettings, link: str | None) -> str:
+    """Where the gateway itself reaches the portal: its URL, or the port on this machine (the
+    link's host is the visitor's view, which may not resolve here)."""
+    if settings.portal_url or not settings.portal_port:
+        return str(link)
+    return f"http://127.0.0.1:{settings.portal_port}/"
+
+
+async def _false() -> bool:
+    return False

@@ -1,4 +1,11 @@
-"""RFC 9457 problem documents, for raw ASGI sends and for Litestar handlers."""
+"""RFC 9457 problem documents, for raw ASGI sends and for Litestar handlers.
+
+The one problem document of the whole system: the shape of core's published `Problem` schema
+(`type`, `title`, `status`, `detail`, a stable `code`; extra members allowed), which generated
+clients decode every error with. The gateway imports nothing of core, so the shape is repeated
+here; `tests/gateway/test_gateway_problems.py` checks each of the gateway's own answers against
+the published schema (source: the contract, "Conventions"; issue 11).
+"""
 
 from __future__ import annotations
 

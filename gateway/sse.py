@@ -121,7 +121,9 @@ class Selection:
 
 
 def parse_types(values: list[str]) -> tuple[tuple[str, ...], frozenset[str]]:
-    """`erp.sales_order.` or `erp.sales_order.*` is a prefix, anything else an exact type."""
+    """`erp.sales_order.`, `erp.sales_order.*` or a bare aggregate `erp.sales_order` (fewer than
+    the three parts of a type, `erp.<aggregate>.<event>`) is a prefix, anything else an exact
+    type (issue 11: `erp.product` used to match nothing)."""
     items = [item.strip() for value in values for item in value.split(",") if item.strip()]
     if len(items) > MAX_TYPES:
         raise BadTypes(f"At most {MAX_TYPES} types may be given.")
@@ -134,6 +136,8 @@ def parse_types(values: list[str]) -> tuple[tuple[str, ...], frozenset[str]]:
             prefixes.append(item[:-1])
         elif item.endswith("."):
             prefixes.append(item)
+        elif item.count(".") < 2:
+            prefixes.append(item + ".")
         else:
             exact.add(item)
     return tuple(dict.fromkeys(prefixes)), frozenset(exact)

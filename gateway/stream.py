@@ -20,6 +20,7 @@ import msgspec
 from litestar import asgi
 from litestar.types import HTTPScope, Receive, Scope, Send
 
+from gateway.eventtypes import EventTypes, unknown
 from gateway.hub import EventHub, HubUnavailable, Subscriber
 from gateway.principal import (
     CoreUnavailable,
@@ -189,6 +190,18 @@ async def _disconnected(receive: Receive) -> None:
         pass
 
 
+async def _unknown_types(
+    known: EventTypes, proxy: Proxy, query: dict[str, list[str]], rid: str
+) -> list[str]:
+    """The `types` asked for that name no type or aggregate core publishes (none when core's
+    list cannot be read: then only their form was checked)."""
+    prefixes, exact = parse_types(query.get("types", []))
+    if not prefixes and not exact:
+        return []
+    types = await known.load(proxy.client, rid)
+    return unknown(prefixes, exact, types) if types is not None else []
+
+
 def _selection(query: dict[str, list[str]], principal: Principal) -> Selection:
     """The `types` asked for, within the events core says the principal may see."""
     prefixes, exact = parse_types(query.get("types", []))
@@ -231,6 +244,11 @@ async def serve_stream(scope: HTTPScope, receive: Receive, send: Send) -> None:
         return
     if "events:read" not in principal.scopes:
         await send_problem(send, 403, "forbidden", "The credential lacks the events:read scope.")
+        return
+    if bad := await _unknown_types(state.event_types, proxy, query, rid):
+        message = f"{', '.join(bad)}: no event type or aggregate of that name."
+        errors = [{"field": "types", "message": message}]
+        await send_problem(send, 422, "invalid", "The types filter can never match.", errors=errors)
         return
     try:
         await hub.ensure()

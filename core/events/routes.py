@@ -22,7 +22,9 @@ TypeFilter = Annotated[
         name="type",
         max_length=64,
         pattern=r"^[a-z_.]+\*?$",
-        description="An exact type, or a prefix ending in `.` or `.*` (`erp.sales_order.`).",
+        description="An exact type (`erp.sales_order.confirmed`), or an aggregate's prefix "
+        "(`erp.sales_order`, `erp.sales_order.` or `erp.sales_order.*`); one that names no "
+        "known type or aggregate is 422.",
     ),
 ]
 

@@ -16,6 +16,7 @@ from core.http.pagination import decode_int_cursor, encode_cursor
 from core.identity.principal import Principal
 from core.outbox.tables import OutboxEvent
 
+from . import rules
 from .visibility import Visibility, visibility
 
 
@@ -32,12 +33,12 @@ def _starts_with(prefix: str) -> WhereRaw:
 
 
 def _type_filter(pattern: str) -> Combinable:
-    """`erp.sales_order.` or `erp.sales_order.*` is a prefix; anything else an exact type."""
-    if pattern.endswith("*"):
-        return _starts_with(pattern[:-1])
-    if pattern.endswith("."):
-        return _starts_with(pattern)
-    return OutboxEvent.type == pattern
+    """A known type exactly, else the prefix of `erp.` or of a known aggregate (`erp.product`,
+    `erp.product.`, `erp.product.*`); 422 for anything else (`core.events.rules`)."""
+    selected = rules.type_filter(pattern)
+    if selected.exact:
+        return OutboxEvent.type == selected.value
+    return _starts_with(selected.value)
 
 
 def _owned_by(customer_id: str) -> WhereRaw:
@@ -93,6 +94,7 @@ def log_query(
 ) -> Select | None:
     """The log's query in sequence order, without its limit; None when nothing is visible."""
     start = _start(after, cursor)
+    selected = _type_filter(type_) if type_ else None  # 422 before anything is read
     condition = _visible(visibility(viewer))
     if condition is False:
         return None
@@ -104,8 +106,8 @@ def log_query(
         OutboxEvent.data,
         OutboxEvent.sequence,
     ).where(OutboxEvent.sequence.is_not_null(), OutboxEvent.sequence > start)
-    if type_:
-        query = query.where(_type_filter(type_))
+    if selected is not None:
+        query = query.where(selected)
     if subject is not None:
         query = query.where(OutboxEvent.subject == subject)
     if condition is not True:

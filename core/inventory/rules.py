@@ -23,6 +23,13 @@ class Move:
 Key = tuple[str, str]  # (product_id, location_id)
 
 
+def code(raw: str) -> str:
+    """A warehouse's or bin's code as stored: upper-case, so `a-01-03` and `A-01-03` are one
+    code (the contract: codes are case-insensitive and stored upper-case). The schema admits
+    ASCII letters only, so upper-casing never changes a code's length."""
+    return raw.upper()
+
+
 def deltas(moves: Iterable[Move]) -> dict[Key, tuple[int, int]]:
     """The change of (on_hand, reserved) per level, in lock order (product id, location id)."""
     out: dict[Key, list[int]] = defaultdict(lambda: [0, 0])

@@ -13,8 +13,28 @@ from events.resources import Availability as Availability
 from events.resources import LowStockAlert as LowStockAlert
 from events.resources import StockLevelChange as StockLevelChange
 
-Code = Annotated[str, Meta(min_length=1, max_length=16, pattern=r"^[A-Z0-9][A-Z0-9_\-]*$")]
-BinCode = Annotated[str, Meta(min_length=1, max_length=32, pattern=r"^[A-Z0-9][A-Z0-9_\-]*$")]
+# Codes of warehouses and bins are case-insensitive: taken in either case, stored upper-case by
+# the service (`rules.code`), so uniqueness is case-insensitive too (the contract's warehouses
+# row; issue 11: warehouses typed `a-01-03` and were refused with a regex message).
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-]*$"
+Code = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=16,
+        pattern=CODE_PATTERN,
+        description="Letters, digits, `-` and `_`; any case, stored upper-case.",
+    ),
+]
+BinCode = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=32,
+        pattern=CODE_PATTERN,
+        description="Like `A-01-03`; any case, stored upper-case.",
+    ),
+]
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
 LocationKind = Literal["bin", "supplier", "customer", "inventory_loss"]
 Id = Annotated[str, Meta(min_length=1, max_length=36)]

@@ -12,7 +12,7 @@ from core.errors import FieldError, Invalid, NotFound
 from core.http.pagination import Page
 from core.ids import new_id
 
-from . import schemas
+from . import rules, schemas
 from .tables import Location, Warehouse
 
 
@@ -52,9 +52,10 @@ def to_location(row: dict[str, Any]) -> schemas.Location:
 
 
 async def create_warehouse(data: schemas.WarehouseCreate) -> schemas.Warehouse:
-    values = {"id": new_id(), "code": data.code, "name": data.name}
+    code = rules.code(data.code)
+    values = {"id": new_id(), "code": code, "name": data.name}
     async with transaction():
-        row = await repo.insert(Warehouse, values, f"A warehouse with code {data.code} exists.")
+        row = await repo.insert(Warehouse, values, f"A warehouse with code {code} exists.")
     return to_warehouse(row)
 
 
@@ -67,11 +68,12 @@ async def list_warehouses(cursor: str | None, limit: int) -> Page[schemas.Wareho
 
 
 async def create_location(data: schemas.LocationCreate) -> schemas.Location:
-    """Add a bin to a warehouse; its code is unique within that warehouse."""
+    """Add a bin to a warehouse; its code (stored upper-case) is unique within that warehouse."""
+    code = rules.code(data.code)
     values = {
         "id": new_id(),
         "warehouse": data.warehouse_id,
-        "code": data.code,
+        "code": code,
         "kind": "bin",
         "sellable": data.sellable,
     }
@@ -82,7 +84,7 @@ async def create_location(data: schemas.LocationCreate) -> schemas.Location:
             raise Invalid(
                 "No such warehouse.", errors=[FieldError("warehouse_id", "unknown warehouse")]
             ) from None
-        duplicate = f"Warehouse {data.warehouse_id} already has a location {data.code}."
+        duplicate = f"Warehouse {data.warehouse_id} already has a location {code}."
         row = await repo.insert(Location, values, duplicate)
     return to_location(row)
 

@@ -13,6 +13,8 @@ from events.resources import Customer as Customer
 
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
 Email = Annotated[str, Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+# A supplier's e-mail may be empty ("": none known).
+OptionalEmail = Annotated[str, Meta(max_length=254, pattern=r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Phone = Annotated[str, Meta(max_length=40)]
 
 
@@ -44,11 +46,13 @@ class Supplier(Struct):
 
 class SupplierCreate(Struct, forbid_unknown_fields=True):
     name: Name
-    email: Email
+    # Optional: a supplier may be known by name and phone only (the contract's suppliers row;
+    # issue 11). Stored as "" when not given, as `phone` is.
+    email: OptionalEmail = ""
     phone: Phone = ""
 
 
 class SupplierUpdate(Struct, forbid_unknown_fields=True):
     name: Name | UnsetType = UNSET
-    email: Email | UnsetType = UNSET
+    email: OptionalEmail | UnsetType = UNSET  # "" removes it
     phone: Phone | UnsetType = UNSET

@@ -181,13 +181,28 @@ async def test_type_filters_by_prefix_or_exact_type(client: httpx.AsyncClient, a
         ("erp.product.*", ["erp.product.created", "erp.product.updated"]),
         ("erp.product.updated", ["erp.product.updated"]),
         ("erp.customer.", ["erp.customer.created"]),
-        ("erp.product", []),
+        ("erp.product", ["erp.product.created", "erp.product.updated"]),
+        ("erp", ["erp.product.created", "erp.product.updated", "erp.customer.created"]),
         ("erp.invoice.", []),
     ]:
         log = await read_log(client, admin, after=start, type=pattern)
         assert [e["type"] for e in log] == types, pattern
     bad = await client.get("/events", params={"type": "erp.%"}, headers=admin)
     assert bad.status_code == 422
+
+
+async def test_a_type_that_names_nothing_known_is_422(client: httpx.AsyncClient, admin: H) -> None:
+    # given events in the log
+    await new_product(client, admin)
+    await publish()
+    for pattern in ("erp.prodcut", "erp.product.renamed", "erp.nothing.", "erp.product.created."):
+        # when the filter names no type and no aggregate
+        r = await client.get("/events", params={"type": pattern}, headers=admin)
+        # then it is a problem naming the parameter, not an empty page
+        assert r.status_code == 422, (pattern, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["code"] == "invalid"
+        assert [e["field"] for e in r.json()["errors"]] == ["type"]
 
 
 async def test_a_customer_sees_its_own_orders_and_invoices_and_the_catalogue(

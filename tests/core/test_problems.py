@@ -172,3 +172,14 @@ async def test_a_fault_is_a_generic_500_naming_the_request_id(
     problem = assert_problem(r, 500, "internal")
     assert "hunter2" not in r.text and problem["request_id"] == "fault-1"
     assert any("hunter2" in (rec.exc_text or str(rec.exc_info)) for rec in caplog.records)
+
+
+async def test_an_unknown_status_filter_is_422_naming_the_parameter(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    # given every list that filters by status, when the status is none of its states
+    for path in ("/sales-orders", "/purchase-orders", "/invoices"):
+        r = await client.get(path, params={"status": "shipped-ish"}, headers=admin)
+        # then it is a 422 problem naming `status`, never an empty page
+        body = assert_problem(r, 422, "invalid")
+        assert [e["field"] for e in body["errors"]] == ["status"], (path, body)

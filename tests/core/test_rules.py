@@ -12,6 +12,7 @@ from msgspec import Meta
 from core import money
 from core.catalog import rules
 from core.errors import Invalid
+from core.events import rules as event_rules
 from core.http import validation
 from core.http.pagination import decode_cursor, encode_cursor
 from core.ids import new_id
@@ -91,3 +92,32 @@ def test_validation_collects_every_invalid_field_with_its_path() -> None:
         "lines[1].product_id",
     }
     assert "required" in errors["customer_id"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value", "exact"),
+    [
+        ("erp.product.created", "erp.product.created", True),
+        ("erp.product", "erp.product.", False),  # a bare aggregate is its prefix
+        ("erp.product.", "erp.product.", False),
+        ("erp.product.*", "erp.product.", False),
+        ("erp.sales_order", "erp.sales_order.", False),
+        ("erp", "erp.", False),
+        ("erp.", "erp.", False),
+        ("erp.*", "erp.", False),
+    ],
+)
+def test_an_event_type_filter_is_a_known_type_or_a_known_prefix(
+    pattern: str, value: str, exact: bool
+) -> None:
+    selected = event_rules.type_filter(pattern)
+    assert (selected.value, selected.exact) == (value, exact)
+
+
+@pytest.mark.parametrize(
+    "pattern", ["erp.prodcut", "erp.product.renamed", "erp.product.created.", "erp.x.*", "shop."]
+)
+def test_an_event_type_filter_that_names_nothing_known_is_invalid(pattern: str) -> None:
+    with pytest.raises(Invalid) as raised:
+        event_rules.type_filter(pattern)
+    assert [e.field for e in raised.value.errors] == ["type"]

@@ -22,6 +22,7 @@ from gateway.app import create_app
 from gateway.logs import ACCESS_LOGGER, JsonFormatter
 from gateway.settings import GatewaySettings
 from stack.nats import EmbeddedNats
+from tests.gateway.conftest import Upstream
 from tests.gateway.gateway_support import GatewayFactory, free_port
 
 SECRET = "a-test-secret-that-is-32-bytes-long"
@@ -284,8 +285,12 @@ async def test_starts_and_reports_nats_down_when_unreachable(gateway: GatewayFac
     assert page.status_code == 200
 
 
-async def test_landing_page_shows_status_and_links(gateway: GatewayFactory) -> None:
-    async with gateway(portal_url="http://portal.test:8501/") as gw:
+async def test_landing_page_shows_status_and_links(
+    gateway: GatewayFactory, upstream: Upstream
+) -> None:
+    # given a portal that runs (the stand-in server answers at its URL)
+    portal = upstream.url + "/"
+    async with gateway(portal_url=portal) as gw:
         response = await gw.get("/", headers={"X-Request-ID": "landing-1"})
 
     assert response.status_code == 200
@@ -295,7 +300,7 @@ async def test_landing_page_shows_status_and_links(gateway: GatewayFactory) -> N
     for link in (
         'href="/api/v1/docs"',
         'href="/api/v1/openapi.json"',
-        'href="http://portal.test:8501/"',
+        f'href="{portal}"',
     ):
         assert link in html
     for text in ("erp terminal", "admin", "sales", "warehouse", "demo", "core <b>up</b>"):
@@ -309,7 +314,23 @@ async def test_landing_page_without_portal_and_core(gateway: GatewayFactory) -> 
 
     assert response.status_code == 200
     assert "core <b>down</b>" in response.text
-    assert "Portal: <span class=soon>coming soon</span>" in response.text
+    assert "Portal: <span class=soon>not running</span>" in response.text
+
+
+async def test_landing_page_links_no_portal_that_does_not_run(gateway: GatewayFactory) -> None:
+    # given a portal URL (or only a port) where nothing listens
+    for settings in (
+        {"portal_url": f"http://127.0.0.1:{free_port()}/"},
+        {"portal_port": free_port()},
+    ):
+        async with gateway(**settings) as gw:
+            # when the landing page is shown
+            response = await gw.get("/", headers={"Host": "localhost:8000"})
+        # then it says the portal is not running and links no portal
+        assert response.status_code == 200
+        assert "Portal: <span class=soon>not running</span>" in response.text, settings
+        assert 'href="http://127.0.0.1:' not in response.text
+        assert 'href="http://localhost:' not in response.text
 
 
 async def test_unknown_paths_are_404_problems(gateway: GatewayFactory) -> None:

@@ -122,6 +122,40 @@ async def test_types_filter_live_and_catch_up(
     assert product["id"] in subjects(caught, "erp.product.created")
 
 
+async def test_a_bare_aggregate_is_its_prefix_live_and_in_catch_up(
+    gw: httpx.AsyncClient,
+    client: httpx.AsyncClient,  # noqa: F811
+    admin: dict[str, str],  # noqa: F811
+) -> None:
+    # given a mark in the log, and a stream asking for the bare aggregate `erp.product`
+    start = await mark(gw, client, admin)
+    async with open_stream(gw, admin, types="erp.product") as stream:
+        # when products change
+        product = await new_product(client, admin)
+        r = await client.post(f"/products/{product['id']}/archive", headers=admin)
+        assert r.status_code == 200, r.text
+        live = await stream.until(lambda e: e.event == "erp.product.archived")
+    # then the stream carries the aggregate's events, live and when catching up through core
+    assert {e.event for e in live} == {"erp.product.created", "erp.product.archived"}
+    async with open_stream(gw, admin, types="erp.product", after=str(start)) as stream:
+        caught = await stream.until(lambda e: e.event == "erp.product.archived")
+    assert product["id"] in subjects(caught, "erp.product.created")
+
+
+async def test_types_that_name_nothing_known_are_422(
+    gw: httpx.AsyncClient,
+    admin: dict[str, str],  # noqa: F811
+) -> None:
+    # given the types core publishes, when a stream asks for a misspelt aggregate or type
+    for types in ("erp.prodcut", "erp.product.renamed", "erp.product.,erp.nothing.*"):
+        r = await gw.get(STREAM_PATH, headers=admin, params={"types": types})
+        # then it is a 422 problem naming the parameter, not a stream that stays silent
+        assert r.status_code == 422, (types, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        body = r.json()
+        assert body["code"] == "invalid" and [e["field"] for e in body["errors"]] == ["types"]
+
+
 async def place_order(
     core: httpx.AsyncClient, shopper: dict[str, str], product_id: str
 ) -> dict[str, Any]:
@@ -198,7 +232,7 @@ async def test_heartbeat_when_idle(
     gw: httpx.AsyncClient,
     admin: dict[str, str],  # noqa: F811
 ) -> None:
-    async with open_stream(gw, admin, types="erp.nothing.") as stream:
+    async with open_stream(gw, admin, types="erp.purchase_order.cancelled") as stream:
         assert await stream.quiet_for(1.0) == []
     assert stream.comments.count("keep-alive") >= 2
 
