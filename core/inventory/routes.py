@@ -49,13 +49,13 @@ class LocationController(Controller):
         warehouse_id: Annotated[str | None, Parameter(max_length=36)] = None,
         sellable: FromQuery[bool | None] = None,
         kind: FromQuery[schemas.LocationKind | None] = None,
+        code: Annotated[str | None, Parameter(max_length=32)] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> Response[Page[schemas.Location]]:
-        """List locations (bins), by warehouse if asked."""
-        return paged(
-            request, await service.list_locations(warehouse_id, sellable, cursor, limit, kind)
-        )
+        """List locations (bins), by warehouse and code (case-insensitive) if asked."""
+        page = await service.list_locations(warehouse_id, sellable, cursor, limit, kind, code)
+        return paged(request, page)
 
     @post(guards=[allow("warehouses:write")])
     async def create_location(

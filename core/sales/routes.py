@@ -28,12 +28,18 @@ class SalesOrderController(Controller):
         principal: Caller,
         status: FromQuery[schemas.Status | None] = None,
         customer_id: OptionalId = None,
+        number: Annotated[str | None, Parameter(max_length=20)] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> Response[Page[schemas.SalesOrder]]:
-        """List sales orders; a customer sees only its own."""
+        """List sales orders (by exact `number`, e.g. `SO-000042`); a customer sees only its own."""
         page = await service.list_orders(
-            status=status, customer_id=customer_id, viewer=principal, cursor=cursor, limit=limit
+            status=status,
+            customer_id=customer_id,
+            number=number,
+            viewer=principal,
+            cursor=cursor,
+            limit=limit,
         )
         return paged(request, page)
 

@@ -102,11 +102,14 @@ async def list_orders(
     viewer: Principal,
     cursor: str | None,
     limit: int,
+    number: str | None = None,
 ) -> Page[schemas.SalesOrder]:
-    """Orders in creation order; a customer's list holds only its own."""
+    """Orders in creation order; a customer's list holds only its own. `number` is exact."""
     if viewer.is_customer:
         customer_id = viewer.customer_id
     filters: list[Any] = []
+    if number is not None:
+        filters.append(SalesOrder.number == number)
     if status is not None:
         filters.append(SalesOrder.status == status)
     if customer_id is not None:
