@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from core import clock
-from core.db import is_sqlite
+from core.db import is_sqlite, query
 from core.ids import new_id
 from core.outbox import service as outbox
 from events import EventType
@@ -178,6 +178,16 @@ async def reservations_of(reference: str, product_id: str | None = None) -> list
     if product_id is not None:
         query = query.where(Reservation.product_id == product_id)
     return await query.order_by(Reservation.product_id).order_by(Reservation.location_id)
+
+
+async def holds_of(reference: str) -> list[dict[str, Any]]:
+    """What a document holds per (product, bin), with the bin's code and warehouse."""
+    return await query(
+        "SELECT r.product_id, r.location_id, c.code, c.warehouse AS warehouse_id,"
+        " SUM(r.quantity) AS quantity FROM reservations r JOIN locations c ON c.id = r.location_id"
+        " WHERE r.reference = {} GROUP BY r.product_id, r.location_id, c.code, c.warehouse",
+        reference,
+    )
 
 
 async def add_reservations(reference: str, held: Iterable[tuple[str, str, int]]) -> None:

@@ -118,6 +118,12 @@ async def hold_picks(
     await ledger.add_reservations(reference, after)
 
 
+async def holds_of(reference: str) -> list[dict[str, Any]]:
+    """What a document holds per (product, bin): product_id, location_id, code, warehouse_id,
+    quantity (one query; for the pick list)."""
+    return await ledger.holds_of(reference)
+
+
 async def consume(reference: str, picks: Sequence[tuple[str, str, int]], *, by: str | None) -> None:
     """Ship: move picked stock to the customer out of the reservation; free what is left held."""
     moves = [

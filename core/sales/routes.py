@@ -57,6 +57,11 @@ class SalesOrderController(Controller):
         """One sales order."""
         return etagged(await service.get_order(order_id, principal))
 
+    @get("/{order_id:str}/pick-list", guards=[allow("orders:read")])
+    async def pick_list(self, order_id: FromPath[str], principal: Caller) -> schemas.PickList:
+        """What is left to pick of an order and from which bins, in walk order (bin code)."""
+        return await service.pick_list(order_id, principal)
+
     @post("/{order_id:str}/confirm", guards=[allow("orders:write")], status_code=200)
     async def confirm_order(
         self, request: Req, order_id: FromPath[str], principal: Caller

@@ -21,7 +21,7 @@ from core.outbox import service as outbox
 from core.parties import service as parties
 from events import EventType
 
-from . import rules, schemas, store
+from . import picklist, rules, schemas, store
 from .rules import Action, Status
 from .tables import SalesOrder
 
@@ -93,6 +93,22 @@ async def get_order(order_id: str, viewer: Principal | None = None) -> schemas.S
     order = await store.view(order_id)
     _visible(order_id, order.customer_id, viewer)
     return order
+
+
+async def pick_list(order_id: str, viewer: Principal | None = None) -> schemas.PickList:
+    """What is left to pick of the order and from which bins (a customer sees only its own).
+
+    Four reads: the order, its holds with their bins, its picks, the products' barcodes."""
+    order = await get_order(order_id, viewer)
+    holds = [
+        picklist.Hold(
+            r["product_id"], r["location_id"], r["code"], r["warehouse_id"], int(r["quantity"])
+        )
+        for r in await stock.holds_of(order_id)
+    ]
+    picked = rules.bin_totals(await store.picks_of(order_id))
+    codes = await catalog.barcodes([line.product_id for line in order.lines])
+    return picklist.build(order, holds, picked, codes)
 
 
 async def list_orders(

@@ -40,6 +40,7 @@ def _line(row: dict[str, Any], currency: str) -> schemas.SalesOrderLine:
         tax=amount(row["tax_minor"]),
         total=amount(row["subtotal_minor"] + row["tax_minor"]),
         picked_quantity=int(row["picked_quantity"]),
+        short_quantity=int(row["short_quantity"]),
     )
 
 
