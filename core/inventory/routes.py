@@ -11,6 +11,10 @@ from core.http.etag import etagged
 from core.http.pagination import Cursor, Limit, Page, paged
 from core.identity.auth import Caller, allow
 
+# Sales orders hold stock; a count below what a bin holds tells them (the invoicing routes
+# hand `sales.mark_paid` in the same way).
+from core.sales import service as sales
+
 from . import schemas, service, stock
 
 
@@ -107,7 +111,7 @@ class StockController(Controller):
         self, data: JSONBody[schemas.AdjustmentCreate], principal: Caller
     ) -> schemas.Adjustment:
         """Record a count; the difference is booked against inventory loss."""
-        return await stock.adjust(data, principal.id)
+        return await stock.adjust(data, principal.id, holders=sales.HOLDERS)
 
     @post("/transfers", guards=[allow("stock:write")])
     async def transfer(
