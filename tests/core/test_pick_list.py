@@ -5,6 +5,7 @@ Source: the contract's "pick list" row; the warehouse head reads exactly this sh
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import httpx
@@ -13,6 +14,13 @@ from tests.core.helpers import new_bins, new_customer, new_product, new_shopper,
 from tests.core.test_sales import act
 
 H = dict[str, str]
+
+
+def _ean13() -> str:
+    """A fresh valid EAN-13 (barcodes are unique across the run's products)."""
+    digits = [secrets.randbelow(10) for _ in range(12)]
+    check = (10 - sum(d * (3 if i % 2 else 1) for i, d in enumerate(digits)) % 10) % 10
+    return "".join(map(str, digits)) + str(check)
 
 
 async def _order(client: httpx.AsyncClient, h: H, customer_id: str, *lines: tuple) -> dict:
@@ -30,7 +38,7 @@ async def test_the_pick_list_walks_the_bins_in_code_order(
     client: httpx.AsyncClient, admin: H, warehouse: H
 ) -> None:
     # given product a in bin B-01 and product b split over B-00 (1) and B-02 (3)
-    a = await new_product(client, admin, barcode="4006381333931")
+    a = await new_product(client, admin, barcode=_ean13())
     b = await new_product(client, admin)
     b0, b1, b2 = await new_bins(client, admin, 3)
     await stock_up(client, admin, a["id"], b1, 5)
@@ -60,7 +68,7 @@ async def test_the_pick_list_walks_the_bins_in_code_order(
                 ],
             },
             {
-                "line_no": 1, "product_id": a["id"], "sku": a["sku"], "barcode": "4006381333931",
+                "line_no": 1, "product_id": a["id"], "sku": a["sku"], "barcode": a["barcode"],
                 "name": a["name"], "ordered": 2, "picked": 0, "remaining": 2, "short": 0,
                 "bins": [{"location_id": b1, "code": "B-01", "quantity": 2}],
             },
