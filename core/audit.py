@@ -99,11 +99,13 @@ async def _reservations_match_levels(report: Report) -> None:
 
 
 async def _reservations_match_orders(report: Report) -> None:
-    """Open orders hold exactly what is still to ship; nothing else holds stock."""
+    """Open orders hold exactly what is still to ship, less what a count left short; nothing
+    else holds stock."""
     states = ", ".join(f"'{s}'" for s in OPEN_ORDER_STATES)
     wanted: dict[Key, int] = defaultdict(int)
     for r in await _rows(
-        "SELECT o.id AS ref, l.product_id, SUM(l.quantity) AS q FROM sales_orders o"
+        "SELECT o.id AS ref, l.product_id, SUM(l.quantity - l.short_quantity) AS q"
+        " FROM sales_orders o"
         ' JOIN sales_order_lines l ON l."order" = o.id'
         f" WHERE o.status IN ({states}) GROUP BY o.id, l.product_id"
     ):

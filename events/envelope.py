@@ -30,6 +30,8 @@ class EventType(StrEnum):
     sales_order_invoiced = "erp.sales_order.invoiced"
     sales_order_paid = "erp.sales_order.paid"
     sales_order_cancelled = "erp.sales_order.cancelled"
+    sales_order_reallocated = "erp.sales_order.reallocated"
+    sales_order_short = "erp.sales_order.short"
     purchase_order_ordered = "erp.purchase_order.ordered"
     purchase_order_received = "erp.purchase_order.received"
     purchase_order_cancelled = "erp.purchase_order.cancelled"

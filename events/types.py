@@ -108,6 +108,26 @@ class SalesOrderCancelled(Envelope, tag="erp.sales_order.cancelled", kw_only=Tru
     data: r.SalesOrder
 
 
+class SalesOrderReallocated(Envelope, tag="erp.sales_order.reallocated", kw_only=True):
+    """Another action moved the bins a sales order's stock is held in (a pick swap or a count).
+
+    The subject is the order's id; `data` is the order as the API returns it. Its holds are
+    whole: only the bins changed (see its pick list).
+    """
+
+    data: r.SalesOrder
+
+
+class SalesOrderShort(Envelope, tag="erp.sales_order.short", kw_only=True):
+    """A count found units a sales order held missing and no other bin had them free.
+
+    The subject is the order's id; `data` is the order, whose lines show `short_quantity`; it
+    cannot ship until those units are picked from a bin where they are free.
+    """
+
+    data: r.SalesOrder
+
+
 class PurchaseOrderOrdered(Envelope, tag="erp.purchase_order.ordered", kw_only=True):
     """A purchase order was sent to the supplier."""
 
@@ -164,6 +184,8 @@ Event: TypeAlias = (
     | SalesOrderInvoiced
     | SalesOrderPaid
     | SalesOrderCancelled
+    | SalesOrderReallocated
+    | SalesOrderShort
     | PurchaseOrderOrdered
     | PurchaseOrderReceived
     | PurchaseOrderCancelled

@@ -134,6 +134,14 @@ async def archive_product(product_id: str, expected_version: int | None) -> sche
     return product
 
 
+async def barcodes(product_ids: list[str]) -> dict[str, str | None]:
+    """The barcode (or None) of each product that exists, in one query (the pick list's)."""
+    rows = await Product.select(Product.id, Product.barcode).where(
+        Product.id.is_in(sorted(set(product_ids)))
+    )
+    return {r["id"]: r["barcode"] for r in rows}
+
+
 async def reorder_points(product_ids: list[str]) -> dict[str, int]:
     """The reorder point of each product that exists."""
     rows = await Product.select(Product.id, Product.reorder_point).where(

@@ -20,9 +20,12 @@ class ShortLine:
 class InsufficientStock(Conflict):
     code, title = "insufficient_stock", "Not enough stock"
 
-    def __init__(self, short: list[ShortLine], what: str = "lines") -> None:
+    def __init__(
+        self, short: list[ShortLine], what: str = "lines", detail: str | None = None
+    ) -> None:
         super().__init__(
-            "Not enough stock for "
+            detail
+            or "Not enough stock for "
             + ", ".join(f"{s.product_id} ({s.available} available)" for s in short)
             + ".",
             errors=[

@@ -7,11 +7,12 @@ PostgreSQL the rows are locked with FOR UPDATE, on SQLite the transaction holds 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from core import clock
-from core.db import is_sqlite
+from core.db import is_sqlite, query
 from core.ids import new_id
 from core.outbox import service as outbox
 from events import EventType
@@ -178,6 +179,66 @@ async def reservations_of(reference: str, product_id: str | None = None) -> list
     if product_id is not None:
         query = query.where(Reservation.product_id == product_id)
     return await query.order_by(Reservation.product_id).order_by(Reservation.location_id)
+
+
+async def lock_holds(keys: Sequence[Key]) -> list[dict[str, Any]]:
+    """Every document's reservation rows at these (product, bin) pairs, locked (PostgreSQL) in
+    (reference, id) order; call it with the products' locks held (`lock_levels`)."""
+    if not keys:
+        return []
+    keys = sorted(set(keys))
+    clause = " OR ".join("(r.product_id = {} AND r.location_id = {})" for _ in keys)
+    lock = "" if is_sqlite() else " FOR UPDATE"
+    return await query(
+        f"SELECT r.reference, r.product_id, r.location_id, r.quantity FROM reservations r"
+        f" WHERE {clause} ORDER BY r.reference, r.id{lock}",
+        *[v for k in keys for v in k],
+    )
+
+
+async def shift_holds(
+    shifts: Sequence[rules.Shift], dropped: Sequence[tuple[str, Key, int]] = ()
+) -> None:
+    """Rewrite the reservation rows of documents whose holds moved (`shifts`) or shrank
+    (`dropped`: reference, (product, bin), quantity); the levels are the caller's."""
+    changes: dict[Key, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for s in shifts:
+        changes[(s.reference, s.product_id)][s.from_location_id] -= s.quantity
+        changes[(s.reference, s.product_id)][s.to_location_id] += s.quantity
+    for reference, (product_id, location_id), quantity in dropped:
+        changes[(reference, product_id)][location_id] -= quantity
+    for (reference, product_id), delta in sorted(changes.items()):
+        totals: dict[str, int] = defaultdict(int, delta)
+        for r in await reservations_of(reference, product_id):
+            totals[r["location_id"]] += int(r["quantity"])
+        await Reservation.delete().where(
+            (Reservation.reference == reference) & (Reservation.product_id == product_id)
+        )
+        await add_reservations(reference, [(product_id, k, q) for k, q in sorted(totals.items())])
+
+
+async def free_bins_beside(product_id: str, location_id: str) -> list[str]:
+    """The other sellable bins of `location_id`'s warehouse with the product free, by code."""
+    rows = await query(
+        "SELECT s.location_id FROM stock_levels s JOIN locations c ON c.id = s.location_id"
+        " WHERE s.product_id = {} AND c.kind = 'bin' AND c.sellable AND c.id <> {}"
+        " AND c.warehouse = (SELECT warehouse FROM locations WHERE id = {})"
+        " AND s.on_hand > s.reserved ORDER BY c.code, c.id",
+        product_id,
+        location_id,
+        location_id,
+    )
+    return [r["location_id"] for r in rows]
+
+
+async def holds_of(reference: str) -> list[dict[str, Any]]:
+    """What a document holds per (product, bin), with the bin's code and warehouse."""
+    return await query(
+        "SELECT r.product_id, r.location_id, c.code, c.warehouse AS warehouse_id,"
+        " SUM(r.quantity) AS quantity FROM reservations r JOIN locations c ON c.id = r.location_id"
+        " WHERE r.reference = {} GROUP BY r.product_id, r.location_id, c.code, c.warehouse",
+        reference,
+    )
 
 
 async def add_reservations(reference: str, held: Iterable[tuple[str, str, int]]) -> None:

@@ -11,6 +11,10 @@ from core.http.etag import etagged
 from core.http.pagination import Cursor, Limit, Page, paged
 from core.identity.auth import Caller, allow
 
+# Sales orders hold stock; a count below what a bin holds tells them (the invoicing routes
+# hand `sales.mark_paid` in the same way).
+from core.sales import service as sales
+
 from . import schemas, service, stock
 
 
@@ -49,13 +53,13 @@ class LocationController(Controller):
         warehouse_id: Annotated[str | None, Parameter(max_length=36)] = None,
         sellable: FromQuery[bool | None] = None,
         kind: FromQuery[schemas.LocationKind | None] = None,
+        code: Annotated[str | None, Parameter(max_length=32)] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> Response[Page[schemas.Location]]:
-        """List locations (bins), by warehouse if asked."""
-        return paged(
-            request, await service.list_locations(warehouse_id, sellable, cursor, limit, kind)
-        )
+        """List locations (bins), by warehouse and code (case-insensitive) if asked."""
+        page = await service.list_locations(warehouse_id, sellable, cursor, limit, kind, code)
+        return paged(request, page)
 
     @post(guards=[allow("warehouses:write")])
     async def create_location(
@@ -107,7 +111,7 @@ class StockController(Controller):
         self, data: JSONBody[schemas.AdjustmentCreate], principal: Caller
     ) -> schemas.Adjustment:
         """Record a count; the difference is booked against inventory loss."""
-        return await stock.adjust(data, principal.id)
+        return await stock.adjust(data, principal.id, holders=sales.HOLDERS)
 
     @post("/transfers", guards=[allow("stock:write")])
     async def transfer(

@@ -96,3 +96,109 @@ def rebalance(held: Mapping[Key, int], picked: Mapping[Key, int]) -> dict[Key, i
                 spare[other] -= take
                 need -= take
     return {k: v for k, v in sorted(delta.items()) if v}
+
+
+@dataclass(frozen=True, slots=True)
+class Shift:
+    """Another document's hold moved from one bin to another (a pick swap or a count)."""
+
+    reference: str
+    product_id: str
+    from_location_id: str
+    to_location_id: str
+    quantity: int
+
+
+def swaps(
+    delta: Mapping[Key, int],
+    free: Mapping[Key, int],
+    others: Mapping[Key, Sequence[tuple[str, int]]],
+) -> tuple[list[Shift], dict[Key, int]]:
+    """Make room at picked bins by swapping other documents' holds (the contract, pick swaps).
+
+    `delta` is this document's reserved deltas (`rebalance`): positive at bins it picked from,
+    negative at bins whose hold it no longer needs. Where a bin lacks free units, the units
+    others hold there unpicked (`others`: (reference, unpicked) pairs, in the order to take)
+    move to the bins this document frees, same product, in key order. Returns the shifts and
+    what each bin still lacks (the caller's 409).
+    """
+    pool = {k: -d for k, d in sorted(delta.items()) if d < 0}
+    shifts: list[Shift] = []
+    lacking: dict[Key, int] = {}
+    for key, d in sorted(delta.items()):
+        need = d - max(free.get(key, 0), 0)
+        for reference, spare in others.get(key, ()):
+            for dest in [k for k in pool if k[0] == key[0] and pool[k] > 0]:
+                take = min(need, spare, pool[dest])
+                if take <= 0:
+                    break
+                shifts.append(Shift(reference, key[0], key[1], dest[1], take))
+                pool[dest] -= take
+                spare -= take
+                need -= take
+        if need > 0:
+            lacking[key] = need
+    return shifts, lacking
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    """How a count below what a bin holds is met: holds moved, picks undone, units lost."""
+
+    shifts: list[Shift]
+    unpicked: dict[str, int]  # reference -> picked units that vanished (to pick again)
+    lost: dict[str, int]  # reference -> units held nowhere now (the order is short)
+
+
+def make_room(
+    key: Key,
+    excess: int,
+    holds: Sequence[tuple[str, int, int]],
+    free: Sequence[tuple[str, int]],
+) -> Room:
+    """Which holds leave a bin whose count is `excess` below what is reserved there.
+
+    `holds` are (reference, held, picked there); `free` the other sellable bins of the
+    warehouse with units available, in the order to fill. Unpicked holds leave first, newest
+    document first (ids grow with time, so older orders keep their stock); only then picked
+    units, which vanished with the count and must be picked again. Each unit leaving moves to
+    free stock if any is left, else it is lost (the document is short).
+    """
+    leaving: list[tuple[str, int]] = []
+    unpicked: dict[str, int] = defaultdict(int)
+    newest = sorted(holds, key=lambda h: h[0], reverse=True)
+    for reference, held, picked in newest:
+        take = min(excess, held - picked)
+        if take > 0:
+            leaving.append((reference, take))
+            excess -= take
+    for reference, _, picked in newest:
+        take = min(excess, picked)
+        if take > 0:
+            leaving.append((reference, take))
+            unpicked[reference] += take
+            excess -= take
+    room = list(free)
+    shifts: list[Shift] = []
+    lost: dict[str, int] = defaultdict(int)
+    for reference, quantity in leaving:
+        while quantity and room:
+            location_id, available = room[0]
+            take = min(quantity, available)
+            shifts.append(Shift(reference, key[0], key[1], location_id, take))
+            quantity -= take
+            room[0] = (location_id, available - take)
+            if room[0][1] == 0:
+                room.pop(0)
+        if quantity:
+            lost[reference] += quantity
+    return Room(shifts, dict(unpicked), dict(lost))
+
+
+def shifted_levels(shifts: Sequence[Shift]) -> dict[Key, int]:
+    """The reserved delta per level that moving these holds makes."""
+    out: dict[Key, int] = defaultdict(int)
+    for s in shifts:
+        out[(s.product_id, s.from_location_id)] -= s.quantity
+        out[(s.product_id, s.to_location_id)] += s.quantity
+    return dict(out)

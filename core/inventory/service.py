@@ -99,8 +99,12 @@ async def list_locations(
     cursor: str | None,
     limit: int,
     kind: str | None = None,
+    code: str | None = None,
 ) -> Page[schemas.Location]:
+    """Locations in creation order; `code` matches case-insensitively (codes are upper-case)."""
     filters: list[Any] = [Location.kind == kind] if kind else []
+    if code is not None:
+        filters.append(Location.code == code.upper())
     if warehouse_id is not None:
         filters.append(Location.warehouse == warehouse_id)
     if sellable is not None:

@@ -19,13 +19,16 @@ from core.ids import new_id
 from core.outbox import service as outbox
 from events import EventType
 
-from . import ledger, rules, schemas
+from . import holds, ledger, rules, schemas
+from .availability import serialize
 from .errors import InsufficientStock, NotABin, ShortLine
 from .rules import Move
 from .service import VIRTUAL
 from .tables import Location, Reservation, StockLevel, StockMove
 
-__all__ = ["VIRTUAL", "Move", "book", "consume", "hold_picks", "release", "reserve"]
+Holders = holds.Holders
+
+__all__ = ["VIRTUAL", "Holders", "Move", "book", "consume", "hold_picks", "release", "reserve"]
 
 
 async def book(
@@ -74,9 +77,25 @@ def _merge(held: Sequence[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
     return [(p, loc, q) for (p, loc), q in sorted(total.items())]
 
 
+async def _locked_holds(reference: str) -> list[dict[str, Any]]:
+    """A document's reservation rows, read after its products' locks are taken: pick swaps and
+    counts move other documents' holds under those locks (see `holds`)."""
+    products = sorted({r["product_id"] for r in await ledger.reservations_of(reference)})
+    await serialize(products)
+    return await ledger.reservations_of(reference)
+
+
+async def held_totals(reference: str) -> dict[str, int]:
+    """What a document holds per product, over all bins."""
+    totals: dict[str, int] = defaultdict(int)
+    for r in await ledger.reservations_of(reference):
+        totals[r["product_id"]] += int(r["quantity"])
+    return dict(totals)
+
+
 async def release(reference: str) -> None:
     """Release everything a document holds."""
-    held = await ledger.reservations_of(reference)
+    held = await _locked_holds(reference)
     if not held:
         return
     changes = {(r["product_id"], r["location_id"]): (0, -r["quantity"]) for r in held}
@@ -86,47 +105,38 @@ async def release(reference: str) -> None:
 
 
 async def hold_picks(
-    reference: str, picked: Mapping[rules.Key, int], index: Mapping[rules.Key, int] | None = None
-) -> None:
+    reference: str,
+    picked: Mapping[rules.Key, int],
+    index: Mapping[rules.Key, int] | None = None,
+    *,
+    picked_by: holds.PickedBy | None = None,
+) -> list[rules.Shift]:
     """Make `reference` hold, at every bin picked from, all that was picked there so far.
 
-    `picked` is the total picked per (product, bin). Reservations move from bins that hold more
-    than was picked at them; beyond that, free stock at the bin is reserved (409 if there is
-    none, naming the line `index` gives for that bin). Every level is locked in one batch, in
-    the fixed order.
+    `picked` is the total picked per (product, bin). Free units at a picked bin are taken
+    first, then other documents' unpicked holds there are swapped (`picked_by` tells what they
+    picked; without it nothing is swapped); 409 naming the bin when the units are not there
+    (`index` names the request line per bin). Returns the other documents' holds that moved.
     """
     await require_bins(sorted({loc for _, loc in picked}))
-    held_rows = await ledger.reservations_of(reference)
-    held: dict[rules.Key, int] = defaultdict(int)
-    for r in held_rows:
-        held[(r["product_id"], r["location_id"])] += int(r["quantity"])
-    delta = rules.rebalance(held, picked)
-    if not delta:
-        return
-    await ledger.lock_levels(list(delta))
-    changes = {k: (0, d) for k, d in delta.items()}
-    await ledger.change_levels(changes, "reservation", dict(index or {}))
-    products = sorted({k[0] for k in delta})
-    await Reservation.delete().where(
-        (Reservation.reference == reference) & Reservation.product_id.is_in(products)
-    )
-    after = [
-        (p, loc, held.get((p, loc), 0) + delta.get((p, loc), 0))
-        for p, loc in sorted(set(held) | set(delta))
-        if p in products
-    ]
-    await ledger.add_reservations(reference, after)
+    return await holds.hold_picks(reference, picked, index or {}, picked_by)
+
+
+async def holds_of(reference: str) -> list[dict[str, Any]]:
+    """What a document holds per (product, bin): product_id, location_id, code, warehouse_id,
+    quantity (one query; for the pick list)."""
+    return await ledger.holds_of(reference)
 
 
 async def consume(reference: str, picks: Sequence[tuple[str, str, int]], *, by: str | None) -> None:
     """Ship: move picked stock to the customer out of the reservation; free what is left held."""
     moves = [
-        Move(p, loc, VIRTUAL["customer"], q, consume_reserved=True) for p, loc, q in _merge(picks)
+        Move(p, loc, VIRTUAL["customer"], q, consume_reserved=True)
+        for p, loc, q in _merge(picks)
+        if q  # picks a count undid net to nothing at their bin
     ]
-    held = {
-        (r["product_id"], r["location_id"]): r["quantity"]
-        for r in await ledger.reservations_of(reference)
-    }
+    rows = await _locked_holds(reference)
+    held = {(r["product_id"], r["location_id"]): r["quantity"] for r in rows}
     # Everything this touches (picked bins, the customer, leftovers) is locked in one batch.
     await ledger.lock_levels([*held, *((m.product_id, m.to_location_id) for m in moves)])
     short = [
@@ -164,13 +174,21 @@ async def _require_product(product_id: str) -> None:
         raise Invalid("No such product.", errors=[FieldError("product_id", "unknown product")])
 
 
-async def adjust(data: schemas.AdjustmentCreate, by: str | None) -> schemas.Adjustment:
-    """A count: book the difference against inventory loss. Counting below reserved is 409."""
+async def adjust(
+    data: schemas.AdjustmentCreate, by: str | None, holders: holds.Holders | None = None
+) -> schemas.Adjustment:
+    """A count: book the difference against inventory loss.
+
+    Below what is reserved in the bin it is accepted (the contract, "Sales order states"): the
+    holds that no longer fit move to free stock in the warehouse's other sellable bins or are
+    dropped, and `holders` (sales) is told which, in this transaction (`holds.make_room`).
+    """
     await _require_product(data.product_id)
     await require_bins([data.location_id])
     reference = new_id()
     key = (data.product_id, data.location_id)
     async with transaction():
+        await holds.make_room(key, data.counted, holders)
         current = (await ledger.lock_levels([key]))[key]
         difference = data.counted - current["on_hand"]
         loss = VIRTUAL["inventory_loss"]

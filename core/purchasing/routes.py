@@ -24,11 +24,13 @@ class PurchaseOrderController(Controller):
         request: Request[Any, Any, Any],
         status: FromQuery[schemas.Status | None] = None,
         supplier_id: Annotated[str | None, Parameter(max_length=36)] = None,
+        number: Annotated[str | None, Parameter(max_length=20)] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> Response[Page[schemas.PurchaseOrder]]:
-        """List purchase orders, by status or supplier if asked."""
-        return paged(request, await service.list_orders(status, supplier_id, cursor, limit))
+        """List purchase orders, by status, supplier or exact number (`PO-000042`) if asked."""
+        page = await service.list_orders(status, supplier_id, cursor, limit, number=number)
+        return paged(request, page)
 
     @post(guards=[allow("purchases:write")])
     async def create_purchase_order(

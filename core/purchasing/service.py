@@ -78,9 +78,16 @@ async def get_order(order_id: str) -> schemas.PurchaseOrder:
 
 
 async def list_orders(
-    status: str | None, supplier_id: str | None, cursor: str | None, limit: int
+    status: str | None,
+    supplier_id: str | None,
+    cursor: str | None,
+    limit: int,
+    number: str | None = None,
 ) -> Page[schemas.PurchaseOrder]:
+    """Purchase orders in creation order; `number` finds one by its exact number."""
     filters: list[Any] = []
+    if number is not None:
+        filters.append(PurchaseOrder.number == number)
     if status is not None:
         filters.append(PurchaseOrder.status == status)
     if supplier_id is not None:

@@ -15,3 +15,9 @@ class OverPick(Conflict):
 
 class NotFullyPicked(Conflict):
     code, title = "not_fully_picked", "Not every line is picked"
+
+
+class OrderShort(Conflict):
+    """Units of the order are held nowhere since a count (the contract: it cannot ship)."""
+
+    code, title = "order_short", "Units of the order are held nowhere"

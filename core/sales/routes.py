@@ -28,12 +28,18 @@ class SalesOrderController(Controller):
         principal: Caller,
         status: FromQuery[schemas.Status | None] = None,
         customer_id: OptionalId = None,
+        number: Annotated[str | None, Parameter(max_length=20)] = None,
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> Response[Page[schemas.SalesOrder]]:
-        """List sales orders; a customer sees only its own."""
+        """List sales orders (by exact `number`, e.g. `SO-000042`); a customer sees only its own."""
         page = await service.list_orders(
-            status=status, customer_id=customer_id, viewer=principal, cursor=cursor, limit=limit
+            status=status,
+            customer_id=customer_id,
+            number=number,
+            viewer=principal,
+            cursor=cursor,
+            limit=limit,
         )
         return paged(request, page)
 
@@ -50,6 +56,11 @@ class SalesOrderController(Controller):
     ) -> Response[schemas.SalesOrder]:
         """One sales order."""
         return etagged(await service.get_order(order_id, principal))
+
+    @get("/{order_id:str}/pick-list", guards=[allow("orders:read")])
+    async def pick_list(self, order_id: FromPath[str], principal: Caller) -> schemas.PickList:
+        """What is left to pick of an order and from which bins, in walk order (bin code)."""
+        return await service.pick_list(order_id, principal)
 
     @post("/{order_id:str}/confirm", guards=[allow("orders:write")], status_code=200)
     async def confirm_order(

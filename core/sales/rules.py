@@ -11,7 +11,7 @@ from typing import Protocol
 
 from core.errors import ErrorList
 
-from .errors import IllegalTransition, NotFullyPicked, OverPick
+from .errors import IllegalTransition, NotFullyPicked, OrderShort, OverPick
 
 # A line's subtotal in minor units stays far below PostgreSQL's BIGINT limit (9.2e18).
 MAX_LINE_MINOR = 10**15
@@ -174,6 +174,7 @@ class LineState:
     product_id: str
     quantity: int
     picked: int
+    short: int = 0  # units held nowhere (a count found them missing)
 
 
 class PickRequest(Protocol):
@@ -215,6 +216,48 @@ def bin_totals(picks: Sequence[tuple[str, str, int]]) -> dict[tuple[str, str], i
     for product_id, location_id, quantity in picks:
         total[(product_id, location_id)] += quantity
     return dict(sorted(total.items()))
+
+
+def shortages(lines: Sequence[LineState], held: Mapping[str, int]) -> list[int]:
+    """Each line's short quantity: what its product's holds (`held`, per product, picked units
+    included) lack of the lines' quantities, laid on the lines in line order, each at most its
+    unpicked units. Source: the contract, a count below what is reserved."""
+    missing: dict[str, int] = defaultdict(int)
+    for line in lines:
+        missing[line.product_id] += line.quantity
+    for product_id in missing:
+        missing[product_id] = max(missing[product_id] - held.get(product_id, 0), 0)
+    out = []
+    for line in lines:
+        short = min(missing[line.product_id], line.quantity - line.picked)
+        missing[line.product_id] -= short
+        out.append(short)
+    return out
+
+
+def unpick(lines: Sequence[LineState], product_id: str, quantity: int) -> list[int]:
+    """The picked quantity of each line after `quantity` picked units of a product vanished
+    (a count): taken off the product's lines from the last one back."""
+    picked = [line.picked for line in lines]
+    for n in reversed(range(len(lines))):
+        if lines[n].product_id == product_id:
+            take = min(quantity, picked[n])
+            picked[n] -= take
+            quantity -= take
+    return picked
+
+
+def require_whole(lines: Sequence[LineState]) -> None:
+    """409 naming each line some of whose units no bin holds (the order cannot ship)."""
+    errors = ErrorList()
+    for i, line in enumerate(lines):
+        if line.short:
+            errors.add(f"lines[{i}].quantity", f"{line.short} of {line.quantity} held nowhere")
+    if errors.items:
+        raise OrderShort(
+            "Some units of the order are held nowhere: pick them where they are free.",
+            errors=errors.items,
+        )
 
 
 def require_fully_picked(lines: Sequence[LineState]) -> None:

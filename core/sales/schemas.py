@@ -41,3 +41,42 @@ class PickLine(Struct, forbid_unknown_fields=True):
 
 class PickCreate(Struct, forbid_unknown_fields=True):
     lines: Annotated[list[PickLine], Meta(min_length=1, max_length=200)]
+
+
+class PickBin(Struct):
+    """A bin holding units of a line still to pick: where to walk and how many to take."""
+
+    location_id: str
+    code: str
+    quantity: int
+
+
+class PickListLine(Struct):
+    """One order line on the pick list: `remaining` = `ordered` - `picked`; `short` of those
+    are held nowhere (a count found them missing); `bins` hold the rest, in bin-code order."""
+
+    line_no: int
+    product_id: str
+    sku: str
+    barcode: str | None
+    name: str
+    ordered: int
+    picked: int
+    remaining: int
+    short: int
+    bins: list[PickBin]
+
+
+class PickList(Struct):
+    """What to pick for an order and where (`GET /sales-orders/{id}/pick-list`).
+
+    Lines in walk order: by the code of their first bin, then `line_no`; lines with nothing
+    left to pick in a bin come last. `warehouse_id` is the warehouse of the bins held (the first
+    one in walk order when they span several), null when the order holds nothing.
+    """
+
+    order_id: str
+    number: str
+    status: Status
+    warehouse_id: str | None
+    lines: list[PickListLine]

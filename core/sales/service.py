@@ -21,7 +21,7 @@ from core.outbox import service as outbox
 from core.parties import service as parties
 from events import EventType
 
-from . import rules, schemas, store
+from . import picklist, rules, schemas, store
 from .rules import Action, Status
 from .tables import SalesOrder
 
@@ -95,6 +95,22 @@ async def get_order(order_id: str, viewer: Principal | None = None) -> schemas.S
     return order
 
 
+async def pick_list(order_id: str, viewer: Principal | None = None) -> schemas.PickList:
+    """What is left to pick of the order and from which bins (a customer sees only its own).
+
+    Four reads: the order, its holds with their bins, its picks, the products' barcodes."""
+    order = await get_order(order_id, viewer)
+    holds = [
+        picklist.Hold(
+            r["product_id"], r["location_id"], r["code"], r["warehouse_id"], int(r["quantity"])
+        )
+        for r in await stock.holds_of(order_id)
+    ]
+    picked = rules.bin_totals(await store.picks_of(order_id))
+    codes = await catalog.barcodes([line.product_id for line in order.lines])
+    return picklist.build(order, holds, picked, codes)
+
+
 async def list_orders(
     *,
     status: str | None,
@@ -102,11 +118,14 @@ async def list_orders(
     viewer: Principal,
     cursor: str | None,
     limit: int,
+    number: str | None = None,
 ) -> Page[schemas.SalesOrder]:
-    """Orders in creation order; a customer's list holds only its own."""
+    """Orders in creation order; a customer's list holds only its own. `number` is exact."""
     if viewer.is_customer:
         customer_id = viewer.customer_id
     filters: list[Any] = []
+    if number is not None:
+        filters.append(SalesOrder.number == number)
     if status is not None:
         filters.append(SalesOrder.status == status)
     if customer_id is not None:
@@ -154,11 +173,59 @@ async def confirm_order(
 
 async def _hold_picks(
     order_id: str, earlier: Sequence[tuple[str, str, int]], asked: Sequence[schemas.PickLine]
-) -> None:
-    """Make the order hold, at every bin picked from, all that was picked there so far."""
+) -> list[str]:
+    """Make the order hold, at every bin picked from, all that was picked there so far (free
+    units first, else swapping other orders' unpicked holds); returns the orders swapped."""
     now = [(p.product_id, p.location_id, p.quantity) for p in asked]
     lines = {(p.product_id, p.location_id): i for i, p in reversed(list(enumerate(asked)))}
-    await stock.hold_picks(order_id, rules.bin_totals([*earlier, *now]), index=lines)
+    totals = rules.bin_totals([*earlier, *now])
+    shifts = await stock.hold_picks(order_id, totals, index=lines, picked_by=store.picked_at)
+    return sorted({s.reference for s in shifts})
+
+
+async def _set_short(
+    order_id: str, lines: Sequence[dict[str, Any]], picked: Sequence[int], products: set[str]
+) -> None:
+    """Recount the short units of the lines of `products` (whose stock locks are held) from
+    what the order holds now: a pick that reserved free units clears them."""
+    states = [
+        rules.LineState(r["product_id"], int(r["quantity"]), n)
+        for r, n in zip(lines, picked, strict=True)
+    ]
+    short = rules.shortages(states, await stock.held_totals(order_id))
+    mine = [(r, s) for r, s in zip(lines, short, strict=True) if r["product_id"] in products]
+    await store.set_short([r for r, _ in mine], [s for _, s in mine])
+
+
+async def _tell(order_ids: Sequence[str], event: EventType) -> None:
+    """Write `event` for orders another action changed (their rows are not locked: see
+    `core.inventory.holds` for why); the subject is the order id."""
+    for order_id in sorted(set(order_ids)):
+        await outbox.add(event, order_id, await store.view(order_id))
+
+
+async def _count_moved(product_id: str, location_id: str, room: Any) -> None:
+    """A count left no room for some holds at a bin (`core.inventory.rules.Room`): undo the
+    picks that vanished, recount the short units, and tell each order what happened to it.
+
+    Holds moved whole: `erp.sales_order.reallocated`; units held nowhere now:
+    `erp.sales_order.short` (the order cannot ship until they are picked where free)."""
+    touched = {s.reference for s in room.shifts} | set(room.unpicked) | set(room.lost)
+    all_lines = await store.lines_of(sorted(touched))
+    for order_id in sorted(touched):
+        lines = all_lines[order_id]
+        picked = [int(r["picked_quantity"]) for r in lines]
+        if room.unpicked.get(order_id):
+            await store.unpick(order_id, product_id, location_id, room.unpicked[order_id])
+            picked = rules.unpick(store.line_states(lines), product_id, room.unpicked[order_id])
+            await store.set_picked(lines, picked)
+        await _set_short(order_id, lines, picked, {product_id})
+    await _tell(sorted(touched - set(room.lost)), EventType.sales_order_reallocated)
+    await _tell(sorted(room.lost), EventType.sales_order_short)
+
+
+# What a count needs of sales orders (handed to `stock.adjust` by the inventory routes).
+HOLDERS = stock.Holders(picked=store.picked_at, moved=_count_moved)
 
 
 async def _ship_picks(order_id: str, picks: Sequence[tuple[str, str, int]], by: str | None) -> None:
@@ -169,7 +236,10 @@ async def _ship_picks(order_id: str, picks: Sequence[tuple[str, str, int]], by: 
 async def pick_order(
     order_id: str, data: schemas.PickCreate, expected_version: int | None, by: str | None
 ) -> schemas.SalesOrder:
-    """Record picks: each bin must hold the stock picked there; the order becomes `picking`."""
+    """Record picks; the order becomes `picking`. A pick may come from any bin where the units
+    physically are: free units there first, else another order's unpicked hold there is swapped
+    with this order's (that order gets `erp.sales_order.reallocated`); 409 only when the units
+    are not there (the contract, "Sales order states")."""
     for i, p in enumerate(data.lines):
         await stock.require_bins([p.location_id], f"lines[{i}].location_id")
     async with transaction():
@@ -177,10 +247,13 @@ async def pick_order(
         lines = (await store.lines_of([order_id]))[order_id]
         states = store.line_states(lines)
         picked = rules.apply_picks(states, data.lines)
-        await _hold_picks(order_id, await store.picks_of(order_id), data.lines)
+        swapped = await _hold_picks(order_id, await store.picks_of(order_id), data.lines)
         await store.add_picks(order_id, data.lines, by)
         await store.set_picked(lines, picked)
-        return (await _moved(row, status, EventType.sales_order_picking))[1]
+        await _set_short(order_id, lines, picked, {p.product_id for p in data.lines})
+        order = (await _moved(row, status, EventType.sales_order_picking))[1]
+        await _tell(swapped, EventType.sales_order_reallocated)
+        return order
 
 
 async def ship_order(
@@ -189,7 +262,9 @@ async def ship_order(
     """Ship a fully picked order: book the moves to the customer, issue the invoice."""
     async with transaction():
         row, status = await _begin(order_id, expected_version, None, Action.ship)
-        rules.require_fully_picked(store.line_states((await store.lines_of([order_id]))[order_id]))
+        states = store.line_states((await store.lines_of([order_id]))[order_id])
+        rules.require_whole(states)
+        rules.require_fully_picked(states)
         await _ship_picks(order_id, await store.picks_of(order_id), by)
         shipped = repo.now()
         row, _ = await _moved(row, status, EventType.sales_order_shipped, shipped_at=shipped)

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from core import money, repo
+from core.db import query
 from core.errors import NotFound
 from core.ids import new_id
 from core.invoicing import service as invoicing
@@ -40,6 +41,7 @@ def _line(row: dict[str, Any], currency: str) -> schemas.SalesOrderLine:
         tax=amount(row["tax_minor"]),
         total=amount(row["subtotal_minor"] + row["tax_minor"]),
         picked_quantity=int(row["picked_quantity"]),
+        short_quantity=int(row["short_quantity"]),
     )
 
 
@@ -99,7 +101,12 @@ async def lock(order_id: str) -> dict[str, Any]:
 
 def line_states(lines: Sequence[dict[str, Any]]) -> list[rules.LineState]:
     return [
-        rules.LineState(r["product_id"], int(r["quantity"]), int(r["picked_quantity"]))
+        rules.LineState(
+            r["product_id"],
+            int(r["quantity"]),
+            int(r["picked_quantity"]),
+            int(r["short_quantity"]),
+        )
         for r in lines
     ]
 
@@ -181,3 +188,43 @@ async def set_picked(lines: Sequence[dict[str, Any]], picked: Sequence[int]) -> 
             await SalesOrderLine.update({SalesOrderLine.picked_quantity: quantity}).where(
                 SalesOrderLine.id == line["id"]
             )
+
+
+async def set_short(lines: Sequence[dict[str, Any]], short: Sequence[int]) -> None:
+    """Write each line's short quantity where it changed."""
+    for line, quantity in zip(lines, short, strict=True):
+        if quantity != int(line["short_quantity"]):
+            await SalesOrderLine.update({SalesOrderLine.short_quantity: quantity}).where(
+                SalesOrderLine.id == line["id"]
+            )
+
+
+async def picked_at(order_ids: Sequence[str], product_id: str, location_id: str) -> dict[str, int]:
+    """What each order picked of a product at a bin so far (one query)."""
+    if not order_ids:
+        return {}
+    marks = ", ".join("{}" for _ in order_ids)
+    rows = await query(
+        f'SELECT "order" AS ref, SUM(quantity) AS q FROM picks WHERE "order" IN ({marks})'
+        ' AND product_id = {} AND location_id = {} GROUP BY "order"',
+        *order_ids,
+        product_id,
+        location_id,
+    )
+    return {r["ref"]: int(r["q"]) for r in rows}
+
+
+async def unpick(order_id: str, product_id: str, location_id: str, quantity: int) -> None:
+    """Record that `quantity` picked units at a bin vanished (a count): a negative pick, so the
+    picks still sum to what is in hand at each bin."""
+    await Pick.insert(
+        Pick(
+            id=new_id(),
+            order=order_id,
+            product_id=product_id,
+            location_id=location_id,
+            quantity=-quantity,
+            created_by=None,
+            created_at=repo.now(),
+        )
+    )

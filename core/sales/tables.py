@@ -36,6 +36,9 @@ class SalesOrderLine(Table, tablename="sales_order_lines"):
     subtotal_minor = BigInt(null=False)
     tax_minor = BigInt(null=False)
     picked_quantity = BigInt(default=0, null=False)
+    # Units of the line no reservation holds: a count found fewer than were held and no other
+    # sellable bin of the warehouse had them free (the contract, "Sales order states").
+    short_quantity = BigInt(default=0, null=False)
 
 
 class Pick(Table, tablename="picks"):

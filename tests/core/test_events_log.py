@@ -111,9 +111,33 @@ async def _walk(client: httpx.AsyncClient, admin: H) -> Walk:
     seen["erp.purchase_order.cancelled"] = await _ok(
         post(f"/purchase-orders/{po2['id']}/cancel", headers=admin)
     )
+    await _reallocated_and_short(client, admin, customer["id"], seen)
     level = await _ok(get(f"/stock?product_id={pid}&location_id={bin_id}", headers=admin))
     seen["erp.stock.changed"] = {**level["items"][0], "cause": "receipt"}
     return seen
+
+
+async def _reallocated_and_short(
+    client: httpx.AsyncClient, admin: H, customer_id: str, seen: Walk
+) -> None:
+    """A pick swap (the other order is reallocated), then a count that leaves it short."""
+    q = (await new_product(client, admin))["id"]
+    bin_a, bin_b = await new_bins(client, admin, 2)
+    body = {
+        "customer_id": customer_id,
+        "lines": [{"product_id": q, "quantity": 1}],
+        "confirm": True,
+    }
+    await stock_up(client, admin, q, bin_a, 1)
+    first = await _ok(client.post("/sales-orders", json=body, headers=admin), 201)
+    await stock_up(client, admin, q, bin_b, 1)
+    second = await _ok(client.post("/sales-orders", json=body, headers=admin), 201)
+    swap = {"lines": [{"product_id": q, "location_id": bin_b, "quantity": 1}]}
+    await _ok(client.post(f"/sales-orders/{first['id']}/pick", json=swap, headers=admin))
+    url = f"/sales-orders/{second['id']}"
+    seen["erp.sales_order.reallocated"] = await _ok(client.get(url, headers=admin))
+    await stock_up(client, admin, q, bin_a, 0)  # the second order's unit is gone
+    seen["erp.sales_order.short"] = await _ok(client.get(url, headers=admin))
 
 
 async def test_every_event_type_decodes_to_its_class_with_the_data_the_api_returned(
