@@ -26,7 +26,7 @@ def gateway() -> str:
     """The running stack's gateway (the harness and the fork test set it)."""
     url = os.environ.get("ERP_GATEWAY_URL")
     if not url:
-        pytest.skip("ERP_GATEWAY_URL is not set: these tests need a running stack")
+        pytest.fail("ERP_GATEWAY_URL is not set: these tests need a running stack (README, Tests)")
     return url.rstrip("/")
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from app import WarehouseApp
 from conftest import Admin, message, scan, shot, sign_in, until
 from forwarder import Forwarder
@@ -107,9 +106,6 @@ async def test_picks_queued_offline_apply_once_and_a_vanished_unit_conflicts(
     # given an order for 2 of P (held in A-01-03) and 1 of Q (in A-02-01)
     p, q = await admin.product({"A-01-03": 2}), await admin.product({"A-02-01": 3})
     order = await admin.order([(p, 2), (q, 1)])
-    answer = await admin.http.get(f"/api/v1/sales-orders/{order['id']}/pick-list")
-    if answer.status_code == 404:  # a core from before issue 9's pick list
-        pytest.skip("this core has no GET /sales-orders/{id}/pick-list yet")
     link = Forwarder(gateway)
     await link.start()
     app = WarehouseApp(gateway=link.url, data_dir=data_dir)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from app import WarehouseApp
 from conftest import Admin, message, scan, shot, sign_in, until
 from textual import events
@@ -27,10 +26,7 @@ async def test_pick_an_order_by_scans_with_a_swap_then_ship(
     stranger = await admin.product({"A-02-03": 1})
     first = await admin.order([(p, 2), (r, 1)])
     second = await admin.order([(p, 2)])
-    answer = await admin.http.get(f"/api/v1/sales-orders/{first['id']}/pick-list")
-    if answer.status_code == 404:  # a core from before issue 9's pick list
-        pytest.skip("this core has no GET /sales-orders/{id}/pick-list yet")
-    held = answer.json()
+    held = await admin.call("GET", f"/sales-orders/{first['id']}/pick-list")
     (mine,) = _bins(held, p)
     other = ({"A-01-03", "B-01-03"} - {mine}).pop()
     app = WarehouseApp(gateway=gateway, data_dir=data_dir)
