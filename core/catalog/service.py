@@ -142,6 +142,14 @@ async def barcodes(product_ids: list[str]) -> dict[str, str | None]:
     return {r["id"]: r["barcode"] for r in rows}
 
 
+async def archived(product_ids: list[str]) -> set[str]:
+    """Which of these products are archived (inactive), in one query."""
+    rows = await Product.select(Product.id).where(
+        Product.id.is_in(sorted(set(product_ids))) & (Product.active == False)  # noqa: E712
+    )
+    return {r["id"] for r in rows}
+
+
 async def reorder_points(product_ids: list[str]) -> dict[str, int]:
     """The reorder point of each product that exists."""
     rows = await Product.select(Product.id, Product.reorder_point).where(

@@ -21,3 +21,10 @@ class OrderShort(Conflict):
     """Units of the order are held nowhere since a count (the contract: it cannot ship)."""
 
     code, title = "order_short", "Units of the order are held nowhere"
+
+
+class ArchivedProduct(Conflict):
+    """A draft names a product archived since it was written (the contract: confirming it is
+    409 naming the line; orders confirmed before the archive go on)."""
+
+    code, title = "product_archived", "The order names an archived product"

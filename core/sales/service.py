@@ -22,6 +22,7 @@ from core.parties import service as parties
 from events import EventType
 
 from . import picklist, rules, schemas, store
+from .errors import ArchivedProduct
 from .rules import Action, Status
 from .tables import SalesOrder
 
@@ -154,9 +155,22 @@ async def _moved(
     return new_row, order
 
 
+async def _refuse_archived(lines: Sequence[dict[str, Any]]) -> None:
+    """409 naming each line whose product was archived after the draft was written."""
+    gone = await catalog.archived([r["product_id"] for r in lines])
+    if gone:
+        errors = [
+            FieldError(f"lines[{i}].product_id", f"product {r['sku']} is archived")
+            for i, r in enumerate(lines)
+            if r["product_id"] in gone
+        ]
+        raise ArchivedProduct("The order names archived products; remove them.", errors=errors)
+
+
 async def _confirm(row: dict[str, Any]) -> schemas.SalesOrder:
     status = rules.next_status(row["status"], Action.confirm)
     lines = (await store.lines_of([row["id"]]))[row["id"]]
+    await _refuse_archived(lines)
     await stock.reserve(row["id"], [(r["product_id"], int(r["quantity"])) for r in lines])
     stamp = repo.now()
     return (await _moved(row, status, EventType.sales_order_confirmed, confirmed_at=stamp))[1]

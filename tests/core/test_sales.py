@@ -320,6 +320,42 @@ async def test_staff_confirm_in_one_go_or_later_refused_for_short_stock(
     assert r.status_code == 200 and r.headers["etag"] == '"2"'
 
 
+async def test_a_draft_naming_a_product_archived_since_is_409_and_confirmed_orders_go_on(
+    client: httpx.AsyncClient, admin: H, sales: H
+) -> None:
+    # given a draft and a confirmed order, each for A and B, all in stock
+    a, bin_a = await stocked(client, admin, 5)
+    b, bin_b = await stocked(client, admin, 5)
+    customer = await new_customer(client, admin)
+    lines = [{"product_id": a["id"], "quantity": 1}, {"product_id": b["id"], "quantity": 1}]
+    body = {"customer_id": customer["id"], "lines": lines}
+    draft = (await client.post("/sales-orders", json=body, headers=sales)).json()
+    confirmed = await client.post("/sales-orders", json={**body, "confirm": True}, headers=sales)
+    assert confirmed.status_code == 201, confirmed.text
+    # when B is archived
+    r = await client.post(f"/products/{b['id']}/archive", headers=admin)
+    assert r.status_code == 200, r.text
+    # then confirming the draft is 409 naming B's line, and nothing is reserved for it
+    r = await act(client, sales, draft, "confirm")
+    assert r.status_code == 409, r.text
+    assert r.json()["code"] == "product_archived"
+    assert [e["field"] for e in r.json()["errors"]] == ["lines[1].product_id"]
+    again = (await client.get(f"/sales-orders/{draft['id']}", headers=sales)).json()
+    assert again["status"] == "draft"
+    assert (await level(client, admin, b["id"], bin_b))["reserved"] == 1  # the confirmed one's
+    # and the order confirmed before the archive is picked and shipped as usual
+    order = confirmed.json()
+    picks = [
+        {"product_id": a["id"], "location_id": bin_a, "quantity": 1},
+        {"product_id": b["id"], "location_id": bin_b, "quantity": 1},
+    ]
+    r = await act(client, admin, order, "pick", json={"lines": picks})
+    assert r.status_code == 200, r.text
+    r = await act(client, admin, order, "ship")
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] in ("invoiced", "paid")
+
+
 async def test_invalid_orders_are_422_naming_the_field(
     client: httpx.AsyncClient, admin: H, sales: H
 ) -> None:
