@@ -54,6 +54,9 @@ class Claimed:
     url: str | None  # None: the subscription is gone
     secret_sealed: str
     active: bool
+    # The secret before a rotation, and until when (epoch ms) it signs as well.
+    previous_secret_sealed: str | None = None
+    previous_until_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +121,7 @@ VALUES (?, ?, ?, ?, ?, 0, 'pending', ?, ?) ON CONFLICT (id) DO NOTHING
 """
 DUE_SQL = """
 SELECT j.id, j.subscription_id, j.event_id, j.event_type, j.body, j.attempts, j.due_ms,
-    s.url, s.secret_sealed, s.active
+    s.url, s.secret_sealed, s.active, s.previous_secret_sealed, s.previous_secret_until_ms
 FROM webhook_jobs j LEFT JOIN webhook_subscriptions s ON s.id = j.subscription_id
 WHERE j.state = 'pending' AND j.due_ms <= ? ORDER BY j.due_ms LIMIT ?
 """
@@ -210,7 +213,10 @@ class Store:
             for r in await tx.fetch(DUE_SQL, now_ms, limit):
                 if await tx.execute(CLAIM_SQL, now_ms + lease_ms, r[0], r[6]) == 1:
                     job = Job(r[0], r[1], r[2], r[3], r[4])
-                    claimed.append(Claimed(job, r[5], r[7], r[8] or "", bool(r[9])))
+                    previous, until = r[10], (int(r[11]) if r[11] is not None else None)
+                    claimed.append(
+                        Claimed(job, r[5], r[7], r[8] or "", bool(r[9]), previous, until)
+                    )
         return claimed
 
     async def abandon(self, job: Job) -> None:

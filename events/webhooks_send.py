@@ -27,15 +27,21 @@ class Sender:
         job, url = claimed.job, claimed.url or ""
         body = job.body.encode()
         timestamp = int(time.time())
+        sealed = [claimed.secret_sealed]
+        if claimed.previous_secret_sealed and (claimed.previous_until_ms or 0) > timestamp * 1000:
+            sealed.append(claimed.previous_secret_sealed)  # a rotation's grace period
         try:
-            secret = standard.unseal(claimed.secret_sealed, self.master_secret)
+            secrets = [standard.unseal(s, self.master_secret) for s in sealed]
         except Exception:  # sealed under another ERP_SECRET
             return None, "the secret cannot be unsealed: was ERP_SECRET changed?"
         headers = {
             "content-type": "application/json",
             "webhook-id": job.id,
             "webhook-timestamp": str(timestamp),
-            "webhook-signature": standard.sign(secret, job.id, timestamp, body),
+            # Standard Webhooks: several signatures, space-separated; any one may match.
+            "webhook-signature": " ".join(
+                standard.sign(secret, job.id, timestamp, body) for secret in secrets
+            ),
         }
         extensions: dict[str, Any] = {}
         try:

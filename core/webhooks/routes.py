@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.datastructures import CacheControlHeader
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from core.http.etag import etagged
+from core.http.etag import etagged, if_match
 from core.http.pagination import Cursor, Limit, Page, paged
 from core.identity.auth import allow
 
@@ -42,6 +42,33 @@ class WebhookController(Controller):
     async def get_webhook(self, webhook_id: FromPath[str]) -> Response[schemas.Webhook]:
         """One webhook subscription (without its secret)."""
         return etagged(await service.get_webhook(webhook_id))
+
+    @patch("/{webhook_id:str}", guards=[allow("webhooks:write")])
+    async def update_webhook(
+        self,
+        request: Request[Any, Any, Any],
+        webhook_id: FromPath[str],
+        data: JSONBody[schemas.WebhookUpdate],
+    ) -> Response[schemas.Webhook]:
+        """Change the URL or event types, or re-enable a disabled subscription (`active`)."""
+        return etagged(await service.update_webhook(webhook_id, data, if_match(request)))
+
+    # The answer carries the new signing secret: no cache may keep it.
+    @post(
+        "/{webhook_id:str}/rotate-secret",
+        guards=[allow("webhooks:write")],
+        status_code=200,
+        cache_control=CacheControlHeader(no_store=True),
+    )
+    async def rotate_secret(
+        self,
+        request: Request[Any, Any, Any],
+        webhook_id: FromPath[str],
+        data: JSONBody[schemas.WebhookRotate | None] = None,
+    ) -> Response[schemas.WebhookCreated]:
+        """A new secret (in this answer only); the previous one also signs for 24 hours."""
+        body = data or schemas.WebhookRotate()
+        return etagged(await service.rotate_secret(webhook_id, body, if_match(request)))
 
     @delete("/{webhook_id:str}", guards=[allow("webhooks:write")])
     async def delete_webhook(self, webhook_id: FromPath[str]) -> None:

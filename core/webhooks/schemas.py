@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from msgspec import Meta, Struct
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 Url = Annotated[str, Meta(min_length=1, max_length=2048, description="http(s) URL of the target")]
 EventPattern = Annotated[
@@ -33,6 +33,23 @@ class WebhookCreate(Struct, forbid_unknown_fields=True):
     secret: Secret | None = None
 
 
+class WebhookUpdate(Struct, forbid_unknown_fields=True):
+    """What a `PATCH` may change; `active: true` re-enables a disabled subscription (its count
+    of failures starts again at 0)."""
+
+    url: Url | UnsetType = UNSET
+    event_types: Annotated[list[EventPattern], Meta(min_length=1, max_length=50)] | UnsetType = (
+        UNSET
+    )
+    active: bool | UnsetType = UNSET
+
+
+class WebhookRotate(Struct, forbid_unknown_fields=True):
+    """A new signing secret (generated when absent); the old one signs too for 24 hours."""
+
+    secret: Secret | None = None
+
+
 class Webhook(Struct):
     id: str
     url: str
@@ -41,6 +58,10 @@ class Webhook(Struct):
     disabled_reason: str | None
     failure_count: Annotated[int, Meta(description="Consecutive failed attempts.")]
     secret_hint: Annotated[str, Meta(description="The first characters of the secret.")]
+    previous_secret_expires_at: Annotated[
+        datetime | None,
+        Meta(description="After a rotation: until when the previous secret signs as well."),
+    ]
     created_at: datetime
     updated_at: datetime
     version: int

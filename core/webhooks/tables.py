@@ -13,6 +13,9 @@ class WebhookSubscription(Table, tablename="webhook_subscriptions"):
     # The `whsec_` secret, sealed with a key derived from ERP_SECRET (the dispatcher signs with it).
     secret_sealed = Text(null=False)
     secret_hint = Varchar(length=16, null=False)
+    # After a rotation the previous secret signs too, until this epoch-milliseconds instant.
+    previous_secret_sealed = Text(null=True, default=None)
+    previous_secret_until_ms = BigInt(null=True, default=None)
     active = Boolean(default=True, null=False, index=True)
     disabled_reason = Text(null=True, default=None)
     failure_count = Integer(default=0, null=False)  # consecutive failed attempts

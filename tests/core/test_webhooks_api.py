@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -149,3 +150,57 @@ async def test_only_admin_may(client: httpx.AsyncClient, admin: dict[str, str]) 
         assert (await client.delete(one, headers=headers)).status_code == 403
         assert (await client.get(f"{one}/deliveries", headers=headers)).status_code == 403
     assert (await client.get("/webhooks")).status_code == 401
+
+
+async def test_patch_changes_url_and_types_checked_as_at_creation(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    body = {"url": PUBLIC_URL, "event_types": ["erp.invoice.paid"]}
+    hook = (await client.post("/webhooks", json=body, headers=admin)).json()
+    path = f"/webhooks/{hook['id']}"
+    # when URL and types change, then the subscription shows them with a new version
+    change = {"url": PUBLIC_URL + "/v2", "event_types": ["erp.sales_order.*"]}
+    r = await client.patch(path, json=change, headers={**admin, "If-Match": '"1"'})
+    assert r.status_code == 200, r.text
+    assert (r.json()["url"], r.json()["event_types"]) == (change["url"], change["event_types"])
+    assert r.headers["etag"] == '"2"'
+    # and what would be refused at creation is refused here too, changing nothing
+    for bad, field in (
+        ({"url": "ftp://example.com/"}, "url"),
+        ({"url": "https://127.0.0.1/hook"}, "url"),
+        ({"event_types": ["erp.nothing.*"]}, "event_types[0]"),
+        ({"secret": "whsec_c2hvcnQ="}, None),
+    ):
+        r = await client.patch(path, json=bad, headers=admin)
+        assert r.status_code in (400, 422), r.text
+        if field:
+            assert field in [e["field"] for e in r.json()["errors"]], r.text
+    r = await client.patch(path, json={"active": False}, headers={**admin, "If-Match": '"1"'})
+    assert r.status_code == 412
+    after = (await client.get(path, headers=admin)).json()
+    assert (after["url"], after["version"], after["active"]) == (change["url"], 2, True)
+
+
+async def test_rotating_the_secret_answers_it_once_and_keeps_the_old_for_a_day(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    body = {"url": PUBLIC_URL, "event_types": ["erp.invoice.paid"]}
+    hook = (await client.post("/webhooks", json=body, headers=admin)).json()
+    assert hook["previous_secret_expires_at"] is None
+    # when the secret is rotated to one of the admin's choosing
+    mine = "whsec_" + base64.b64encode(os.urandom(32)).decode()
+    path = f"/webhooks/{hook['id']}/rotate-secret"
+    r = await client.post(path, json={"secret": mine}, headers=admin)
+    # then the answer has it (once, not cached); reads show only its hint and the grace's end
+    assert r.status_code == 200, r.text
+    assert r.json()["secret"] == mine
+    assert r.headers["cache-control"] == "no-store"
+    one = await client.get(f"/webhooks/{hook['id']}", headers=admin)
+    assert mine not in one.text
+    assert one.json()["secret_hint"] == mine[:10] + "…"
+    expires = datetime.fromisoformat(one.json()["previous_secret_expires_at"])
+    assert timedelta(hours=23) < expires - datetime.now(UTC) <= timedelta(hours=24)
+    # and a short secret, an unknown subscription or a non-admin are refused
+    assert (await client.post(path, json={"secret": SHORT}, headers=admin)).status_code == 422
+    gone = await client.post("/webhooks/nope/rotate-secret", headers=admin)
+    assert gone.status_code == 404

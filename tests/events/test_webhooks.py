@@ -330,3 +330,69 @@ async def test_the_dispatcher_refuses_what_a_transition_address_carries(
         assert attempt["status_code"] is None
         assert attempt["error"].startswith(f"refused: {host} "), attempt["error"]
     assert receiver.received == []
+
+
+async def test_patch_enables_a_disabled_subscription_again(
+    start_dispatcher: StartDispatcher,
+    subscribe: Subscribe,
+    receiver: Receiver,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+) -> None:
+    # given a subscription disabled after repeated failures
+    await start_dispatcher()
+    hook = await subscribe(receiver.url, ["erp.product.created"])
+    receiver.script = [503] * 4
+    await new_product(client, admin)
+    deadline = time.monotonic() + 15
+    while (one := (await client.get(f"/webhooks/{hook['id']}", headers=admin)).json())["active"]:
+        assert time.monotonic() < deadline, "never disabled"
+        await asyncio.sleep(0.1)
+    # when an admin enables it again (with the version it saw)
+    headers = {**admin, "If-Match": f'"{one["version"]}"'}
+    r = await client.patch(f"/webhooks/{hook['id']}", json={"active": True}, headers=headers)
+    # then it is active with a clean slate, and the next event is delivered
+    assert r.status_code == 200, r.text
+    again = r.json()
+    assert (again["active"], again["failure_count"], again["disabled_reason"]) == (True, 0, None)
+    product = await new_product(client, admin)
+    deadline = time.monotonic() + 20
+    while not any(g.event["data"].get("id") == product["id"] for g in receiver.received):
+        assert time.monotonic() < deadline, "nothing delivered after re-enabling"
+        await asyncio.sleep(0.1)
+
+
+async def test_after_a_rotation_both_secrets_sign_for_a_while_then_only_the_new(
+    start_dispatcher: StartDispatcher,
+    subscribe: Subscribe,
+    receiver: Receiver,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+) -> None:
+    from core.webhooks.tables import WebhookSubscription
+
+    # given a subscription with a secret the receiver knows
+    await start_dispatcher()
+    old = "whsec_" + base64.b64encode(os.urandom(24)).decode()
+    hook = await subscribe(receiver.url, ["erp.product.created"], secret=old)
+    # when its secret is rotated
+    r = await client.post(f"/webhooks/{hook['id']}/rotate-secret", headers=admin)
+    assert r.status_code == 200, r.text
+    new = r.json()["secret"]
+    assert new != old
+    assert r.headers["cache-control"] == "no-store"
+    # then a delivery carries two v1 signatures: one verifies with each secret
+    await new_product(client, admin)
+    (got,) = await receiver.wait_for(1)
+    assert len(got.headers["webhook-signature"].split(" ")) == 2
+    assert verify(old, got.headers, got.body)
+    assert verify(new, got.headers, got.body)
+    # and once the 24 hours are over, only the new secret signs
+    await WebhookSubscription.update({WebhookSubscription.previous_secret_until_ms: 1}).where(
+        WebhookSubscription.id == hook["id"]
+    )
+    await new_product(client, admin)
+    _, last = await receiver.wait_for(2)
+    assert len(last.headers["webhook-signature"].split(" ")) == 1
+    assert verify(new, last.headers, last.body)
+    assert not verify(old, last.headers, last.body)
