@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import live
 import pytest
 from live import Feed
-from portal_testing import api, gateway, ok, shown, signed_in, table, unique, until
+from portal_testing import api, click, gateway, ok, shown, signed_in, table, unique, until
 from streamlit.runtime import caching
 from streamlit.testing.v1 import AppTest
 from tcp_forwarder import Forwarder
@@ -89,6 +89,30 @@ def session_feed(at: AppTest) -> Feed:
         return mine[0] if len(mine) == 1 and mine[0].state == "live" else None
 
     return until(found)
+
+
+def test_signing_out_stops_the_sessions_feed() -> None:
+    # given a signed-in session with its live feed
+    at = ok(signed_in("sales"))
+    feed = session_feed(at)
+    # when the user signs out
+    at = ok(click(at, "Sign out"))
+    assert "You have signed out." in shown(at)
+    # then the feed's thread ends
+    until(lambda: not feed.running, timeout=10)
+    assert feed.state == "stopped"
+
+
+def test_signing_out_stops_a_feed_that_replaced_a_stopped_one() -> None:
+    # given a signed-in session whose first feed stopped and was replaced by a second
+    at = ok(signed_in("warehouse"))
+    first = session_feed(at)
+    first.stop()
+    second = session_feed(at)
+    assert second is not first
+    # when the user signs out, then the second feed ends too
+    ok(click(at, "Sign out"))
+    until(lambda: not second.running, timeout=10)
 
 
 def test_a_session_that_ends_stops_its_feed() -> None:
