@@ -57,7 +57,8 @@ def sign_out(notice: str | None = None) -> None:
     """Forget the token, stop the live feed, and leave a message for the sign-in page."""
     current = st.session_state.pop("auth", None)
     if current:  # removing the cached entries stops the feed and closes the client
-        feed.clear(current["token"])
+        # Streamlit keys an entry by the arguments as passed: the same two as `live_feed`.
+        feed.clear(current["token"], st.session_state.get("feed_generation", 0))
         api.clear(current["token"])
     for key in list(st.session_state):  # nothing of this user stays for the next one
         del st.session_state[key]

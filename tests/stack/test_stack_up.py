@@ -7,6 +7,7 @@ import os
 import re
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -111,7 +112,13 @@ def test_erp_up_serves_the_demo_data_and_stops_everything(
     shop = tmp_path / "storefront"  # a storefront folder of its own (ERP_SHOP_DIR)
     shop.mkdir()
     (shop / "index.html").write_text("<!doctype html><title>Shop</title>")
-    process = _erp_up(home, output, extra={**servers, "ERP_SHOP_DIR": str(shop)})
+    # Something already listens on the portal port erp up is asked for.
+    occupied = socket.socket()
+    occupied.bind(("127.0.0.1", 0))
+    occupied.listen()
+    taken = occupied.getsockname()[1]
+    extra = {**servers, "ERP_SHOP_DIR": str(shop), "ERP_PORTAL_PORT": str(taken)}
+    process = _erp_up(home, output, extra=extra)
     pids: dict[str, int] = {}
     try:
         url = _wait_for_gateway(process, output)
@@ -122,10 +129,16 @@ def test_erp_up_serves_the_demo_data_and_stops_everything(
         # With NATS_URL set, erp up uses that server and starts none of its own.
         assert set(pids) >= ({"core", "gateway"} if servers else {"nats", "core", "gateway"})
         assert ("nats" in pids) is not bool(servers)
-        # The portal runs too, is printed in the panel, and the landing page links it.
+        # The portal runs too, on the next free port (saying so), is printed in the panel,
+        # and the landing page links it.
         assert "portal" in pids
         portal = re.search(r"Portal\s+(http://\S+)", output.read_text())
         assert portal, output.read_text()
+        moved = urlparse(portal.group(1)).port
+        assert moved is not None
+        assert moved > taken
+        said = " ".join(output.read_text().split())
+        assert f"Port {taken} is taken: the portal uses {moved} instead." in said
         assert httpx.get(f"{portal.group(1)}/_stcore/health", timeout=5).text == "ok"
         assert portal.group(1) in httpx.get(f"{url}/", timeout=5).text
 
@@ -147,6 +160,7 @@ def test_erp_up_serves_the_demo_data_and_stops_everything(
         assert _group_members(set(pids.values()) | {process.pid}) == []
         assert list((home / "run").glob("*.pid")) == []
     finally:
+        occupied.close()
         _kill_groups({*pids.values(), process.pid})
         process.wait(timeout=10)
 

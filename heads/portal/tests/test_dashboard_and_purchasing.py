@@ -67,3 +67,27 @@ def test_a_purchase_order_drafted_from_the_low_stock_list_is_ordered() -> None:
     assert "Order: now ordered." in shown(at)
     assert api("admin").get(f"/purchase-orders/{opened}")["status"] == "ordered"
     assert {b.label for b in at.button} >= {"Cancel"}
+
+
+@pytest.mark.parametrize("ordered", [False, True], ids=["draft", "ordered"])
+def test_a_purchase_order_cancelled_from_its_page_is_cancelled(ordered: bool) -> None:
+    # given a purchase order (a draft, or one sent to the supplier), open on its page
+    supplier = api("admin").get("/suppliers", limit=1)["items"][0]
+    product = api("admin").get("/products", active="true", limit=1)["items"][0]
+    line = {"product_id": product["id"], "quantity": 5, "unit_cost": "2.50"}
+    body = {"supplier_id": supplier["id"], "lines": [line]}
+    order = api("warehouse").post("/purchase-orders", body).body
+    if ordered:
+        _, etag = api("warehouse").get_with_etag(f"/purchase-orders/{order['id']}")
+        api("warehouse").post(f"/purchase-orders/{order['id']}/order", if_match=etag)
+    at = ok(signed_in("warehouse").switch_page("views/purchase_orders.py").run())
+    at.session_state["po_open"] = order["id"]
+    at = ok(at.run())
+    assert f"Status **{'ordered' if ordered else 'draft'}**" in shown(at)
+    # when its Cancel button is clicked
+    at = ok(at.button(key="po-act-cancel").click().run())
+    # then core has it cancelled, the page says so and offers no action any more
+    assert api("admin").get(f"/purchase-orders/{order['id']}")["status"] == "cancelled"
+    assert "Cancel: now cancelled." in shown(at)
+    assert "Status **cancelled**" in shown(at)
+    assert not {"Order", "Cancel"} & {b.label for b in at.button}

@@ -3,10 +3,18 @@ Last-Event-ID and misses nothing, and open pages show what an event changed."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import live
 import pytest
 from live import Feed
-from portal_testing import api, gateway, ok, shown, signed_in, table, unique, until
+from portal_testing import api, click, gateway, ok, shown, signed_in, table, unique, until
+from streamlit.runtime import caching
+from streamlit.testing.v1 import AppTest
+from tcp_forwarder import Forwarder
+
+# The session id AppTest runs every session under (streamlit/testing/v1/local_script_runner.py).
+APPTEST_SESSION = "test session id"
 
 
 def new_product(prefix: str) -> dict:
@@ -38,6 +46,85 @@ def test_the_feed_resumes_after_a_drop_with_nothing_missed_and_nothing_twice() -
     finally:
         resumed.stop()
     assert until(lambda: not resumed.running, timeout=5)
+
+
+def test_one_feed_reconnects_after_its_connection_drops_and_misses_nothing() -> None:
+    # given a live feed whose connection runs through a network that can fail
+    target = urlsplit(gateway())
+    with Forwarder((target.hostname or "127.0.0.1", target.port or 80)).start() as network:
+        feed = Feed(network.url, api("admin").token).start()
+        watcher = Feed(gateway(), api("admin").token).start()  # connected directly
+        try:
+            until(lambda: feed.state == "live" and watcher.state == "live")
+            before = new_product("T-DROP")
+            until(lambda: before["sku"] in skus(feed))
+            # when the connection drops and cannot be made again for a while
+            network.stop()
+            until(lambda: feed.state == "reconnecting", timeout=10)
+            # and a product is created and its event published meanwhile
+            during = new_product("T-DROP")
+            until(lambda: during["sku"] in skus(watcher))
+            assert feed.state == "reconnecting"
+            assert during["sku"] not in skus(feed)
+            # then once the network is back the same feed is live again on a new connection,
+            network.start()
+            until(lambda: feed.state == "live" and during["sku"] in skus(feed))
+            assert feed.connections == 2
+            # resumed from the last event it had: the missed one once, nothing twice
+            assert skus(feed).count(during["sku"]) == 1
+            assert skus(feed).count(before["sku"]) == 1
+            assert feed.subject_version(during["id"]) == 1
+        finally:
+            feed.stop()
+            watcher.stop()
+
+
+def session_feed(at: AppTest) -> Feed:
+    """The running feed of the signed-in AppTest session, once it is live."""
+    token = at.session_state["auth"]["token"]
+
+    def found() -> Feed | None:
+        ok(at.run())
+        mine = [f for f in list(live._feeds) if f._token == token and f.running]
+        return mine[0] if len(mine) == 1 and mine[0].state == "live" else None
+
+    return until(found)
+
+
+def test_signing_out_stops_the_sessions_feed() -> None:
+    # given a signed-in session with its live feed
+    at = ok(signed_in("sales"))
+    feed = session_feed(at)
+    # when the user signs out
+    at = ok(click(at, "Sign out"))
+    assert "You have signed out." in shown(at)
+    # then the feed's thread ends
+    until(lambda: not feed.running, timeout=10)
+    assert feed.state == "stopped"
+
+
+def test_signing_out_stops_a_feed_that_replaced_a_stopped_one() -> None:
+    # given a signed-in session whose first feed stopped and was replaced by a second
+    at = ok(signed_in("warehouse"))
+    first = session_feed(at)
+    first.stop()
+    second = session_feed(at)
+    assert second is not first
+    # when the user signs out, then the second feed ends too
+    ok(click(at, "Sign out"))
+    until(lambda: not second.running, timeout=10)
+
+
+def test_a_session_that_ends_stops_its_feed() -> None:
+    # given a signed-in session with its live feed
+    at = ok(signed_in("admin"))
+    feed = session_feed(at)
+    # when the session ends (Streamlit's runtime clears its session caches, as when the
+    # browser tab closes)
+    caching.clear_session_resource_cache(APPTEST_SESSION)
+    # then the feed's thread ends
+    until(lambda: not feed.running, timeout=10)
+    assert feed.state == "stopped"
 
 
 def test_a_refused_credential_stops_the_feed() -> None:

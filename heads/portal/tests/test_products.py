@@ -37,6 +37,31 @@ def test_a_new_product_is_found_in_the_catalogue() -> None:
     assert rows[0]["unit_price"] == "19.90"
 
 
+def test_the_catalogue_pages_forward_and_back_to_the_same_rows() -> None:
+    # given the catalogue's first page of a list longer than one page
+    at = products_page("sales")
+    first = [r["sku"] for r in table(at)]
+    assert first
+    assert at.button(key="products-prev").disabled
+    assert not at.button(key="products-next").disabled, "the demo catalogue fits one page"
+    # when Next is clicked twice
+    at = ok(at.button(key="products-next").click().run())
+    second = [r["sku"] for r in table(at)]
+    assert "Page 2" in shown(at)
+    assert second
+    assert not set(second) & set(first)
+    at = ok(at.button(key="products-next").click().run())
+    assert "Page 3" in shown(at)
+    assert not {r["sku"] for r in table(at)} & set(first + second)
+    # then Previous leads back through the second page to the first page's rows
+    at = ok(at.button(key="products-prev").click().run())
+    assert [r["sku"] for r in table(at)] == second
+    at = ok(at.button(key="products-prev").click().run())
+    assert "Page 1" in shown(at)
+    assert [r["sku"] for r in table(at)] == first
+    assert at.button(key="products-prev").disabled
+
+
 def test_a_refused_create_shows_the_problem() -> None:
     # given an existing SKU, when a product is created with it
     taken = api("admin").get("/products", limit=1)["items"][0]["sku"]

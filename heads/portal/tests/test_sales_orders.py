@@ -130,3 +130,34 @@ def test_an_order_shows_its_history_from_the_event_log() -> None:
 
     events = until(lambda: (found := listed()) and "erp.sales_order.confirmed" in found and found)
     assert events[:2] == ["erp.sales_order.created", "erp.sales_order.confirmed"]
+
+
+def reserved(product_id: str) -> int:
+    """Units of the product reserved across its bins, as core reports them."""
+    return sum(lv["reserved"] for lv in api("admin").walk("/stock", {"product_id": product_id}))
+
+
+@pytest.mark.parametrize("confirmed", [False, True], ids=["draft", "confirmed"])
+def test_an_order_cancelled_from_its_page_is_cancelled_and_frees_its_stock(
+    confirmed: bool,
+) -> None:
+    # given an order for two units (a confirmed one reserves them), open on its page
+    product, buyer = in_stock(), customer()
+    before = reserved(product["id"])
+    line = {"sku": product["sku"], "quantity": 2}
+    body = {"customer_id": buyer["id"], "lines": [line], "confirm": confirmed}
+    order = api("sales").post("/sales-orders", body).body
+    assert order["status"] == ("confirmed" if confirmed else "draft")
+    assert reserved(product["id"]) == before + (2 if confirmed else 0)
+    at = orders_page()
+    at.session_state["so_open"] = order["id"]
+    ok(at.run())
+    # when its Cancel button is clicked
+    at = ok(at.button(key="so-act-cancel").click().run())
+    # then core has it cancelled, the page says so and offers no action any more
+    assert api("admin").get(f"/sales-orders/{order['id']}")["status"] == "cancelled"
+    assert "Cancel: now cancelled." in shown(at)
+    assert "Status cancelled" in shown(at)
+    assert not {"Confirm", "Cancel"} & {b.label for b in at.button}
+    # and nothing of the product is reserved for it any more
+    assert reserved(product["id"]) == before
