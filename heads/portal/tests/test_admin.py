@@ -101,6 +101,28 @@ def test_a_webhook_secret_is_shown_once_and_a_refusal_names_the_field() -> None:
     assert all(h["id"] != hook["id"] for h in api("admin").walk("/webhooks"))
 
 
+def test_a_disabled_webhook_is_enabled_again_and_its_secret_rotated() -> None:
+    # given a subscription that is disabled (as after repeated failed deliveries)
+    url = f"http://127.0.0.1:9/{unique('hook')}"
+    hook = api("admin").post("/webhooks", {"url": url, "event_types": ["erp.invoice.paid"]}).body
+    api("admin").patch(f"/webhooks/{hook['id']}", {"active": False})
+    at = ok(signed_in("admin").switch_page("views/webhooks.py").run())
+    at.selectbox(key="w-pick").set_value(hook["id"]).run()
+    # when the admin enables it again
+    at = ok(click(at, "Enable again"))
+    # then it is active with no failures counted, and the button is gone
+    again = api("admin").get(f"/webhooks/{hook['id']}")
+    assert (again["active"], again["failure_count"]) == (True, 0)
+    assert "Enable again" not in {b.label for b in at.button}
+    # when the secret is rotated, then the new one is shown once and the old one's end said
+    at = ok(click(at, "Rotate secret"))
+    assert at.code[0].value.startswith("whsec_")
+    assert at.code[0].value[:10] == api("admin").get(f"/webhooks/{hook['id']}")["secret_hint"][:10]
+    assert "Rotated the secret" in shown(at)
+    assert "previous secret signs too until" in shown(at)
+    api("admin").delete(f"/webhooks/{hook['id']}")
+
+
 LIST_PAGES = ("products", "customers", "suppliers", "sales_orders", "purchase_orders",
               "invoices", "stock", "users", "api_keys", "webhooks")  # fmt: skip
 

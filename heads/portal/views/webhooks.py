@@ -1,5 +1,6 @@
 """Webhooks (admin): subscribe a URL to event types (the secret is shown once), list, see each
-subscription's delivery attempts, unsubscribe."""
+subscription's delivery attempts, enable a disabled one again, rotate its secret (the new one is
+shown once; the old one signs too for 24 hours), unsubscribe."""
 
 from __future__ import annotations
 
@@ -23,13 +24,12 @@ def row(hook: dict) -> dict:
 
 
 def shown_once() -> None:
-    """The new subscription's signing secret, shown until the admin has copied it."""
+    """A new signing secret (of a new subscription or a rotation), shown until copied."""
     created = st.session_state.get("new_webhook")
     if not created:
         return
-    st.success(
-        f"Subscribed {created['url']}. Copy the signing secret now: it will not be shown again."
-    )
+    done = "Rotated the secret of" if created.get("rotated") else "Subscribed"
+    st.success(f"{done} {created['url']}. Copy the signing secret now: it will not be shown again.")
     st.code(created["secret"], language=None)
     st.button(
         "I have copied it",
@@ -70,6 +70,24 @@ def delivery_row(d: dict) -> dict:
     }
 
 
+def manage(hook: dict) -> None:
+    """Enable a disabled subscription again; rotate its secret."""
+    left, right = st.columns(2)
+    if not hook["active"] and left.button("Enable again", key="w-enable", type="primary"):
+        with ui.attempt():
+            ui.client().patch(f"/webhooks/{hook['id']}", {"active": True})
+            ui.wrote()
+            st.rerun()
+    if right.button("Rotate secret", key="w-rotate", icon=":material/key:"):
+        with ui.attempt():
+            rotated = ui.client().post(f"/webhooks/{hook['id']}/rotate-secret", {}).body
+            st.session_state["new_webhook"] = {**rotated, "rotated": True}
+            ui.wrote()
+            st.rerun()
+    if until := hook.get("previous_secret_expires_at"):
+        st.caption(f"The previous secret signs too until {ui.when(until)}.")
+
+
 def deliveries(hook_id: str) -> None:
     path = f"/webhooks/{hook_id}/deliveries"
     items = ui.pager(path, {}, key=f"deliveries-{hook_id}")
@@ -91,4 +109,5 @@ labels = {h["id"]: h["url"] for h in items}
 if chosen := st.selectbox(
     "Deliveries of", ("", *labels), format_func=lambda i: labels.get(i, "—"), key="w-pick"
 ):
+    manage(next(h for h in items if h["id"] == chosen))
     deliveries(chosen)
