@@ -16,6 +16,7 @@ from tests.conftest import LIVE_TIMEOUT, Shop
 HOSTILE = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
 
 
+@pytest.mark.console_expected(r"status of 404 \(Not Found\) \(.*/sales-orders/[^/]+\)$")
 @pytest.mark.parametrize("whose", ["another customer's", "an unknown"])
 def test_an_order_that_is_not_yours_is_not_found(
     whose: str, signed_in: Shop, backoffice: Backoffice, product: Product
@@ -69,6 +70,7 @@ def test_html_in_a_product_name_shows_as_typed_and_runs_nothing(
     assert dialogs == []
 
 
+@pytest.mark.console_expected(r"status of 401 \(Unauthorized\)")
 def test_an_expired_sign_in_leads_to_sign_in_and_keeps_the_cart(
     signed_in: Shop, customer: Customer, product: Product, backoffice: Backoffice
 ) -> None:
@@ -96,6 +98,7 @@ def test_an_expired_sign_in_leads_to_sign_in_and_keeps_the_cart(
     expect(shop.page.get_by_role("link", name="Cart 2 items")).to_be_visible()
 
 
+@pytest.mark.console_expected(r"status of 401 \(Unauthorized\)")
 def test_an_idle_page_whose_sign_in_ends_goes_to_sign_in(
     signed_in: Shop, customer: Customer, product: Product, backoffice: Backoffice
 ) -> None:
