@@ -180,6 +180,7 @@ class BrowserLog:
     errors: list[str] = field(default_factory=list)
     elsewhere: list[str] = field(default_factory=list)
     expected: list[re.Pattern[str]] = field(default_factory=list)
+    hosts: set[str] = field(default_factory=lambda: set(OWN_HOSTS))  # a test may add its own
 
     def console(self, message: ConsoleMessage) -> None:
         said = f"{message.text} ({message.location.get('url', '')})"
@@ -191,11 +192,11 @@ class BrowserLog:
 
     def request(self, request: Request) -> None:
         where = urlsplit(request.url)
-        if where.scheme in ("http", "https", "ws", "wss") and where.netloc not in OWN_HOSTS:
+        if where.scheme in ("http", "https", "ws", "wss") and where.netloc not in self.hosts:
             self.elsewhere.append(f"{request.method} {request.url}")
 
     def failed(self, request: Request) -> None:
-        if urlsplit(request.url).netloc not in OWN_HOSTS:
+        if urlsplit(request.url).netloc not in self.hosts:
             self.elsewhere.append(f"{request.method} {request.url} failed: {request.failure}")
 
 
