@@ -1,6 +1,7 @@
 """Accessibility as people meet it: axe-core finds no serious or critical violation on the
-sign-in, catalogue, cart and order pages; the shop works with the keyboard alone and shows
-where the focus is; and at phone width (375 px) nothing scrolls sideways."""
+sign-in, catalogue, cart, checkout, order, orders and invoices pages, at desktop and at phone width
+(375 px); the shop works with the keyboard alone and shows where the focus is; and at phone
+width nothing scrolls sideways."""
 
 from __future__ import annotations
 
@@ -38,10 +39,12 @@ def place_order(shop: Shop, product: Product, quantity: int = 1) -> None:
     expect(shop.heading()).to_have_text(re.compile("^Order SO-"))
 
 
+@pytest.mark.parametrize("width", [1280, 375], ids=["desktop", "phone"])
 def test_axe_finds_nothing_serious_on_the_shop_pages(
-    shop: Shop, customer: Customer, product: Product
+    width: int, shop: Shop, customer: Customer, product: Product
 ) -> None:
-    # given each page as a customer sees it, then a check of each
+    # given each page as a customer sees it at this width, then a check of each
+    shop.page.set_viewport_size({"width": width, "height": 900 if width > 600 else 800})
     found: dict[str, list[str]] = {}
     shop.open("#/sign-in")
     expect(shop.heading()).to_have_text("Sign in")
@@ -68,6 +71,10 @@ def test_axe_finds_nothing_serious_on_the_shop_pages(
     shop.go("My orders")
     expect(shop.page.get_by_role("link", name=re.compile("^Order SO-"))).to_be_visible()
     found["orders"] = serious_violations(shop.page)
+
+    shop.go("Invoices")
+    expect(shop.page.get_by_text(re.compile("^You have no invoices yet"))).to_be_visible()
+    found["invoices"] = serious_violations(shop.page)
 
     # then none has a serious or critical violation
     assert found == {page: [] for page in found}
