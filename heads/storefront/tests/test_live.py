@@ -188,3 +188,30 @@ def test_the_order_page_resumes_after_a_dropped_stream_with_nothing_missed_or_tw
         assert {"erp.sales_order.picking", "erp.sales_order.shipped"} <= {
             type_ for _, type_ in wire["received"]
         }
+
+
+@pytest.mark.console_expected(r"net::ERR_INCOMPLETE_CHUNKED_ENCODING \(.*/api/v1/events/stream")
+def test_availability_catches_up_after_a_dropped_stream(
+    page: Page, customer: Customer, backoffice: Backoffice, browser_log: BrowserLog
+) -> None:
+    # given a product with 5 units on the catalogue, through a network the test can cut
+    product = backoffice.new_product(stock=5)
+    with relay(GATEWAY_URL) as network:
+        browser_log.hosts.add(urlsplit(network.url).netloc)
+        shop = Shop(page, f"{network.url}/shop/")
+        shop.sign_in(customer.username, customer.password)
+        shop.search(product.sku)
+        availability = shop.card(product.name).get_by_test_id("availability")
+        expect(availability).to_have_text("5 in stock")
+        mark_page(shop)
+
+        # when the connection drops and the warehouse counts none while it is down
+        network.down()
+        expect(page.locator("html[data-live='open']")).to_have_count(0, timeout=LIVE_TIMEOUT)
+        backoffice.count(product, 0)
+        network.back()
+
+        # then, with the stream back, the card says out of stock, without a reload
+        shop.wait_live()
+        expect(availability).to_have_text("Out of stock", timeout=LIVE_TIMEOUT)
+        assert_not_reloaded(shop)
