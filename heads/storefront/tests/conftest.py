@@ -183,7 +183,8 @@ class BrowserLog:
     hosts: set[str] = field(default_factory=lambda: set(OWN_HOSTS))  # a test may add its own
 
     def console(self, message: ConsoleMessage) -> None:
-        said = f"{message.text} ({message.location.get('url', '')})"
+        url = message.location.get("url")
+        said = f"{message.text} ({url})" if url else message.text
         if message.type == "error" and not any(p.search(said) for p in self.expected):
             self.errors.append(said)
 
@@ -213,8 +214,8 @@ OWN_HOSTS = own_hosts()
 def browser_log(request: pytest.FixtureRequest) -> Iterator[BrowserLog]:
     """Every browser test ends with no console error, no uncaught exception and no request to
     another host, in any of its pages. A test that provokes an error on purpose names what the
-    browser logs for it, as "<message> (<url>)": `@pytest.mark.console_expected(r"status of 404")`
-    (regexes)."""
+    browser logs for it, as "<message> (<url>)" (or "<message>" where there is no url):
+    `@pytest.mark.console_expected(r"status of 404")` (regexes)."""
     log = BrowserLog()
     for marker in request.node.iter_markers("console_expected"):
         log.expected += [re.compile(pattern) for pattern in marker.args]
