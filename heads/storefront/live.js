@@ -5,6 +5,11 @@
 // answers with an error (an expired token is a 401): then `refused` is dispatched (the app asks
 // the API whether the sign-in still holds) and, unless stopped, a new EventSource resumes after
 // the last event seen with `?after=` (a new EventSource cannot send Last-Event-ID).
+//
+// A stream that drops before its first event has no point to resume from: the gateway then
+// starts from "now" and whatever happened while it was down is not sent. So when a connection
+// opens again after such a drop, `resync` is dispatched and the views fetch what they show
+// afresh (their updates are versioned, so an event and a fetch of the same change agree).
 
 import { url } from "./api.js";
 
@@ -30,7 +35,8 @@ const RETRY_MS = [2000, 5000, 15000, 30000, 60000];
 /**
  * The stream as an EventTarget: listen for an event type (`erp.availability.changed`) to get
  * a CustomEvent whose `detail` is the CloudEvent; `state` events say "connecting", "open" or
- * "closed"; `refused` when the gateway turned the stream down.
+ * "closed"; `refused` when the gateway turned the stream down; `resync` when events may have
+ * been missed (fetch afresh what is shown).
  */
 export class Live extends EventTarget {
   #source = null;
@@ -38,12 +44,16 @@ export class Live extends EventTarget {
   #last = null; // the sequence of the last event received
   #failures = 0;
   #timer = null;
+  #opened = false; // a connection of this session has been open
+  #gap = false; // one dropped with no event to resume after: the next open must resync
   state = "closed";
 
   /** Open the stream for a token (closing any earlier one). */
   start(token) {
     this.stop();
     this.#token = token;
+    this.#opened = false;
+    this.#gap = false;
     this.#open();
   }
 
@@ -63,7 +73,12 @@ export class Live extends EventTarget {
     this.#setState("connecting");
     source.addEventListener("open", () => {
       this.#failures = 0;
+      this.#opened = true;
       this.#setState("open");
+      if (this.#gap) {
+        this.#gap = false;
+        this.dispatchEvent(new Event("resync"));
+      }
     });
     source.addEventListener("error", () => this.#failed(source));
     for (const type of TYPES) source.addEventListener(type, (message) => this.#receive(message));
@@ -71,6 +86,7 @@ export class Live extends EventTarget {
 
   #failed(source) {
     if (source !== this.#source) return;
+    if (this.#opened && this.#last === null) this.#gap = true;
     if (source.readyState !== EventSource.CLOSED) {
       this.#setState("connecting"); // EventSource retries by itself, with Last-Event-ID
       return;

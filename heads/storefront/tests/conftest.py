@@ -1,6 +1,7 @@
 """Fixtures for the storefront's browser tests: Debian's Chromium through pytest-playwright, the
-shop's address, staff-side API calls, a fresh customer and product per test, console watching,
-and the folder where screenshots go.
+shop's address, staff-side API calls, a fresh customer and product per test, the browser watched
+in every test (console errors, uncaught exceptions, requests to other hosts: `browser_log`), and
+the folder where screenshots go.
 
 Environment: `ERP_GATEWAY_URL` (the running stack; `erp test --heads` sets it), `ERP_SHOP_URL`
 (where the shop is served; default `<gateway>/shop/`), `ERP_TEST_ARTIFACTS` (screenshots;
@@ -13,11 +14,13 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page, expect
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, WebError, expect
 
 from tests.backoffice import Backoffice, Customer, Product
 
@@ -168,18 +171,65 @@ def signed_in(shop: Shop, customer: Customer) -> Shop:
     return shop
 
 
-@pytest.fixture
-def console(page: Page) -> list[str]:
-    """Errors the page logs or throws while the test runs."""
-    errors: list[str] = []
+@dataclass
+class BrowserLog:
+    """What went wrong in the browser during a test: console errors, uncaught exceptions, and
+    requests to a host other than the shop's and the gateway's (nothing may come from another
+    site: no CDN, no fonts, no analytics)."""
 
-    def logged(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
+    errors: list[str] = field(default_factory=list)
+    elsewhere: list[str] = field(default_factory=list)
+    expected: list[re.Pattern[str]] = field(default_factory=list)
+    hosts: set[str] = field(default_factory=lambda: set(OWN_HOSTS))  # a test may add its own
 
-    page.on("console", logged)
-    page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
-    return errors
+    def console(self, message: ConsoleMessage) -> None:
+        url = message.location.get("url")
+        said = f"{message.text} ({url})" if url else message.text
+        if message.type == "error" and not any(p.search(said) for p in self.expected):
+            self.errors.append(said)
+
+    def uncaught(self, error: WebError) -> None:
+        self.errors.append(f"uncaught: {error.error}")
+
+    def request(self, request: Request) -> None:
+        where = urlsplit(request.url)
+        if where.scheme in ("http", "https", "ws", "wss") and where.netloc not in self.hosts:
+            self.elsewhere.append(f"{request.method} {request.url}")
+
+    def failed(self, request: Request) -> None:
+        if urlsplit(request.url).netloc not in self.hosts:
+            self.elsewhere.append(f"{request.method} {request.url} failed: {request.failure}")
+
+
+def own_hosts() -> set[str]:
+    """The hosts the shop may talk to: where it is served, the gateway, the fork test's copy."""
+    urls = [GATEWAY_URL, SHOP_URL, os.environ.get("ERP_SHOP_TEST_ORIGIN", "")]
+    return {urlsplit(url).netloc for url in urls if url}
+
+
+OWN_HOSTS = own_hosts()
+
+
+@pytest.fixture(autouse=True)
+def browser_log(request: pytest.FixtureRequest) -> Iterator[BrowserLog]:
+    """Every browser test ends with no console error, no uncaught exception and no request to
+    another host, in any of its pages. A test that provokes an error on purpose names what the
+    browser logs for it, as "<message> (<url>)" (or "<message>" where there is no url):
+    `@pytest.mark.console_expected(r"status of 404")` (regexes)."""
+    log = BrowserLog()
+    for marker in request.node.iter_markers("console_expected"):
+        log.expected += [re.compile(pattern) for pattern in marker.args]
+    if not {"page", "context"} & set(request.fixturenames):
+        yield log
+        return
+    context: BrowserContext = request.getfixturevalue("context")
+    context.on("console", log.console)
+    context.on("weberror", log.uncaught)
+    context.on("request", log.request)
+    context.on("requestfailed", log.failed)
+    yield log
+    assert log.errors == [], "the browser reported errors"
+    assert log.elsewhere == [], "the page called another host"
 
 
 def orders_of(customer: Customer) -> list[dict]:

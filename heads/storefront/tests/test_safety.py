@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Dialog, expect
@@ -16,6 +17,7 @@ from tests.conftest import LIVE_TIMEOUT, Shop
 HOSTILE = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
 
 
+@pytest.mark.console_expected(r"status of 404 \(Not Found\) \(.*/sales-orders/[^/]+\)$")
 @pytest.mark.parametrize("whose", ["another customer's", "an unknown"])
 def test_an_order_that_is_not_yours_is_not_found(
     whose: str, signed_in: Shop, backoffice: Backoffice, product: Product
@@ -50,11 +52,14 @@ def test_html_in_a_product_name_shows_as_typed_and_runs_nothing(
 
     shop.page.on("dialog", dialog)
     product = backoffice.new_product(name=f"{HOSTILE} {secrets.token_hex(3)}", stock=4)
+    backoffice.call("PATCH", f"/products/{product.id}", {"description": f"About {HOSTILE}"})
 
     # when the customer finds it, puts it in the cart and orders it
     shop.search(product.sku)
     card = shop.card(product.name)
     expect(card.get_by_role("heading", level=2)).to_have_text(product.name)
+    expect(card.locator(".description")).to_have_text(f"About {HOSTILE}")
+    assert card.locator("img, script").count() == 0
     shop.add_to_cart(product.name, 1)
     shop.go("Cart")
     expect(shop.page.get_by_role("heading", name=product.name)).to_be_visible()
@@ -69,6 +74,7 @@ def test_html_in_a_product_name_shows_as_typed_and_runs_nothing(
     assert dialogs == []
 
 
+@pytest.mark.console_expected(r"status of 401 \(Unauthorized\)")
 def test_an_expired_sign_in_leads_to_sign_in_and_keeps_the_cart(
     signed_in: Shop, customer: Customer, product: Product, backoffice: Backoffice
 ) -> None:
@@ -96,6 +102,7 @@ def test_an_expired_sign_in_leads_to_sign_in_and_keeps_the_cart(
     expect(shop.page.get_by_role("link", name="Cart 2 items")).to_be_visible()
 
 
+@pytest.mark.console_expected(r"status of 401 \(Unauthorized\)")
 def test_an_idle_page_whose_sign_in_ends_goes_to_sign_in(
     signed_in: Shop, customer: Customer, product: Product, backoffice: Backoffice
 ) -> None:
@@ -141,3 +148,35 @@ def test_a_session_past_its_expiry_time_goes_to_sign_in(signed_in: Shop, product
         "Object.keys(localStorage).filter((k) => k.startsWith('erp-shop.cart.'))"
     )
     assert len(cart) == 1
+
+
+def test_html_in_a_search_and_in_a_live_product_change_shows_as_typed_and_runs_nothing(
+    signed_in: Shop, backoffice: Backoffice, product: Product
+) -> None:
+    # given a customer watching dialogs, who opens a link whose search holds HTML
+    shop = signed_in
+    dialogs: list[str] = []
+    shop.page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    typed = f"{HOSTILE} {secrets.token_hex(4)}"  # matching no product
+    shop.open(f"#/catalogue?q={quote(typed)}")
+
+    # then the search box and the "no match" line show it as typed
+    expect(shop.page.get_by_role("searchbox", name="Search products")).to_have_value(typed)
+    expect(shop.page.get_by_text(f"No products match “{typed}”.")).to_be_visible()
+
+    # when they search for a product, and the back office renames it to HTML while it is shown
+    shop.search(product.sku)
+    card = shop.page.locator(f"article[data-product-id='{product.id}']")
+    expect(card.get_by_role("heading", level=2)).to_have_text(product.name)
+    shop.wait_live()
+    renamed = f"{HOSTILE} renamed"
+    backoffice.call("PATCH", f"/products/{product.id}", {"name": renamed, "description": HOSTILE})
+
+    # then the card shows the new name and description as typed, live
+    expect(card.get_by_role("heading", level=2)).to_have_text(renamed, timeout=LIVE_TIMEOUT)
+    expect(card.locator(".description")).to_have_text(HOSTILE)
+
+    # and no element came from the data, and nothing ran
+    assert shop.page.locator("main img, main script").count() == 0
+    shop.page.wait_for_timeout(500)
+    assert dialogs == []

@@ -52,6 +52,10 @@ export default function cartView({ root, signal, app }) {
   }
 
   cart.onChange(() => editing || build(), signal);
+  app.live.addEventListener("resync", () => {
+    available.clear();
+    for (const id of lines.keys()) stock(id, available, lines, signal);
+  }, { signal });
   app.live.addEventListener("erp.availability.changed", ({ detail }) => {
     const { product_id: id, available: units } = detail.data;
     available.set(id, units);

@@ -44,6 +44,12 @@ export default async function catalogueView({ root, query, signal, app }) {
     pages.search({ q: search.value.trim() });
   });
   follow(app.live, shown, signal);
+  app.live.addEventListener("resync", () => {
+    for (const entry of shown.values()) {
+      entry.fresh = false;
+      fetchAvailability(entry, signal);
+    }
+  }, { signal });
   await pages.start();
 }
 

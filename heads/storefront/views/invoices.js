@@ -49,7 +49,7 @@ export default async function invoicesView({ root, query, signal, app }) {
     if (item) fill(item, invoiceCard(detail.data));
   }
 
-  await pager({
+  const browse = pager({
     path: "/invoices",
     route: "#/invoices",
     query,
@@ -67,5 +67,7 @@ export default async function invoicesView({ root, query, signal, app }) {
       return { summary, nav: pages };
     },
     failed: (error) => (summary.textContent = `Your invoices could not be loaded: ${error.detail || error.title}`),
-  }).start();
+  });
+  app.live.addEventListener("resync", () => browse.refresh(), { signal });
+  await browse.start();
 }

@@ -89,6 +89,7 @@ class OrderPage {
 
   /** Move with the live stream: the order's status, a shortage, its invoice. */
   follow(app, signal) {
+    app.live.addEventListener("resync", () => this.refresh(app, signal), { signal });
     const on = (type, handler) => app.live.addEventListener(type, ({ detail }) => handler(detail), { signal });
     for (const name of ORDER_EVENTS) on(`erp.sales_order.${name}`, (event) => this.changed(event, app));
     on("erp.sales_order.short", (event) => {
@@ -99,6 +100,16 @@ class OrderPage {
         if (event.data.sales_order_id === this.order.id) this.showInvoice(event.data);
       });
     }
+  }
+
+  /** The order and its invoice fetched afresh (the stream may have missed changes). */
+  async refresh(app, signal) {
+    const order = await load(this.order.id).catch(() => null);
+    if (!order || signal.aborted || order.version < this.order.version) return;
+    const before = this.order.status;
+    this.show(order);
+    if (order.status !== before) app.announce(`Order ${order.number}: ${STATUS[order.status] ?? order.status}.`);
+    if (order.invoice_id) await this.showInvoice();
   }
 
   changed(event, app) {

@@ -40,7 +40,7 @@ export default async function ordersView({ root, query, signal, app }) {
     app.live.addEventListener(`erp.sales_order.${status}`, update, { signal });
   }
 
-  await pager({
+  const browse = pager({
     path: "/sales-orders",
     route: "#/orders",
     query,
@@ -58,5 +58,7 @@ export default async function ordersView({ root, query, signal, app }) {
       return { summary, nav };
     },
     failed: (error) => (summary.textContent = `Your orders could not be loaded: ${error.detail || error.title}`),
-  }).start();
+  });
+  app.live.addEventListener("resync", () => browse.refresh(), { signal });
+  await browse.start();
 }

@@ -8,10 +8,12 @@ import { fill, h } from "../dom.js";
 /**
  * A pager over `path`. `render(page, number)` shows a page and returns `{summary, nav}`: the
  * element to focus after a page change and where the buttons go. `failed(error)` shows an error.
- * Call `start()` once; `search(filters)` starts over at the first page with other filters.
+ * Call `start()` once; `search(filters)` starts over at the first page with other filters;
+ * `refresh()` fetches the page shown again.
  */
 export function pager({ path, route, query, signal, render, failed, size = 20, filterNames = [] }) {
   let filters = Object.fromEntries(filterNames.map((name) => [name, query.get(name) ?? ""]));
+  let at = [query.get("cursor"), history.state?.pages ?? []]; // the page shown: cursor, earlier
 
   async function load(cursor, earlier, focus) {
     let page;
@@ -22,6 +24,7 @@ export function pager({ path, route, query, signal, render, failed, size = 20, f
       return;
     }
     if (signal.aborted) return;
+    at = [cursor, earlier];
     const { summary, nav } = render(page, earlier.length + 1, filters);
     fill(
       nav,
@@ -44,7 +47,9 @@ export function pager({ path, route, query, signal, render, failed, size = 20, f
   }
 
   return {
-    start: () => load(query.get("cursor"), history.state?.pages ?? [], false),
+    start: () => load(...at, false),
+    /** The page shown, fetched again (focus stays where it is). */
+    refresh: () => load(...at, false),
     search(next) {
       filters = next;
       return go(null, []);
