@@ -49,6 +49,9 @@ _FROM_PROXY = frozenset({b"x-forwarded-host", b"x-forwarded-proto"})
 _REQUEST_SKIP = HOP_BY_HOP | {b"host", b"content-length", b"expect", b"x-request-id"}
 # The event stream's credential for EventSource; core never reads it, so it never gets it.
 QUERY_CREDENTIAL = "access_token"
+# Seconds a pooled connection to core may idle: below core's keep-alive timeout (5 s).
+UPSTREAM_IDLE = 2.0
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _RESPONSE_SKIP = HOP_BY_HOP | {b"date", b"server", b"x-request-id"}
 
 Headers = list[tuple[bytes, bytes]]
@@ -83,7 +86,11 @@ class Proxy:
         self._client = httpx.AsyncClient(
             base_url=self._base,
             timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),
-            limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
+            # Idle pooled connections are dropped before core drops them (its keep-alive
+            # timeout is 5 s by default), so a request is not sent on one core just closed.
+            limits=httpx.Limits(
+                max_connections=512, max_keepalive_connections=128, keepalive_expiry=UPSTREAM_IDLE
+            ),
             follow_redirects=False,
             trust_env=False,
         )
@@ -113,7 +120,18 @@ class Proxy:
             content=body or None,
         )
         try:
-            response = await self.client.send(request, stream=True)
+            try:
+                response = await self.client.send(request, stream=True)
+            except httpx.RemoteProtocolError:
+                # Core closed a pooled connection as the request went out on it (no answer
+                # came): sent again on a fresh connection when that cannot apply it twice.
+                if not _retry_safe(scope):
+                    raise
+                _log.info("core closed a pooled connection; sent again", extra={"request_id": rid})
+                request = self.client.build_request(
+                    scope["method"], request.url, headers=request.headers, content=body or None
+                )
+                response = await self.client.send(request, stream=True)
         except httpx.TimeoutException:
             _log.warning("core timed out", extra={"request_id": rid})
             await send_problem(send, 504, "gateway_timeout", "Core did not answer in time.")
@@ -131,6 +149,15 @@ class Proxy:
         query = without_query_credential(scope.get("query_string", b""))
         prefix = self._base.raw_path.rstrip(b"/")
         return self._base.copy_with(raw_path=prefix + raw_path + (b"?" + query if query else b""))
+
+
+def _retry_safe(scope: HTTPScope) -> bool:
+    """Whether sending the request twice cannot change more than sending it once: an
+    idempotent method (RFC 9110, 9.2.2), or a request with an `Idempotency-Key` (core applies
+    a keyed request once)."""
+    if scope["method"] in IDEMPOTENT_METHODS:
+        return True
+    return any(name == b"idempotency-key" for name, _ in scope["headers"])
 
 
 async def _relay(response: httpx.Response, send: Send, rid: str) -> None:

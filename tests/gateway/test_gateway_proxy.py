@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from typing import Any
 
@@ -203,3 +204,67 @@ async def test_reuses_pooled_connections_to_core(gateway: GatewayFactory) -> Non
         second = await gw.get("/api/v1/echo/b")
 
     assert first.json()["client_port"] == second.json()["client_port"]
+
+
+class ClosesReusedConnections:
+    """A raw HTTP/1.1 server standing in for core: it answers the first request of each
+    connection and keeps it open, then closes it without a word when a second request comes
+    on it — what a keep-alive timeout racing the gateway's reuse of the connection looks like."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.requests: list[bytes] = []
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> ClosesReusedConnections:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        first = True
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                if not first:
+                    return  # closed: the request is never read, nothing is applied
+                first = False
+                length = next(
+                    (int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                     if line.lower().startswith(b"content-length:")),
+                    0,
+                )  # fmt: skip
+                await reader.readexactly(length)
+                self.requests.append(head.split(b"\r\n")[0])
+                body = b'{"ok":true}'
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                    b"content-length: %d\r\n\r\n%s" % (len(body), body)
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+async def test_a_pooled_connection_core_just_closed_is_retried_when_that_is_safe(
+    gateway: GatewayFactory,
+) -> None:
+    core = ClosesReusedConnections()
+    async with core, gateway(core_url=f"http://127.0.0.1:{core.port}") as gw:
+        assert (await gw.get("/api/v1/echo/a")).status_code == 200
+        # a GET on the pooled connection core closes: sent again on a fresh one
+        assert (await gw.get("/api/v1/echo/b")).status_code == 200
+        # a keyed POST likewise (core applies a keyed request once)
+        keyed = {"Idempotency-Key": "k-1"}
+        assert (await gw.post("/api/v1/echo/c", json={}, headers=keyed)).status_code == 200
+        # an unkeyed POST is not sent twice: a 502, as core may have applied it
+        assert (await gw.post("/api/v1/echo/d", json={})).status_code == 502
+    assert [r.split(b" ")[1] for r in core.requests] == [
+        b"/api/v1/echo/a",
+        b"/api/v1/echo/b",
+        b"/api/v1/echo/c",
+    ]
