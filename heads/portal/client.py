@@ -20,6 +20,7 @@ import httpx
 API_PREFIX = "/api/v1"
 DEFAULT_GATEWAY = "http://127.0.0.1:8000"
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+KEEPALIVE = 2.0  # seconds an idle pooled connection is kept
 
 
 def gateway_url() -> str:
@@ -98,7 +99,11 @@ class Client:
         self.token = token
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(
-            base_url=self.base_url + API_PREFIX, headers=headers, timeout=timeout
+            base_url=self.base_url + API_PREFIX,
+            headers=headers,
+            timeout=timeout,
+            # Idle connections are dropped before the gateway drops them (its keep-alive is 5 s).
+            limits=httpx.Limits(keepalive_expiry=KEEPALIVE),
         )
 
     def close(self) -> None:
@@ -118,7 +123,14 @@ class Client:
         sent = {"X-Request-ID": uuid.uuid4().hex, **(headers or {})}
         query = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         try:
-            response = self._http.request(method, path, json=json, params=query, headers=sent)
+            try:
+                response = self._http.request(method, path, json=json, params=query, headers=sent)
+            except httpx.RemoteProtocolError:
+                # The gateway closed a pooled connection as the request went out: send it once
+                # more when that cannot apply it twice (a read, or a keyed write).
+                if method != "GET" and "Idempotency-Key" not in sent:
+                    raise
+                response = self._http.request(method, path, json=json, params=query, headers=sent)
         except httpx.HTTPError as error:
             detail = f"{self.base_url}: {type(error).__name__}"
             raise ApiProblem(0, "The gateway cannot be reached", detail) from error

@@ -17,6 +17,7 @@ API_PREFIX = "/api/v1"
 DEFAULT_GATEWAY = "http://127.0.0.1:8000"
 # Short enough that a dead link shows as "offline" within seconds on the scanner.
 TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+KEEPALIVE = 2.0  # seconds an idle pooled connection is kept
 PAGE_LIMIT = 200
 
 
@@ -106,7 +107,11 @@ class Api:
         self.username: str | None = None
         self.role: str | None = None
         self._http = httpx.AsyncClient(
-            base_url=self.base_url + API_PREFIX, timeout=TIMEOUT, transport=transport
+            base_url=self.base_url + API_PREFIX,
+            timeout=TIMEOUT,
+            transport=transport,
+            # Idle connections are dropped before the gateway drops them (its keep-alive is 5 s).
+            limits=httpx.Limits(keepalive_expiry=KEEPALIVE),
         )
 
     async def aclose(self) -> None:
@@ -134,9 +139,18 @@ class Api:
         """One call; the decoded JSON body, or ApiError (status 0 when unreachable)."""
         headers = self.headers(idempotency_key)
         try:
-            response = await self._http.request(
-                method, path, params=params, json=json, headers=headers
-            )
+            try:
+                response = await self._http.request(
+                    method, path, params=params, json=json, headers=headers
+                )
+            except httpx.RemoteProtocolError:
+                # The gateway closed a pooled connection as the request went out: send it once
+                # more when that cannot apply it twice (a read, or a keyed write).
+                if method != "GET" and not idempotency_key:
+                    raise
+                response = await self._http.request(
+                    method, path, params=params, json=json, headers=headers
+                )
         except httpx.HTTPError as error:
             raise ApiError(
                 0, "unreachable", "The gateway cannot be reached", f"{type(error).__name__}"
