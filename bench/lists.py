@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import os
 import random
 import socket
@@ -21,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -76,6 +78,13 @@ def main() -> None:
     if count < 10_000:
         subprocess.run([sys.executable, "-m", "stack.cli", "seed", "--large"], check=True, cwd=ROOT)
         ids, count = asyncio.run(prepare())
+    with serve() as client:
+        run(client, ids, count, n)
+
+
+@contextlib.contextmanager
+def serve() -> Iterator[httpx.Client]:
+    """Core in a uvicorn process of its own; yields a client signed in as the bench user."""
     port = free_port()
     env = {**os.environ, "ERP_LOG_LEVEL": "WARNING"}
     server = subprocess.Popen(
@@ -107,7 +116,7 @@ def main() -> None:
                 "/auth/token", json={"username": "bench", "password": "bench-password"}
             )
             client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
-            run(client, ids, count, n)
+            yield client
     finally:
         server.terminate()
         server.wait(timeout=15)

@@ -6,8 +6,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from piccolo.columns import Column, Varchar
+from piccolo.columns import Column
 from piccolo.columns.combination import Combinable
+from piccolo.query import Select
 from piccolo.table import Table
 
 from core import clock
@@ -19,13 +20,6 @@ from core.http.pagination import Page, decode_cursor, page_of
 def now() -> datetime:
     """The moment to stamp on a row (`core.clock`: the demo seeder may move it)."""
     return clock.now()
-
-
-def contains(column: Varchar, text: str) -> Combinable:
-    """Case-insensitive "column contains text"; wildcards in `text` are dropped, not obeyed."""
-    pattern = f"%{text.replace('%', '').replace('_', '')}%"
-    # SQLite's LIKE is already case-insensitive (and it has no ILIKE).
-    return column.like(pattern) if is_sqlite() else column.ilike(pattern)
 
 
 async def fetch(table: type[Table], row_id: str, what: str) -> dict[str, Any]:
@@ -45,14 +39,21 @@ async def fetch_page(
 ) -> Page[Any]:
     """A page of rows in id order (UUIDv7, so creation order), after `cursor`."""
     pk = table._meta.primary_key
-    query = table.select()
-    after = decode_cursor(cursor)
-    conditions = [*filters, *([pk > after] if after else [])]
-    for condition in conditions:
-        query = query.where(condition)
-    rows = await query.order_by(pk).limit(limit + 1)
+    rows = await page_query(table, filters, cursor, limit)
     page = page_of(rows, limit, key=lambda row: row[pk._meta.name])
     return Page(items=[to_item(r) for r in page.items], next_cursor=page.next_cursor)
+
+
+def page_query(
+    table: type[Table], filters: Sequence[Combinable], cursor: str | None, limit: int
+) -> Select:
+    """The query of `fetch_page`: one row more than `limit`, to tell whether a next page is."""
+    pk = table._meta.primary_key
+    query = table.select()
+    after = decode_cursor(cursor)
+    for condition in [*filters, *([pk > after] if after else [])]:
+        query = query.where(condition)
+    return query.order_by(pk).limit(limit + 1)
 
 
 async def insert(table: type[Table], values: dict[str, Any], duplicate: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import asyncpg
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from core import search
 from core.catalog.rules import gtin_check_digit
 from core.ids import new_id
 
@@ -37,6 +38,7 @@ PRODUCT_COLUMNS = (
     "tax_rate",
     "reorder_point",
     "active",
+    "search_text",
     "version",
     "created_at",
     "updated_at",
@@ -76,17 +78,19 @@ def _products(count: int, rng: random.Random, now: Any) -> Iterator[tuple[Any, .
     for n in range(1, count + 1):
         name = f"{rng.choice(WORDS)} {rng.choice(THINGS)} L{n:06d}"
         body = f"29{n:010d}"
+        sku, barcode = f"L-{n:06d}", body + str(gtin_check_digit(body))
         yield (
             new_id(),
-            f"L-{n:06d}",
+            sku,
             name,
             "",
-            body + str(gtin_check_digit(body)),
+            barcode,
             rng.randrange(99, 99_999),
             "EUR",
             "0.20",
             rng.choice((0, 5, 10, 20)),
             True,
+            search.text_of(sku, name, barcode),  # as the catalogue service writes it
             1,
             now,
             now,

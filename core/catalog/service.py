@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import functools
-import operator
 from typing import Any
 
 from msgspec import UNSET
 
-from core import money, repo
+from core import money, repo, search
 from core.config import settings
 from core.db import transaction
 from core.errors import Conflict
@@ -19,6 +17,9 @@ from events import EventType
 
 from . import rules, schemas
 from .tables import Product
+
+# The fields `q` finds a product by, in its search text (contract: name, SKU or barcode).
+SEARCHED = ("sku", "name", "barcode")
 
 
 def to_product(row: dict[str, Any]) -> schemas.Product:
@@ -58,6 +59,7 @@ async def create_product(data: schemas.ProductCreate) -> schemas.Product:
         "tax_rate": str(data.tax_rate),
         "reorder_point": data.reorder_point,
         "active": True,
+        "search_text": search.text_of(data.sku, data.name, data.barcode),
     }
     async with transaction():
         product = to_product(await repo.insert(Product, values, _duplicate(data.sku, data.barcode)))
@@ -80,8 +82,7 @@ async def list_products(
 ) -> Page[schemas.Product]:
     filters: list[Any] = []
     if q:
-        columns = (Product.name, Product.sku, Product.barcode)
-        filters.append(functools.reduce(operator.or_, (repo.contains(c, q) for c in columns)))
+        filters.append(search.matching(Product, q))
     if sku is not None:
         filters.append(Product.sku == sku)
     if barcode is not None:
@@ -116,6 +117,7 @@ async def update_product(
         row = await repo.update(
             Product, product_id, changes, expected_version, "product", duplicate
         )
+        row = await search.refresh(Product, row, *SEARCHED)
         product = to_product(row)
         await outbox.add(EventType.product_updated, product.id, product)
     return product

@@ -17,6 +17,8 @@ class Product(Table, tablename="products"):
     tax_rate = Varchar(length=12, null=False)  # decimal text, exact
     reorder_point = Integer(default=0, null=False)
     active = Boolean(default=True, null=False, index=True)
+    # name, SKU and barcode folded for `q` (core.search); indexed by pg_trgm or FTS5 trigram.
+    search_text = Text(default="", null=False)
     version = version_column()
     created_at = stamp_column()
     updated_at = stamp_column()

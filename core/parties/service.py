@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET
 
-from core import repo
+from core import repo, search
 from core.db import transaction
 from core.errors import NotFound
 from core.http.pagination import Page
@@ -44,6 +44,7 @@ async def create_customer(data: schemas.CustomerCreate) -> schemas.Customer:
         "phone": data.phone,
         "billing_address": _address_json(data.billing_address),
         "shipping_address": _address_json(data.shipping_address),
+        "search_text": search.text_of(data.name),
     }
     async with transaction():
         customer = to_customer(await repo.insert(Customer, values, "This customer exists."))
@@ -59,7 +60,7 @@ async def get_customer(customer_id: str, viewer: Principal | None = None) -> sch
 
 
 async def list_customers(q: str | None, cursor: str | None, limit: int) -> Page[schemas.Customer]:
-    filters = [repo.contains(Customer.name, q)] if q else []
+    filters = [search.matching(Customer, q)] if q else []
     return await repo.fetch_page(Customer, filters, cursor, limit, to_customer)
 
 
@@ -75,6 +76,7 @@ async def update_customer(
             changes[getattr(Customer, field)] = _address_json(value)
     async with transaction():
         row = await repo.update(Customer, customer_id, changes, expected_version, "customer")
+        row = await search.refresh(Customer, row, "name")
         customer = to_customer(row)
         await outbox.add(EventType.customer_updated, customer.id, customer)
     return customer
@@ -82,6 +84,7 @@ async def update_customer(
 
 async def create_supplier(data: schemas.SupplierCreate) -> schemas.Supplier:
     values = {"id": new_id(), "name": data.name, "email": data.email, "phone": data.phone}
+    values["search_text"] = search.text_of(data.name)
     async with transaction():
         return to_supplier(await repo.insert(Supplier, values, "This supplier exists."))
 
@@ -91,7 +94,7 @@ async def get_supplier(supplier_id: str) -> schemas.Supplier:
 
 
 async def list_suppliers(q: str | None, cursor: str | None, limit: int) -> Page[schemas.Supplier]:
-    filters = [repo.contains(Supplier.name, q)] if q else []
+    filters = [search.matching(Supplier, q)] if q else []
     return await repo.fetch_page(Supplier, filters, cursor, limit, to_supplier)
 
 
@@ -105,4 +108,5 @@ async def update_supplier(
     }
     async with transaction():
         row = await repo.update(Supplier, supplier_id, changes, expected_version, "supplier")
+        row = await search.refresh(Supplier, row, "name")
     return to_supplier(row)

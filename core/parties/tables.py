@@ -13,6 +13,7 @@ class Customer(Table, tablename="customers"):
     phone = Varchar(length=40, default="", null=False)
     billing_address = Text(null=True, default=None)  # JSON of an Address
     shipping_address = Text(null=True, default=None)
+    search_text = Text(default="", null=False)  # the name folded for `q` (core.search)
     version = version_column()
     created_at = stamp_column()
     updated_at = stamp_column()
@@ -23,6 +24,7 @@ class Supplier(Table, tablename="suppliers"):
     name = Varchar(length=200, null=False, index=True)
     email = Varchar(length=254, null=False)
     phone = Varchar(length=40, default="", null=False)
+    search_text = Text(default="", null=False)  # the name folded for `q` (core.search)
     version = version_column()
     created_at = stamp_column()
     updated_at = stamp_column()
