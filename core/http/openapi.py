@@ -3,7 +3,8 @@
 Litestar builds the document from the handlers' types; these finish it where the server is
 stricter than the types show: decimals have one form (`DECIMAL_PATTERN`), request bodies
 refuse unknown fields (`additionalProperties: false`), and each status is one named enum that
-the resource and the list filter share (a generator then makes one type, not three).
+the resource and the list filter share (a generator then makes one type, not three); and
+every header, per operation (`core.http.openapi_headers`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.plugins import OpenAPISchemaPlugin
 from litestar.typing import FieldDefinition
 
+from core.http.openapi_headers import document_headers
 from core.http.validation import DECIMAL_PATTERN
 from events import resources
 
@@ -50,6 +52,7 @@ def finish(app: Litestar) -> None:
     document = app.plugins.get(OpenAPIPlugin).provide_openapi_schema()
     forbid_unknown_fields(document, request_structs(app))
     name_status_enums(document)
+    document_headers(app, document)
 
 
 def handlers_of(app: Litestar) -> list[HTTPRouteHandler]:
