@@ -21,8 +21,8 @@ from core.catalog.routes import ROUTES as CATALOG
 from core.config import settings
 from core.events.routes import ROUTES as EVENTS
 from core.health import HealthController, openapi_document
-from core.http import validation
-from core.http.docs import SwaggerDocs, security_headers
+from core.http import openapi, options, validation
+from core.http.docs import SwaggerDocs, docs_not_found, security_headers
 from core.http.media import json_bodies_only
 from core.http.paths import canonical_paths
 from core.http.problems import EXCEPTION_HANDLERS, PROBLEM_JSON, Problem
@@ -106,6 +106,7 @@ def openapi_config() -> OpenAPIConfig:
             route_handlers=[],
             include_in_schema=False,
             response_headers=security_headers(),
+            after_request=docs_not_found,
         ),
         render_plugins=[
             SwaggerDocs(base="/api/v1/docs", document_url="/api/v1/openapi.json"),
@@ -184,6 +185,7 @@ def create_app(extra_routes: Sequence[ControllerRouterHandler] = ()) -> Litestar
         route_handlers=[api],
         lifespan=[lifespan],
         middleware=[json_bodies_only, auth_middleware, idempotency_middleware],
+        plugins=[openapi.DecimalStrings()],
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=validation.check_request,
         dependencies={"principal": Provide(_principal, sync_to_thread=False)},
@@ -194,6 +196,8 @@ def create_app(extra_routes: Sequence[ControllerRouterHandler] = ()) -> Litestar
     )
     _docstrings_as_summaries(app)
     _document_errors_and_public_routes(app)
+    openapi.finish(app)
+    options.complete_allow(app)
     # Wraps Litestar's whole handler, not the routes: unknown paths get a request id too, and
     # a path that is not canonical is refused before routing (core/http/paths.py).
     app.asgi_handler = request_id_middleware(canonical_paths(app.asgi_handler))

@@ -14,7 +14,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from litestar import Request, Router, get
+from litestar import MediaType, Request, Response, Router, get
 from litestar.datastructures import ResponseHeader
 from litestar.exceptions import NotFoundException
 from litestar.openapi.plugins import OpenAPIRenderPlugin
@@ -37,6 +37,14 @@ ASSETS: dict[str, tuple[Path, str]] = {
     "docs.js": (_OWN, "text/javascript"),
     "docs.css": (_OWN, "text/css"),
 }
+
+
+def docs_not_found(response: Response[Any]) -> Response[Any]:
+    """`after_request` of the docs: Litestar answers an unknown path there with an HTML 404;
+    the API's 404 is a problem, under `/api/v1/docs/` too."""
+    if response.status_code == 404 and response.media_type == MediaType.HTML:
+        raise NotFoundException()
+    return response
 
 
 def security_headers() -> list[ResponseHeader]:

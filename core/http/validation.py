@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import array
-import functools
 import itertools
+import re
 import types
 import typing
 from decimal import Decimal
@@ -17,6 +17,11 @@ from core.errors import FieldError, Invalid, Malformed, NotFound
 from core.http.pagination import decode_cursor
 
 DECIMAL_AS_NUMBER = 'Expected a decimal string, like "19.90"'
+# The one form of a decimal the API takes and gives: digits, and a point with digits after it
+# (the document says so too, core/http/openapi.py). Python's Decimal would also read "1e3",
+# " 1", "NaN" or "1_000"; a client reading the document cannot know that, so none is taken.
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+_DECIMAL = re.compile(DECIMAL_PATTERN)
 # The deepest body the API takes is 3 levels (an order, its lines, a line); 32 leaves room for
 # any that comes, and keeps far below where a recursive walk (msgspec's decoder, ours, and
 # Litestar's) runs out of stack: about 1,000 levels, a 2 KB body.
@@ -67,7 +72,7 @@ def collect(value: Any, tp: Any, path: str = "") -> list[FieldError]:
 
 def _convert(value: Any, tp: Any, path: str) -> list[FieldError]:
     # msgspec takes a JSON number for a `Decimal`; the contract wants money as a string.
-    if _unwrap(tp) is Decimal and not isinstance(value, str):
+    if _unwrap(tp) is Decimal and not (isinstance(value, str) and _DECIMAL.match(value)):
         return [FieldError(path or "body", DECIMAL_AS_NUMBER)]
     try:
         msgspec.convert(value, tp, strict=True)
@@ -128,18 +133,6 @@ def check_depth(body: bytes) -> None:
         raise Malformed(f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels.")
 
 
-@functools.cache
-def has_decimal(tp: Any) -> bool:
-    """Whether a Decimal appears anywhere in a body type (its fields, lists, unions)."""
-    tp = _unwrap(tp)
-    if tp is Decimal:
-        return True
-    if (struct := _struct_type(tp)) is not None:
-        hints = typing.get_type_hints(struct, include_extras=True)
-        return any(has_decimal(h) for h in hints.values())
-    return any(has_decimal(a) for a in get_args(tp) if a is not Ellipsis)
-
-
 def _nul_errors(value: Any, path: str) -> list[FieldError]:
     """Every string (or object key) in a decoded JSON value that holds a NUL character."""
     if isinstance(value, str):
@@ -164,12 +157,14 @@ async def check_request(request: Request[Any, Any, Any]) -> None:
     - A NUL character in a query parameter or any string of the body (422), or in the path
       (404): PostgreSQL cannot store or compare it (a 500 there), and no text of the ERP has
       a use for it.
-    - A decimal sent as a JSON number: msgspec takes one, while the document (and the
-      contract) say money and rates are decimal strings.
+    - A value of another JSON type than the document says (`"quantity": "2"`, `"confirm":
+      "true"`, `"sellable": 0`): Litestar converts bodies leniently, the contract says strictly.
+    - A decimal sent as a JSON number, or as a string of another form than `DECIMAL_PATTERN`:
+      msgspec takes both, while the document (and the contract) say decimal strings.
     - A body nested deeper than `MAX_JSON_DEPTH` (400, before anything decodes it).
     - A `cursor` the API did not issue (400), on every list, whatever path its service takes.
-    Every invalid field of the body is named then; any other invalid body is left to
-    Litestar's own decoding, which runs after this.
+    Every invalid field of the body is named then; a body that is not JSON is left to
+    Litestar's own decoding (400), which runs after this.
     """
     if any(isinstance(v, str) and "\x00" in v for v in request.path_params.values()):
         # Ids are opaque: one with a NUL is simply one that does not exist.
@@ -178,9 +173,7 @@ async def check_request(request: Request[Any, Any, Any]) -> None:
     param = request.route_handler.parsed_fn_signature.parameters.get("data")
     body = await request.body() if param is not None else b""
     check_depth(body)
-    # Most bodies need no second look: JSON can carry a NUL only as the escape \u0000, and a
-    # number can pass for a decimal only where the body's type has a Decimal somewhere.
-    if param is not None and body and (b"\\u0000" in body or has_decimal(param.annotation)):
+    if param is not None and body:
         errors += _body_errors(body, param.annotation)
     if errors:
         raise Invalid("Some fields are invalid.", errors=errors)
@@ -199,14 +192,12 @@ def _query_errors(request: Request[Any, Any, Any]) -> list[FieldError]:
 
 
 def _body_errors(body: bytes, annotation: Any) -> list[FieldError]:
-    """NULs anywhere in a JSON body, and every invalid field when a decimal came as a number."""
+    """NULs anywhere in a JSON body, and every field that does not fit its type strictly."""
     try:
         raw = msgspec.json.decode(body)
     except msgspec.DecodeError:
         return []  # Litestar answers 400 malformed
     nul = _nul_errors(raw, "")
     typed = collect(raw, annotation)
-    if not nul and not any(e.message == DECIMAL_AS_NUMBER for e in typed):
-        return []
     nul_fields = {e.field for e in nul}
     return nul + [e for e in typed if e.field not in nul_fields]

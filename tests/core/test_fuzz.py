@@ -134,8 +134,10 @@ CHECKS = [
 ]
 
 
-# Tables a refused request may write by design: failed sign-ins are counted (issue 7).
-BOOKKEEPING = {"sign_in_throttle"}
+# Tables a refused request may write by design: failed sign-ins are counted (issue 7), and a
+# POST with an `Idempotency-Key` (documented per operation since issue 11) keeps its answer,
+# a refusal too, so a retry replays it.
+BOOKKEEPING = {"sign_in_throttle", "idempotency_keys"}
 
 
 async def _fingerprint() -> tuple[Any, ...]:
@@ -214,7 +216,9 @@ async def _exercise(case: Case, client: httpx.AsyncClient, auth: dict[str, str])
     response = await client.request(
         prepared.method or "GET",
         prepared.url or "",
-        headers=dict(prepared.headers),
+        # Header values as bytes on the wire, as `requests` sends them (latin-1: httpx would
+        # refuse a str beyond ASCII, which the documented header parameters may generate).
+        headers={k: v.encode("latin-1") for k, v in prepared.headers.items()},
         content=prepared.body,
     )
     case.validate_response(response, checks=CHECKS, headers=auth)

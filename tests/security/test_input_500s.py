@@ -63,9 +63,12 @@ def document(core_server: Server) -> dict[str, Any]:
 
 
 def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Core's operations (not the gateway's event stream, which core's document describes)."""
     for path, item in document["paths"].items():
         for method, operation in item.items():
-            if method in {"get", "post", "patch", "put", "delete"}:
+            if method in {"get", "post", "patch", "put", "delete"} and (
+                operation.get("x-served-by") != "gateway"
+            ):
                 yield method.upper(), path, operation
 
 
