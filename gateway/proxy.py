@@ -122,7 +122,7 @@ class Proxy:
         try:
             try:
                 response = await self.client.send(request, stream=True)
-            except httpx.RemoteProtocolError:
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
                 # Core closed a pooled connection as the request went out on it (no answer
                 # came): sent again on a fresh connection when that cannot apply it twice.
                 if not _retry_safe(scope):

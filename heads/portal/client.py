@@ -125,7 +125,7 @@ class Client:
         try:
             try:
                 response = self._http.request(method, path, json=json, params=query, headers=sent)
-            except httpx.RemoteProtocolError:
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
                 # The gateway closed a pooled connection as the request went out: send it once
                 # more when that cannot apply it twice (a read, or a keyed write).
                 if method != "GET" and "Idempotency-Key" not in sent:

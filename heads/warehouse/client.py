@@ -143,7 +143,7 @@ class Api:
                 response = await self._http.request(
                     method, path, params=params, json=json, headers=headers
                 )
-            except httpx.RemoteProtocolError:
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
                 # The gateway closed a pooled connection as the request went out: send it once
                 # more when that cannot apply it twice (a read, or a keyed write).
                 if method != "GET" and not idempotency_key:
