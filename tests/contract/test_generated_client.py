@@ -184,3 +184,22 @@ def test_a_generated_client_reads_the_gateways_own_refusal_as_a_problem(
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert isinstance(answer.parsed, m.Problem), answer.content
     assert (answer.parsed.status, answer.parsed.code) == (413, "body_too_large")
+
+
+def test_each_enum_of_the_document_is_one_type_in_the_generated_client(
+    generated: Generated,
+) -> None:
+    # given every enum type the generator made
+    from enum import Enum
+
+    enums = [
+        value
+        for value in vars(generated.models).values()
+        if isinstance(value, type) and issubclass(value, Enum)
+    ]
+    # then no two hold the same values (a nullable filter once made three copies of one)
+    by_values: dict[frozenset[str], list[str]] = {}
+    for enum in enums:
+        by_values.setdefault(frozenset(m.value for m in enum), []).append(enum.__name__)
+    assert enums
+    assert [names for names in by_values.values() if len(names) > 1] == []
