@@ -26,6 +26,7 @@ from litestar.typing import FieldDefinition
 
 from core.http.openapi_headers import document_headers
 from core.http.validation import DECIMAL_PATTERN
+from core.inventory.schemas import LocationKind
 from events import resources
 
 # name → the Literal the code uses; the document names each once under components.
@@ -33,6 +34,9 @@ STATUS_ENUMS: dict[str, Any] = {
     "SalesOrderStatus": resources.SalesOrderStatus,
     "PurchaseOrderStatus": resources.PurchaseOrderStatus,
     "InvoiceStatus": resources.InvoiceStatus,
+    # Not a status, but the same case: the `kind` filter is nullable, which a generator made
+    # into three identical enums (openapi-python-client, tests/contract/).
+    "LocationKind": LocationKind,
 }
 
 
