@@ -1,6 +1,6 @@
 """`erp terminal`: open the warehouse terminal (heads/warehouse) in this console, against the
 gateway of the stack `erp up` runs for ERP_HOME (it writes `ERP_HOME/run/urls.json`), or
-against `--gateway URL`. The head is started as its own program, as a forked copy would be."""
+against `--gateway URL` or `ERP_GATEWAY_URL`. The head is started as its own program, as a forked copy would be."""
 
 from __future__ import annotations
 
@@ -37,9 +37,12 @@ def _answers(gateway: str) -> bool:
 
 
 def run(gateway: str | None, console: Console) -> int:
-    """Replace this process with the terminal; 1 (said why) when there is no gateway to use."""
+    """Replace this process with the terminal; 1 (said why) when there is no gateway to use.
+
+    The gateway is `--gateway`, else `ERP_GATEWAY_URL` (as the head itself reads it), else the
+    one `erp up` wrote for ERP_HOME."""
     home = Path(os.environ.get("ERP_HOME") or ".erp").expanduser().resolve()
-    url = gateway or running_gateway(home)
+    url = gateway or os.environ.get("ERP_GATEWAY_URL") or running_gateway(home)
     if url is None:
         console.print(
             f"[red]No stack is running for {escape(str(home))}.[/] Start one with "

@@ -52,8 +52,10 @@ def sign_in_page() -> None:
     if notice := st.session_state.get("notice"):
         st.warning(notice)
     with st.form("sign-in"):
-        username = st.text_input("Username", key="username")
-        password = st.text_input("Password", type="password", key="password")
+        username = st.text_input("Username", key="username", autocomplete="username")
+        password = st.text_input(
+            "Password", type="password", key="password", autocomplete="current-password"
+        )
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
         try:

@@ -40,3 +40,17 @@ def test_erp_terminal_without_a_running_stack_says_so(tmp_path: Path) -> None:
     assert not (tmp_path / "home").exists()
     assert running_gateway(tmp_path / "home") is None
     assert HEAD.is_file()
+
+
+def test_erp_terminal_takes_the_gateway_from_erp_gateway_url(tmp_path: Path) -> None:
+    # given no stack for ERP_HOME but ERP_GATEWAY_URL naming a gateway (here one that is down)
+    url = "http://127.0.0.1:9"
+    env = {**os.environ, "ERP_HOME": str(tmp_path / "home"), "ERP_GATEWAY_URL": url,
+           "COLUMNS": "200"}  # fmt: skip
+    # when erp terminal is run, then it goes to that gateway (and says nothing answers there)
+    result = subprocess.run(
+        [sys.executable, "-m", "stack.cli", "terminal"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert f"Nothing answers at {url}" in result.stdout
