@@ -1,6 +1,7 @@
 """`erp terminal`: open the warehouse terminal (heads/warehouse) in this console, against the
 gateway of the stack `erp up` runs for ERP_HOME (it writes `ERP_HOME/run/urls.json`), or
-against `--gateway URL` or `ERP_GATEWAY_URL`. The head is started as its own program, as a forked copy would be."""
+against `--gateway URL` or `ERP_GATEWAY_URL`. The head is started as its own program, as a
+forked copy would be."""
 
 from __future__ import annotations
 
