@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -173,6 +174,17 @@ def test_fuzz_covers_every_operation() -> None:
 
 async def test_session_app_serves_the_fuzzed_document(client: httpx.AsyncClient) -> None:
     assert (await client.get("/openapi.json")).json() == DOCUMENT
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def _forget_the_fuzzers_sign_ins() -> AsyncIterator[None]:
+    """The fuzzer signs in with made-up credentials by the hundred, all from the test client's
+    address: the sign-in throttle rightly slows that address down, and it would go on slowing
+    every later test that signs in (they share the database). Forgotten once the module ends."""
+    yield
+    from core.identity.tables import SignInThrottle
+
+    await SignInThrottle.delete(force=True)
 
 
 @pytest.fixture(scope="module")
