@@ -144,6 +144,14 @@ async def barcodes(product_ids: list[str]) -> dict[str, str | None]:
     return {r["id"]: r["barcode"] for r in rows}
 
 
+async def skus(product_ids: list[str]) -> dict[str, str]:
+    """The SKU of each product that exists, in one query (for messages people read)."""
+    rows = await Product.select(Product.id, Product.sku).where(
+        Product.id.is_in(sorted(set(product_ids)))
+    )
+    return {r["id"]: r["sku"] for r in rows}
+
+
 async def archived(product_ids: list[str]) -> set[str]:
     """Which of these products are archived (inactive), in one query."""
     rows = await Product.select(Product.id).where(

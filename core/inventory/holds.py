@@ -21,6 +21,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from core.catalog.service import skus
+
 from . import availability, ledger, rules
 from .errors import InsufficientStock, ShortLine
 from .tables import Location, Reservation
@@ -79,12 +81,13 @@ async def _not_there(
 ) -> InsufficientStock:
     """409 naming each bin where the picked units are not, and what is there."""
     codes = await _codes([k[1] for k in lacking])
+    names = await skus([k[0] for k in lacking])
     short, said = [], []
     for key, need in sorted(lacking.items()):
         on_hand, reserved = int(levels[key]["on_hand"]), int(levels[key]["reserved"])
         short.append(ShortLine(index.get(key, 0), key[0], need, on_hand - reserved))
         said.append(
-            f"bin {codes.get(key[1], key[1])} has {on_hand} of product {key[0]} on hand,"
+            f"bin {codes.get(key[1], key[1])} has {on_hand} of {names.get(key[0], key[0])} on hand,"
             f" {reserved} of them held (picked or not swappable): {need} more are not there"
         )
     return InsufficientStock(short, detail="The picked units are not there: " + "; ".join(said))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from core.errors import Conflict, FieldError
@@ -32,10 +32,15 @@ class OverReceipt:
 class ExceedsOutstanding(Conflict):
     code, title = "exceeds_outstanding", "More than is outstanding"
 
-    def __init__(self, over: Sequence[OverReceipt]) -> None:
+    def __init__(self, over: Sequence[OverReceipt], names: Mapping[str, str] | None = None) -> None:
+        """`names`: a product's SKU by id, for the message (the id where absent)."""
+        named = names or {}
         super().__init__(
             "Receiving more than is outstanding for "
-            + ", ".join(f"{o.product_id} ({o.outstanding} outstanding)" for o in over)
+            + ", ".join(
+                f"{named.get(o.product_id, o.product_id)} ({o.outstanding} outstanding)"
+                for o in over
+            )
             + ".",
             errors=[
                 FieldError(

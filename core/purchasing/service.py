@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from core import money, repo
-from core.catalog.service import reorder_points
+from core.catalog.service import reorder_points, skus
 from core.config import settings
 from core.db import transaction
 from core.errors import FieldError, Invalid, NotFound
@@ -25,6 +25,7 @@ from core.parties.service import get_supplier
 from events import EventType
 
 from . import rules, schemas
+from .errors import ExceedsOutstanding
 from .tables import PurchaseOrder, PurchaseOrderLine
 
 
@@ -204,7 +205,11 @@ async def receive(
         status, version = await _lock(order_id, expected_version)
         rules.check_action("receive", status)
         lines = (await get_order(order_id)).lines
-        received = rules.receive(lines, data.lines)
+        try:
+            received = rules.receive(lines, data.lines)
+        except ExceedsOutstanding as refused:  # said again with the SKUs people read
+            names = await skus([o.product_id for o in refused.over])
+            raise ExceedsOutstanding(refused.over, names) from None
         for line in lines:
             if received[line.product_id] != line.received_quantity:
                 await PurchaseOrderLine.update(

@@ -271,6 +271,8 @@ async def test_receiving_more_than_outstanding_books_nothing(
     # then it is refused and nothing more is booked
     assert r.status_code == 409 and r.json()["code"] == "exceeds_outstanding"
     assert r.json()["errors"][0]["field"] == "lines[0].quantity"
+    sku = (await client.get(f"/products/{product}", headers=admin)).json()["sku"]
+    assert f"outstanding for {sku} (2 outstanding)" in r.json()["detail"]  # a SKU, not an id
     assert await _on_hand(client, warehouse, product, a) == 3
     assert len(await _moves(client, warehouse, order["id"])) == 1
     assert (await client.get(url, headers=warehouse)).json() == first.json()

@@ -99,7 +99,8 @@ async def test_a_pick_of_units_that_are_not_there_is_409_and_changes_nothing(
     r = await act(client, warehouse, first, "pick", **_pick(p, bin_b, 1))
     # then 409 naming the bin and what is there; nothing moved
     assert (r.status_code, r.json()["code"]) == (409, "insufficient_stock"), r.text
-    assert "B-01" in r.json()["detail"] and "2 of product" in r.json()["detail"]
+    assert "B-01" in r.json()["detail"]
+    assert f"2 of {p['sku']} on hand" in r.json()["detail"]  # the SKU a picker reads, not an id
     assert r.json()["errors"][0]["field"] == "lines[0].quantity"
     assert await _bins_of(client, warehouse, first) == [(bin_a, 2)]
     assert (await client.get(f"/sales-orders/{first['id']}", headers=admin)).json()[
