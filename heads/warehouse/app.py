@@ -88,6 +88,7 @@ class WarehouseApp(App[None]):
         self.queue_loaded = False
         self.bells = 0
         self.notice = ""  # said by the next screen that comes to the front
+        self.held: list[Note] = []  # told while no task screen was in front (signing in)
         self._expired = False  # the token ran out: the sign-in screen is up again
         self._fresh: set[str] = set()  # actions made this session and not yet queued offline
         self._kick = asyncio.Event()
@@ -166,8 +167,13 @@ class WarehouseApp(App[None]):
         self.bell()
 
     def tell(self, message: Note) -> None:
-        """Post a message to the screen in front."""
-        self.screen.post_message(message)
+        """Post a message to the task screen in front; while none is (the sign-in screen is),
+        it waits for the next one, so a conflict found on replay right after signing in is
+        still said."""
+        if isinstance(self.screen, SignInScreen):
+            self.held.append(message)
+        else:
+            self.screen.post_message(message)
 
     def status_text(self) -> str:
         """The status line: user, warehouse, connection, queued actions."""

@@ -111,6 +111,7 @@ class TaskScreen(Screen[None]):
     def on_mount(self) -> None:
         self.show_status()
         self.focus_target().focus()
+        self._take_held()
 
     def on_screen_resume(self) -> None:
         self.show_status()
@@ -118,6 +119,13 @@ class TaskScreen(Screen[None]):
         if self.wh.notice:
             self.say(self.wh.notice, "ok")
             self.wh.notice = ""
+        self._take_held()
+
+    def _take_held(self) -> None:
+        """Handle what the app was told while no task screen was in front."""
+        held, self.wh.held = self.wh.held, []
+        for message in held:
+            self.post_message(message)
 
     def show_status(self) -> None:
         """Redraw the status line from the app's state."""

@@ -141,7 +141,7 @@ async def test_picks_queued_offline_apply_once_and_a_vanished_unit_conflicts(
         (conflict,) = app.outbox.conflicts()
         assert conflict.context["line_no"] in {1, 2}
         assert conflict.problem["status"] == 409
-        assert "Conflict on replay" in message(app)
+        await until(pilot, lambda: "Conflict on replay" in message(app))
     await link.stop()
     # and Q was picked exactly once, P not at all
     after = await admin.call("GET", f"/sales-orders/{order['id']}")
