@@ -5,9 +5,24 @@ same port again, as a network that goes away and comes back would."""
 from __future__ import annotations
 
 import contextlib
+import random
 import socket
 import threading
 from types import TracebackType
+
+
+def quiet_port() -> int:
+    """A free port below Linux's ephemeral range (32768-60999): after a stop, no outgoing
+    connection can be handed it as its local port, so listening on it again cannot find it
+    taken (a port the kernel chose, from that range, sometimes was)."""
+    for port in random.sample(range(20000, 32000), 200):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 20000-32000")
 
 
 class Forwarder:
@@ -15,7 +30,7 @@ class Forwarder:
 
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
-        self.port = 0  # chosen by the first start(), kept by every later one
+        self.port = quiet_port()  # kept by every start()
         self._listener: socket.socket | None = None
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()

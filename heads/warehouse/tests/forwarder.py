@@ -6,7 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
+import socket
 from urllib.parse import urlsplit
+
+
+def quiet_port() -> int:
+    """A free port below Linux's ephemeral range (32768-60999): after a stop, no outgoing
+    connection can be handed it as its local port, so listening on it again cannot find it
+    taken (a port the kernel chose, from that range, sometimes was)."""
+    for port in random.sample(range(20000, 32000), 200):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 20000-32000")
 
 
 class Forwarder:
@@ -15,7 +31,7 @@ class Forwarder:
     def __init__(self, target: str) -> None:
         parts = urlsplit(target)
         self.host, self.target_port = parts.hostname or "127.0.0.1", parts.port or 80
-        self.port = 0
+        self.port = quiet_port()  # kept across restarts
         self.lose_answers = False
         self._server: asyncio.Server | None = None
         self._open: set[asyncio.StreamWriter] = set()
