@@ -32,6 +32,7 @@ class Forwarder:
         self.target = target
         self.port = quiet_port()  # kept by every start()
         self._listener: socket.socket | None = None
+        self._acceptor: threading.Thread | None = None
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
 
@@ -48,7 +49,8 @@ class Forwarder:
         listener.settimeout(0.1)  # so the accept loop notices stop()
         self.port = listener.getsockname()[1]
         self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        self._acceptor = threading.Thread(target=self._accept, args=(listener,), daemon=True)
+        self._acceptor.start()
         return self
 
     def stop(self) -> None:
@@ -56,6 +58,9 @@ class Forwarder:
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.close()
+            # The port is free only once the accept call in flight has returned (<= 0.1 s).
+            if self._acceptor is not None:
+                self._acceptor.join(timeout=5)
         with self._lock:
             dropped, self._open = self._open, set()
         for sock in dropped:
