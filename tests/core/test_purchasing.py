@@ -22,6 +22,7 @@ from core.purchasing.schemas import (
     PurchaseOrderLineCreate,
     PurchaseReceipt,
     PurchaseReceiptLine,
+    Status,
 )
 from tests.core.helpers import login, make_user, new_customer, new_product, unique
 from tests.core.statements import counted
@@ -40,7 +41,7 @@ LEGAL = {
 
 @pytest.mark.parametrize("action", ["order", "receive", "cancel"])
 @pytest.mark.parametrize("status", STATES)
-def test_the_state_machine(action: rules.Action, status: rules.Status) -> None:
+def test_the_state_machine(action: rules.Action, status: Status) -> None:
     if (action, status) in LEGAL:
         assert rules.next_status(action, status) == LEGAL[(action, status)]
     else:
@@ -50,7 +51,7 @@ def test_the_state_machine(action: rules.Action, status: rules.Status) -> None:
 
 
 @pytest.mark.parametrize("status", ["ordered", "partially_received"])
-def test_receiving_with_something_left_is_partial(status: rules.Status) -> None:
+def test_receiving_with_something_left_is_partial(status: Status) -> None:
     assert rules.next_status("receive", status, outstanding=1) == "partially_received"
     assert rules.next_status("receive", status, outstanding=0) == "received"
 
@@ -94,7 +95,7 @@ def test_outstanding_after_a_receipt() -> None:
 AT = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
-def _order(status: rules.Status, *lines: Line) -> PurchaseOrder:
+def _order(status: Status, *lines: Line) -> PurchaseOrder:
     return PurchaseOrder("po", "PO-1", "s", status, "EUR", 0, None, None, 1, AT, AT, lines)
 
 
