@@ -213,11 +213,11 @@ async def test_statements_of_a_payment(client: httpx.AsyncClient, admin: H, back
     before_paid: list[int] = []
 
     async def on_paid(sales_order_id: str) -> None:
-        before_paid.append(len(statements))
+        before_paid.append(len(paying))
         await mark_paid(sales_order_id)
 
     # when a part is paid, then the rest
-    with counted() as statements:
+    with counted() as partial:
         part = await service.record_payment(
             invoice_id,
             PaymentCreate(Decimal("3.00")),
@@ -225,8 +225,7 @@ async def test_statements_of_a_payment(client: httpx.AsyncClient, admin: H, back
             by=None,
             on_paid=on_paid,
         )
-    partial = len(statements)
-    with counted() as statements:
+    with counted() as paying:
         paid = await service.record_payment(
             invoice_id,
             PaymentCreate(Decimal("20.00")),
@@ -237,8 +236,8 @@ async def test_statements_of_a_payment(client: httpx.AsyncClient, admin: H, back
     # then a payment is the invoice with its payments, the payment, the invoice and its event
     # (before: 6 and 7); paying it adds its second event, then the sales order's own statements
     notify = {"sqlite": 0, "postgres": 1}[backend]
-    assert partial == 4 + notify
-    assert before_paid == [5 + 2 * notify]
+    assert len(partial) <= 4 + notify, partial
+    assert len(before_paid) == 1 and before_paid[0] <= 5 + 2 * notify, paying
     assert [p.amount for p in part.payments] == [Decimal("1.00"), Decimal("3.00")]
     assert paid == await service.get_invoice(invoice_id) and paid.status == "paid"
 
