@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import EnumMeta, StrEnum
-from typing import TYPE_CHECKING, Any, TypeAlias, get_args, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, get_args, get_type_hints
 
 import msgspec
 
@@ -238,7 +238,7 @@ class Unrecognised(msgspec.Struct, kw_only=True):
     id: str
     type: str
     subject: str
-    time: datetime
+    time: Annotated[datetime, msgspec.Meta(tz=True)]
     data: msgspec.Raw
     sequence: Sequence = None
 
