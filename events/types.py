@@ -223,7 +223,7 @@ if TYPE_CHECKING:
         """Every event type by name (`EventType.sales_order_confirmed`), derived from `Event`.
 
         Transitional: `core.outbox.service.add(EventType…, subject, data)` takes it until every
-        producer makes its events as typed values (`outbox.emit(SalesOrderConfirmed(...))`).
+        producer makes its events as typed values (`outbox.write(SalesOrderConfirmed(...))`).
         """
 
 else:
