@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+import events
 from core import repo
 from core.db import transaction
 from core.http.pagination import Page
@@ -16,7 +17,6 @@ from core.identity.principal import Principal
 from core.ids import new_id
 from core.numbering import next_number
 from core.outbox import service as outbox
-from events import EventType
 
 from . import rules, schemas, store
 from .model import Invoice, Payment, resource
@@ -84,9 +84,9 @@ async def issue_for_order(
     )
     final = rules.settle_if_nothing(issued, now)
     await store.insert(final, f"Order {sales_order_id} already has an invoice.")
-    await outbox.add(EventType.invoice_issued, issued.id, resource(issued))
+    await outbox.write(events.InvoiceIssued(subject=issued.id, data=resource(issued)))
     if final.status == rules.PAID:
-        await outbox.add(EventType.invoice_paid, final.id, resource(final))
+        await outbox.write(events.InvoicePaid(subject=final.id, data=resource(final)))
     return resource(final)
 
 
@@ -106,8 +106,8 @@ async def record_payment(
         payment = Payment(new_id(), amount, by, repo.now())
         saved = await store.save(invoice, rules.pay(invoice, payment))
         view = resource(saved)
-        await outbox.add(EventType.invoice_payment_recorded, invoice_id, view)
+        await outbox.write(events.InvoicePaymentRecorded(subject=invoice_id, data=view))
         if saved.status == rules.PAID:
-            await outbox.add(EventType.invoice_paid, invoice_id, view)
+            await outbox.write(events.InvoicePaid(subject=invoice_id, data=view))
             await on_paid(saved.sales_order_id)
     return view

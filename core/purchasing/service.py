@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import events
 from core import repo
 from core.catalog.service import reorder_points, skus
 from core.config import settings
@@ -22,7 +23,6 @@ from core.inventory import stock
 from core.numbering import next_number
 from core.outbox import service as outbox
 from core.parties.service import get_supplier
-from events import EventType
 
 from . import rules, schemas, store
 from .errors import ExceedsOutstanding
@@ -79,10 +79,15 @@ async def create_order(
     return resource(order)
 
 
-async def _decided(before: PurchaseOrder, after: PurchaseOrder, event: EventType) -> PurchaseOrder:
-    """Save what the rules changed and add the event with the order as saved."""
+Decided = type[
+    events.PurchaseOrderOrdered | events.PurchaseOrderReceived | events.PurchaseOrderCancelled
+]
+
+
+async def _decided(before: PurchaseOrder, after: PurchaseOrder, event: Decided) -> PurchaseOrder:
+    """Save what the rules changed and write the event with the order as saved."""
     saved = await store.save(before, after)
-    await outbox.add(event, saved.id, resource(saved))
+    await outbox.write(event(subject=saved.id, data=resource(saved)))
     return saved
 
 
@@ -91,7 +96,7 @@ async def place_order(order_id: str, expected_version: int | None) -> schemas.Pu
     async with transaction():
         order = await store.lock(order_id, expected_version)
         placed = rules.place(order, repo.now())
-        saved = await _decided(order, placed, EventType.purchase_order_ordered)
+        saved = await _decided(order, placed, events.PurchaseOrderOrdered)
     return resource(saved)
 
 
@@ -100,7 +105,7 @@ async def cancel_order(order_id: str, expected_version: int | None) -> schemas.P
     async with transaction():
         order = await store.lock(order_id, expected_version)
         cancelled = rules.cancel(order)
-        saved = await _decided(order, cancelled, EventType.purchase_order_cancelled)
+        saved = await _decided(order, cancelled, events.PurchaseOrderCancelled)
     return resource(saved)
 
 
@@ -146,5 +151,5 @@ async def receive(
         supplier = stock.VIRTUAL["supplier"]
         moves = [stock.Move(r.product_id, supplier, r.location_id, r.quantity) for r in data.lines]
         await stock.book(moves, cause="receipt", reference=order_id, by=by)
-        saved = await _decided(order, received, EventType.purchase_order_received)
+        saved = await _decided(order, received, events.PurchaseOrderReceived)
     return resource(saved)
