@@ -84,4 +84,4 @@ def _document() -> bytes:
 
 def document() -> dict[str, Any]:
     """The AsyncAPI 3.0 document (a fresh copy; the same on every call and every host)."""
-    return msgspec.json.decode(_document())
+    return msgspec.json.decode(_document(), type=dict[str, Any])

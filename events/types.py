@@ -10,7 +10,7 @@ A consumer decodes and dispatches with `match`:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypeAlias, get_args, get_type_hints
+from typing import Any, TypeAlias, cast, get_args, get_type_hints
 
 import msgspec
 
@@ -194,12 +194,13 @@ Event: TypeAlias = (
     | InvoicePaid
 )
 EVENT_CLASSES: tuple[type[Event], ...] = get_args(Event)
-BY_TYPE: dict[str, type[Event]] = {c.__struct_config__.tag: c for c in EVENT_CLASSES}
+# Every tag is a string (`tag=` on each class); msgspec types a tag as str | int | None.
+BY_TYPE: dict[str, type[Event]] = {str(c.__struct_config__.tag): c for c in EVENT_CLASSES}
 DATA_TYPES: dict[str, type[msgspec.Struct]] = {
     tag: get_type_hints(cls)["data"] for tag, cls in BY_TYPE.items()
 }
 
-_decoder = msgspec.json.Decoder(Event)
+_decoder: msgspec.json.Decoder[Event] = msgspec.json.Decoder(Event)
 _encoder = msgspec.json.Encoder()
 
 
@@ -229,7 +230,9 @@ def build(
     if not isinstance(data, DATA_TYPES[event_type]):
         wanted = DATA_TYPES[event_type].__name__
         raise TypeError(f"{event_type} carries a {wanted}, not {type(data).__name__}.")
-    return cls(id=id, subject=subject, time=time, data=data, sequence=sequence)
+    # Checked just above: the type checker cannot tie each class of the union to its data.
+    resource = cast(Any, data)
+    return cls(id=id, subject=subject, time=time, data=resource, sequence=sequence)
 
 
 def from_stored(
