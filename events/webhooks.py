@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import random
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +30,7 @@ from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 
+import events
 from events import webhooks_rules as standard
 from events.envelope import STREAM
 from events.process import say, serve
@@ -96,14 +95,20 @@ def now_ms() -> int:
 
 
 def jobs_for(msg_data: bytes, subscriptions: list[Subscription]) -> list[Job]:
-    """One job per active subscription that matches the event and existed when it happened."""
-    event = json.loads(msg_data)
-    when = datetime.fromisoformat(event["time"])
+    """One job per active subscription that matches the event and existed when it happened.
+
+    The body is the message exactly as published (signatures cover these bytes). An event of a
+    type this dispatcher does not know (a core newer than it) is read as `events.Unrecognised`
+    and sent all the same to the subscriptions whose patterns match its type.
+    `msgspec.DecodeError` (a ValueError) when the bytes are not a CloudEvent.
+    """
+    event = events.read(msg_data)
+    type_ = events.type_of(event)
     body = msg_data.decode()
     return [
-        Job(f"{event['id']}_{s.id}", s.id, event["id"], event["type"], body)
+        Job(f"{event.id}_{s.id}", s.id, event.id, type_, body)
         for s in subscriptions
-        if standard.matches_any(s.event_types, event["type"]) and when >= s.created_at
+        if standard.matches_any(s.event_types, type_) and event.time >= s.created_at
     ]
 
 

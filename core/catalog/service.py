@@ -8,6 +8,7 @@ from typing import Any
 from msgspec import UNSET
 from piccolo.columns import Column
 
+import events
 from core import money, repo, search
 from core.config import settings
 from core.db import transaction
@@ -15,7 +16,6 @@ from core.errors import Conflict
 from core.http.pagination import Page
 from core.ids import new_id
 from core.outbox import service as outbox
-from events import EventType
 
 from . import rules, schemas
 from .tables import Product
@@ -65,7 +65,7 @@ async def create_product(data: schemas.ProductCreate) -> schemas.Product:
     }
     async with transaction():
         product = to_product(await repo.insert(Product, values, _duplicate(data.sku, data.barcode)))
-        await outbox.add(EventType.product_created, product.id, product)
+        await outbox.write(events.ProductCreated(subject=product.id, data=product))
     return product
 
 
@@ -119,7 +119,7 @@ async def update_product(
         )
         row = await search.refresh(Product, row, *SEARCHED)
         product = to_product(row)
-        await outbox.add(EventType.product_updated, product.id, product)
+        await outbox.write(events.ProductUpdated(subject=product.id, data=product))
     return product
 
 
@@ -132,7 +132,7 @@ async def archive_product(product_id: str, expected_version: int | None) -> sche
         changes: dict[Column, Any] = {Product.active: False}
         row = await repo.update(Product, product_id, changes, expected_version, "product")
         product = to_product(row)
-        await outbox.add(EventType.product_archived, product.id, product)
+        await outbox.write(events.ProductArchived(subject=product.id, data=product))
     return product
 
 

@@ -11,7 +11,7 @@ so of those aggregates (`OWN_ONLY`) it sees the events whose `data.customer_id` 
 
 Core applies the rule to its log (`core.events.service`) and tells the gateway what it found
 through `GET /api/v1/me` (`event_types`, `own_event_types`), which the gateway's stream
-applies to the live events: the gateway imports nothing from `core/` or `events/`.
+applies to the live events: the gateway imports nothing from `core/`.
 """
 
 from __future__ import annotations
