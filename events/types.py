@@ -243,7 +243,7 @@ class Unrecognised(msgspec.Struct, kw_only=True):
     sequence: Sequence = None
 
 
-_decoder = msgspec.json.Decoder(Event)
+_decoder: msgspec.json.Decoder[Event] = msgspec.json.Decoder(Event)
 _fallback = msgspec.json.Decoder(Unrecognised)
 _encoder = msgspec.json.Encoder()
 

@@ -82,7 +82,7 @@ class Settings:
 
     def retry_delay(self, failed_attempts: int) -> float:
         """Exponential backoff (base * 4^(n-1), capped) with jitter: 50..100 % of it."""
-        delay = min(self.retry_cap, self.retry_base * 4 ** (failed_attempts - 1))
+        delay = min(self.retry_cap, self.retry_base * 4.0 ** (failed_attempts - 1))
         return delay * random.uniform(0.5, 1.0)
 
 
@@ -193,10 +193,15 @@ class Dispatcher:
             for item in claimed:
                 task = asyncio.create_task(self.attempt(item))
                 running.add(task)
-                task.add_done_callback(lambda t: (running.discard(t), self.wake.set()))
+                task.add_done_callback(lambda t: self._finished(running, t))
             if not claimed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), POLL)
+
+    def _finished(self, running: set[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
+        """A delivery ended: its slot is free, so look for due jobs at once."""
+        running.discard(task)
+        self.wake.set()
 
     async def attempt(self, claimed: Claimed) -> None:
         """One attempt at one job, recorded with what follows (retry, done, disable)."""

@@ -7,9 +7,10 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 
-from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPResponseStartEvent, HTTPScope, Message, Receive, Scope, Send
 
 from gateway.cors import Cors
 from gateway.forwarded import Origin, origin
@@ -40,7 +41,7 @@ _access = logging.getLogger(ACCESS_LOGGER)
 _log = logging.getLogger("gateway")
 
 
-def request_id(headers: list[tuple[bytes, bytes]]) -> str:
+def request_id(headers: Iterable[tuple[bytes, bytes]]) -> str:
     """The client's `X-Request-ID` when well-formed, else a fresh uuid4 hex."""
     for name, value in headers:
         if name == b"x-request-id":
@@ -65,10 +66,14 @@ class Reply:
         """Pass one ASGI message on, completing the headers of the response start."""
         if message["type"] == "http.response.start":
             self.status = message["status"]
-            message = {**message, "headers": self._headers(message.get("headers", []))}
+            start: HTTPResponseStartEvent = {
+                **message,
+                "headers": self._headers(message.get("headers", [])),
+            }
+            message = start
         await self.send(message)
 
-    def _headers(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    def _headers(self, headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
         kept = [(k, v) for k, v in headers if k.lower() != b"x-request-id"]
         present = {k.lower() for k, _ in kept}
         extra = [(k, v) for k, v in SECURITY_HEADERS if k not in present]
@@ -98,7 +103,7 @@ class Edge:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection; only `http` ones get the edge treatment."""
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()

@@ -58,7 +58,8 @@ class NatsLink:
             servers=[url],
             allow_reconnect=True,
             max_reconnect_attempts=-1,
-            reconnect_time_wait=self.reconnect_wait,
+            # nats-py annotates an int but only sleeps for it: a float is what it needs here.
+            reconnect_time_wait=self.reconnect_wait,  # type: ignore[arg-type]
             connect_timeout=2,
             name="erp-gateway",
             error_cb=self._on_error,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from msgspec import UNSET
+from piccolo.columns import Column
 
 import events
 from core import money, repo, search
@@ -31,7 +33,7 @@ def to_product(row: dict[str, Any]) -> schemas.Product:
         barcode=row["barcode"],
         unit_price=money.from_minor(row["unit_price_minor"], row["currency"]),
         currency=row["currency"],
-        tax_rate=schemas.Decimal(row["tax_rate"]),
+        tax_rate=Decimal(row["tax_rate"]),
         reorder_point=row["reorder_point"],
         active=row["active"],
         version=row["version"],
@@ -96,23 +98,21 @@ async def update_product(
     product_id: str, data: schemas.ProductUpdate, expected_version: int | None
 ) -> schemas.Product:
     current = await get_product(product_id)
-    merged = {
-        "barcode": current.barcode if data.barcode is UNSET else data.barcode,
-        "unit_price": current.unit_price if data.unit_price is UNSET else data.unit_price,
-        "currency": current.currency if data.currency is UNSET else data.currency,
-        "tax_rate": current.tax_rate if data.tax_rate is UNSET else data.tax_rate,
-    }
-    rules.check_product(**merged)
-    changes: dict[Any, Any] = {
-        Product.unit_price_minor: money.to_minor(merged["unit_price"], merged["currency"]),
-        Product.currency: merged["currency"],
-        Product.tax_rate: str(merged["tax_rate"]),
-        Product.barcode: merged["barcode"],
+    barcode = current.barcode if data.barcode is UNSET else data.barcode
+    unit_price = current.unit_price if data.unit_price is UNSET else data.unit_price
+    currency = current.currency if data.currency is UNSET else data.currency
+    tax_rate = current.tax_rate if data.tax_rate is UNSET else data.tax_rate
+    rules.check_product(barcode, unit_price, currency, tax_rate)
+    changes: dict[Column, Any] = {
+        Product.unit_price_minor: money.to_minor(unit_price, currency),
+        Product.currency: currency,
+        Product.tax_rate: str(tax_rate),
+        Product.barcode: barcode,
     }
     for field in ("sku", "name", "description", "reorder_point", "active"):
         if (value := getattr(data, field)) is not UNSET:
             changes[getattr(Product, field)] = value
-    duplicate = _duplicate(data.sku or current.sku, merged["barcode"])  # type: ignore[arg-type]
+    duplicate = _duplicate(current.sku if data.sku is UNSET else data.sku, barcode)
     async with transaction():
         row = await repo.update(
             Product, product_id, changes, expected_version, "product", duplicate
@@ -129,7 +129,7 @@ async def archive_product(product_id: str, expected_version: int | None) -> sche
     if not current.active:
         raise Conflict(f"Product {current.sku} is already archived.")
     async with transaction():
-        changes = {Product.active: False}
+        changes: dict[Column, Any] = {Product.active: False}
         row = await repo.update(Product, product_id, changes, expected_version, "product")
         product = to_product(row)
         await outbox.write(events.ProductArchived(subject=product.id, data=product))

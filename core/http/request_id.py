@@ -7,6 +7,7 @@ import re
 import time
 import uuid
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.logs import request_id_var
@@ -28,7 +29,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
     """Takes the client's request id (or makes one), and echoes it on the response."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
         rid = request_id_of(scope)
