@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -33,7 +32,8 @@ from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
-from events.envelope import STREAM, CloudEvent
+from common import settings as env
+from events.envelope import CloudEvent
 from events.process import say, serve
 from events.relay_db import Outbox, Row, open_outbox
 
@@ -41,6 +41,7 @@ log = logging.getLogger("events.relay")
 SUBJECTS = ["erp.>"]
 DUPLICATE_WINDOW = 120.0  # seconds
 BATCH = 200
+NATS_DEFAULT = "nats://127.0.0.1:4222"  # `erp relay` alone, beside a local NATS
 PUBLISH_TIMEOUT = 2.0
 BACKOFF_START, BACKOFF_CAP = 0.05, 2.0
 
@@ -55,14 +56,13 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        home = Path(os.environ.get("ERP_HOME") or ".erp").expanduser().resolve()
-        database = os.environ.get("DATABASE_URL") or f"sqlite:///{home / 'erp.sqlite3'}"
+        home = env.home()
         return cls(
-            database_url=database,
-            nats_url=os.environ.get("NATS_URL") or "nats://127.0.0.1:4222",
+            database_url=env.DATABASE_URL.get() or f"sqlite:///{home / 'erp.sqlite3'}",
+            nats_url=env.NATS_URL.get() or NATS_DEFAULT,
             home=home,
-            stream=os.environ.get("ERP_STREAM") or STREAM,
-            batch=int(os.environ.get("ERP_RELAY_BATCH") or BATCH),
+            stream=env.STREAM.get(),
+            batch=env.RELAY_BATCH.get() or BATCH,
         )
 
 

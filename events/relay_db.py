@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlparse
 import aiosqlite
 import asyncpg
 
+from common import settings as env
 from events import wake
 
 # The PostgreSQL NOTIFY channel core may signal on commit (the relay also polls).
@@ -127,7 +128,7 @@ class SqliteOutbox:
         self.conn: aiosqlite.Connection | None = None
         self.woken = asyncio.Event()
         self.wake: asyncio.DatagramTransport | None = None
-        self.poll_interval = float(os.environ.get("ERP_RELAY_POLL") or self.poll_interval)
+        self.poll_interval = env.RELAY_POLL.get() or self.poll_interval
 
     async def acquire(self) -> None:
         self.lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -200,7 +201,7 @@ class PostgresOutbox:
         self.url = url
         self.conn: asyncpg.Connection | None = None
         self.notified = asyncio.Event()
-        self.poll_interval = float(os.environ.get("ERP_RELAY_POLL") or self.poll_interval)
+        self.poll_interval = env.RELAY_POLL.get() or self.poll_interval
 
     async def acquire(self) -> None:
         while True:

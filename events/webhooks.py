@@ -17,13 +17,11 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import random
 import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import nats
@@ -32,8 +30,8 @@ from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 
+from common import settings as env
 from events import webhooks_rules as standard
-from events.envelope import STREAM
 from events.process import say, serve
 from events.webhooks_db import Claimed, Job, Outcome, Store, Subscription
 from events.webhooks_send import Sender
@@ -44,10 +42,6 @@ FETCH_WAIT = 1.0  # seconds one fetch waits for events
 CONCURRENCY = 32
 POLL = 0.5
 BACKOFF_START, BACKOFF_CAP = 0.1, 5.0
-
-
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name) or default
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,18 +60,18 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        home = Path(_env("ERP_HOME", ".erp")).expanduser().resolve()
+        home = env.home()
         return cls(
-            database_url=_env("DATABASE_URL", f"sqlite:///{home / 'erp.sqlite3'}"),
-            nats_url=_env("NATS_URL", "nats://127.0.0.1:4222"),
-            stream=_env("ERP_STREAM", STREAM),
-            consumer=_env("ERP_WEBHOOKS_CONSUMER", "erp-webhooks"),
+            database_url=env.DATABASE_URL.get() or f"sqlite:///{home / 'erp.sqlite3'}",
+            nats_url=env.NATS_URL.get() or "nats://127.0.0.1:4222",
+            stream=env.STREAM.get(),
+            consumer=env.WEBHOOKS_CONSUMER.get(),
             master_secret=standard.erp_secret(),
-            timeout=float(_env("ERP_WEBHOOKS_TIMEOUT", "10")),
-            retry_base=float(_env("ERP_WEBHOOKS_RETRY_BASE", "5")),
-            retry_cap=float(_env("ERP_WEBHOOKS_RETRY_CAP", "21600")),
-            max_attempts=int(_env("ERP_WEBHOOKS_MAX_ATTEMPTS", "8")),
-            disable_after=int(_env("ERP_WEBHOOKS_DISABLE_AFTER", "10")),
+            timeout=env.WEBHOOKS_TIMEOUT.get(),
+            retry_base=env.WEBHOOKS_RETRY_BASE.get(),
+            retry_cap=env.WEBHOOKS_RETRY_CAP.get(),
+            max_attempts=env.WEBHOOKS_MAX_ATTEMPTS.get(),
+            disable_after=env.WEBHOOKS_DISABLE_AFTER.get(),
             allow_private=standard.allow_private(),
         )
 

@@ -16,8 +16,8 @@ import hmac
 import ipaddress
 import os
 import socket
-from pathlib import Path
 
+from common import settings as env
 from events import sealing
 from events.envelope import EventType
 
@@ -63,10 +63,9 @@ def hint(secret: str) -> str:
 
 def erp_secret() -> str:
     """`ERP_SECRET`, or the one `core` generated into `ERP_HOME/secret`."""
-    if value := os.environ.get("ERP_SECRET"):
+    if value := env.SECRET.get():
         return value
-    home = Path(os.environ.get("ERP_HOME") or ".erp").expanduser().resolve()
-    return (home / "secret").read_text().strip()
+    return (env.home() / "secret").read_text().strip()
 
 
 def seal(secret: str, master: str) -> str:
@@ -91,7 +90,7 @@ def matches_any(patterns: list[str], event_type: str) -> bool:
 
 def allow_private() -> bool:
     """`ERP_WEBHOOKS_ALLOW_PRIVATE=1`: loopback and private targets are allowed (local demo)."""
-    return (os.environ.get("ERP_WEBHOOKS_ALLOW_PRIVATE") or "").lower() in {"1", "true", "yes"}
+    return env.WEBHOOKS_ALLOW_PRIVATE.get()
 
 
 # RFC 6052's well-known NAT64 prefix: 64:ff9b::a.b.c.d is a.b.c.d reached through a translator.

@@ -42,7 +42,8 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.protocols.utils import get_remote_addr
 from uvicorn.server import ServerState
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from common.settings import Network
+
 Headers = Iterable[tuple[bytes, bytes]]
 
 PROBLEM_BASE = "https://erp.example/problems/"
@@ -82,19 +83,6 @@ class Limits:
             # One IPv6 host usually holds a whole /64: count it as one client.
             return str(ipaddress.IPv6Network((ip, 64), strict=False))
         return str(ip)
-
-
-def parse_networks(value: str) -> tuple[Network, ...]:
-    """Comma-separated addresses or CIDR networks (`127.0.0.1, 10.0.0.0/8, ::1`); ValueError
-    names the first entry that is neither."""
-    networks = []
-    for item in (part.strip() for part in value.split(",")):
-        if item:
-            try:
-                networks.append(ipaddress.ip_network(item, strict=False))
-            except ValueError:
-                raise ValueError(f"{item!r} is not an IP address or network") from None
-    return tuple(networks)
 
 
 def problem_response(
