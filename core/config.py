@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common import settings as env
+from common.database_url import database_url as database_url_of
 
 
 def erp_home() -> Path:
@@ -52,7 +53,7 @@ def load_secret(home: Path) -> str:
 
 def database_url(home: Path) -> str:
     """`DATABASE_URL`, defaulting to a SQLite file in the data folder."""
-    return env.DATABASE_URL.get() or f"sqlite:///{home / 'erp.sqlite3'}"
+    return database_url_of(home=home)
 
 
 @dataclass(frozen=True, slots=True)

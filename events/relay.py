@@ -33,6 +33,7 @@ from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
 from common import settings as env
+from common.database_url import database_url
 from events.envelope import CloudEvent
 from events.process import say, serve
 from events.relay_db import Outbox, Row, open_outbox
@@ -58,7 +59,7 @@ class Settings:
     def from_env(cls) -> Settings:
         home = env.home()
         return cls(
-            database_url=env.DATABASE_URL.get() or f"sqlite:///{home / 'erp.sqlite3'}",
+            database_url=database_url(home=home),
             nats_url=env.NATS_URL.get() or NATS_DEFAULT,
             home=home,
             stream=env.STREAM.get(),

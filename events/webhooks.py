@@ -31,6 +31,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 
 from common import settings as env
+from common.database_url import database_url
 from events import webhooks_rules as standard
 from events.process import say, serve
 from events.webhooks_db import Claimed, Job, Outcome, Store, Subscription
@@ -60,9 +61,8 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        home = env.home()
         return cls(
-            database_url=env.DATABASE_URL.get() or f"sqlite:///{home / 'erp.sqlite3'}",
+            database_url=database_url(),
             nats_url=env.NATS_URL.get() or "nats://127.0.0.1:4222",
             stream=env.STREAM.get(),
             consumer=env.WEBHOOKS_CONSUMER.get(),

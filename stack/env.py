@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from common import settings as env
+from common.database_url import database_url as database_url_of
+from common.database_url import redact
+
+__all__ = ["PROJECT_ROOT", "StackEnv", "redact", "resolve"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,7 +46,7 @@ def resolve() -> StackEnv:
     # The data folder holds the secret, the database and the logs: its owner's alone when we
     # create it (a folder that exists keeps its mode).
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
-    database_url = env.DATABASE_URL.get() or f"sqlite:///{home / 'erp.sqlite3'}"
+    database_url = database_url_of(home=home)
     # core reads these at import time; set them before the first `import core…`.
     os.environ["ERP_HOME"] = str(home)
     os.environ["DATABASE_URL"] = database_url
@@ -53,12 +56,3 @@ def resolve() -> StackEnv:
     os.environ["ERP_SECRET"] = secret
     log_level = env.LOG_LEVEL.get()
     return StackEnv(home, database_url, secret, log_level)
-
-
-def redact(url: str) -> str:
-    """A URL with its password replaced by `***`, for printing."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
