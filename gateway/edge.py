@@ -100,7 +100,7 @@ class Edge:
             _log.exception("unhandled error", extra={"request_id": rid})
             if reply.status:
                 raise
-            await send_problem(reply, 500, "internal_error", "The gateway failed.")
+            await send_problem(reply, 500, "internal", "The gateway failed.")
         finally:
             client = state.get("client_address")
             log_access(_access, scope, reply.status, started, request_id=rid, client=client)

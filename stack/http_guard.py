@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import logging
 import re
 import time
@@ -42,11 +41,11 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.protocols.utils import get_remote_addr
 from uvicorn.server import ServerState
 
+from common import problems
 from common.settings import Network
 
 Headers = Iterable[tuple[bytes, bytes]]
 
-PROBLEM_BASE = "https://erp.example/problems/"
 MAX_HEAD_BYTES = 64 * 1024
 LINGER_SECONDS = 2.0  # a refused client may still send its request and read the 429
 MAX_LINGERING = 64  # beyond this many refused sockets waiting out their linger, close at once
@@ -89,19 +88,11 @@ def problem_response(
     status: int, code: str, title: str, detail: str, headers: Headers = ()
 ) -> bytes:
     """A complete HTTP/1.1 answer carrying a problem document, closing the connection."""
-    body = json.dumps(
-        {
-            "type": PROBLEM_BASE + code,
-            "title": title,
-            "status": status,
-            "detail": detail,
-            "code": code,
-        }
-    ).encode()
+    body = problems.encode(status, code, detail, title=title)
     lines = [STATUS_LINE[status]]
     fields = [
         *headers,
-        (b"content-type", b"application/problem+json"),
+        (b"content-type", problems.PROBLEM_JSON.encode()),
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),
     ]

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
-import msgspec
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from core.http.problems import PROBLEM_JSON, TYPE_BASE
+from common.problems import send_problem
 
 
 def path_problem(raw_path: bytes) -> str | None:
@@ -49,15 +48,4 @@ def canonical_paths(app: ASGIApp) -> ASGIApp:
 
 
 async def _refuse(send: Send, detail: str) -> None:
-    body = msgspec.json.encode(
-        {
-            "type": TYPE_BASE + "invalid_path",
-            "title": "Malformed request",
-            "status": 400,
-            "detail": detail,
-            "code": "invalid_path",
-        }
-    )
-    headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", b"%d" % len(body))]
-    await send({"type": "http.response.start", "status": 400, "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    await send_problem(send, 400, "invalid_path", detail)
