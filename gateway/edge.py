@@ -10,12 +10,13 @@ from collections.abc import Callable, Collection, Sequence
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from common.logs import request_id_var
+from common.paths import path_problem
 from common.request_ids import log_access, request_id, with_request_id
 from gateway.cors import Cors
 from gateway.forwarded import Origin, origin
 from gateway.limits import Charge, RatePolicy
 from gateway.logs import ACCESS_LOGGER
-from gateway.paths import path_problem, raw_path_of
+from gateway.paths import raw_path_of
 from gateway.principal import credential
 from gateway.problems import send_problem
 from gateway.proxy import Proxy
