@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from common import nats as nats_connection
 from common import settings as env
 from common.database_url import database_url
 from events.envelope import CloudEvent
@@ -86,38 +86,7 @@ def envelope(row: Row) -> bytes:
 
 async def connect_nats(url: str) -> NATS:
     """Connect (retrying with backoff until it works); reconnects forever after that."""
-
-    async def disconnected() -> None:
-        _say(logging.INFO, "nats disconnected")
-
-    async def reconnected() -> None:
-        _say(logging.INFO, "nats reconnected")
-
-    async def error(exc: Exception) -> None:
-        _say(logging.DEBUG, "nats error", error=repr(exc))
-
-    delay = BACKOFF_START
-    while True:
-        try:
-            nc = await nats.connect(
-                url,
-                name="erp-relay",
-                connect_timeout=2,
-                reconnect_time_wait=0.5,
-                max_reconnect_attempts=-1,
-                disconnected_cb=disconnected,
-                reconnected_cb=reconnected,
-                error_cb=error,
-            )
-        except Exception as exc:
-            _say(logging.WARNING, "nats unreachable, retrying", error=repr(exc), retry_in=delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, BACKOFF_CAP)
-            continue
-        where = nc.connected_url  # host and port only: never credentials in the log
-        server = f"{where.hostname}:{where.port}" if where else ""
-        _say(logging.INFO, "nats connected", server=server)
-        return nc
+    return await nats_connection.connect(url, "erp-relay", log)
 
 
 class Publisher:

@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import nats
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 
+from common import nats as nats_connection
 from common import settings as env
 from common.database_url import database_url
 from events import webhooks_rules as standard
@@ -217,34 +217,8 @@ class Dispatcher:
 async def connect_nats(url: str) -> NATS:
     """Connect (retrying with backoff until it works); reconnects forever after that. Losing
     and regaining the server is said once each; the error of each reconnect attempt only at
-    debug (nats-py's default would log a traceback for every attempt, twice a second)."""
-
-    async def disconnected() -> None:
-        _say(logging.WARNING, "nats disconnected, reconnecting")
-
-    async def reconnected() -> None:
-        _say(logging.INFO, "nats reconnected")
-
-    async def error(exc: Exception) -> None:
-        _say(logging.DEBUG, "nats error", error=repr(exc))
-
-    delay = BACKOFF_START
-    while True:
-        try:
-            return await nats.connect(
-                url,
-                name="erp-webhooks",
-                connect_timeout=2,
-                reconnect_time_wait=0.5,
-                max_reconnect_attempts=-1,
-                disconnected_cb=disconnected,
-                reconnected_cb=reconnected,
-                error_cb=error,
-            )
-        except Exception as exc:
-            _say(logging.WARNING, "nats unreachable, retrying", error=repr(exc), retry_in=delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, BACKOFF_CAP)
+    debug (`common.nats`; nats-py's default would log a traceback for every attempt)."""
+    return await nats_connection.connect(url, "erp-webhooks", log)
 
 
 async def run(settings: Settings) -> None:
