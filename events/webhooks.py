@@ -32,6 +32,7 @@ from nats.js.client import JetStreamContext
 from common import nats as nats_connection
 from common import settings as env
 from common.database_url import database_url
+from common.event_types import matches_any
 from events import webhooks_rules as standard
 from events.process import say, serve
 from events.webhooks_db import Claimed, Job, Outcome, Store, Subscription
@@ -97,7 +98,7 @@ def jobs_for(msg_data: bytes, subscriptions: list[Subscription]) -> list[Job]:
     return [
         Job(f"{event['id']}_{s.id}", s.id, event["id"], event["type"], body)
         for s in subscriptions
-        if standard.matches_any(s.event_types, event["type"]) and when >= s.created_at
+        if matches_any(s.event_types, event["type"]) and when >= s.created_at
     ]
 
 

@@ -1,5 +1,6 @@
 """Standard Webhooks, the parts core and the dispatcher share: secrets (`whsec_…`), signatures,
-event-type patterns, and which targets are allowed. Imports nothing of ours but the types.
+the known event types, and which targets are allowed (patterns: `common.event_types`). Imports
+nothing of ours but the types and `common`.
 
 Secrets must stay usable for signing, so they are not hashed: they are sealed at rest with
 AES-256-GCM under a key derived from `ERP_SECRET` (the same secret signs tokens; the dispatcher
@@ -75,17 +76,6 @@ def seal(secret: str, master: str) -> str:
 
 def unseal(sealed: str, master: str) -> str:
     return sealing.unseal(sealed, master, "webhooks").decode()
-
-
-def matches(pattern: str, event_type: str) -> bool:
-    """`erp.invoice.paid` matches itself; `erp.sales_order.*` every type under the prefix."""
-    if pattern.endswith(".*"):
-        return event_type.startswith(pattern[:-1])
-    return pattern == event_type
-
-
-def matches_any(patterns: list[str], event_type: str) -> bool:
-    return any(matches(p, event_type) for p in patterns)
 
 
 def allow_private() -> bool:
