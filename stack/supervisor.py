@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import settings as env
+from common import settings
 from stack import logfiles
 from stack.logfiles import tail
 
@@ -43,9 +43,9 @@ class ProcessSpec:
 
 
 RESTART_LIMIT = int(
-    env.RESTART_LIMIT.default
+    settings.RESTART_LIMIT.default
 )  # restarts of one process within RESTART_WINDOW s before the stack stops
-RESTART_WINDOW = env.RESTART_WINDOW.default
+RESTART_WINDOW = settings.RESTART_WINDOW.default
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +64,10 @@ class RestartPolicy:
     def from_env(cls) -> RestartPolicy:
         """`ERP_RESTART_LIMIT` (default 5) and `ERP_RESTART_WINDOW` (seconds, default 300);
         ValueError naming the variable when one is not a number >= 0."""
-        limit = env.RESTART_LIMIT.get()
+        limit = settings.RESTART_LIMIT.get()
         if limit != int(limit):
             raise ValueError(f"ERP_RESTART_LIMIT must be a whole number, not {limit:g}")
-        return cls(limit=int(limit), window=env.RESTART_WINDOW.get())
+        return cls(limit=int(limit), window=settings.RESTART_WINDOW.get())
 
     def recent(self, deaths: Iterable[float], now: float) -> int:
         """How many of `deaths` (monotonic times) fall within the window ending `now`."""
