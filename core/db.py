@@ -28,7 +28,7 @@ __all__ = ["DatabaseUnavailable", "is_unavailable"]
 MAX_QUANTITY = 10**12
 
 
-def engine_for(url: str, timeouts: DatabaseTimeouts | None = None) -> Engine:
+def engine_for(url: str, timeouts: DatabaseTimeouts | None = None) -> Engine[Any]:
     """A Piccolo engine for `sqlite:///path` or `postgresql://…`, its waits bounded by
     `timeouts` (default: from the environment); see `core.engines`."""
     database = database_url.parse(url)
@@ -53,7 +53,7 @@ def private_sqlite(path: Path) -> None:
                 part.chmod(0o600)
 
 
-def engine() -> Engine:
+def engine() -> Engine[Any]:
     """The process-wide engine (configured by `core.piccolo_conf`)."""
     from core.piccolo_conf import DB
 

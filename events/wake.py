@@ -56,4 +56,4 @@ async def listen(woken: asyncio.Event) -> asyncio.DatagramTransport | None:
         )
     except OSError:
         return None
-    return transport  # type: ignore[return-value]
+    return transport

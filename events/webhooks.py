@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from nats.aio.client import Client as NATS
@@ -29,6 +27,7 @@ from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 
+import events
 from common import nats as nats_connection
 from common import settings as env
 from common.database_url import database_url
@@ -78,7 +77,7 @@ class Settings:
 
     def retry_delay(self, failed_attempts: int) -> float:
         """Exponential backoff (base * 4^(n-1), capped) with jitter: 50..100 % of it."""
-        delay = min(self.retry_cap, self.retry_base * 4 ** (failed_attempts - 1))
+        delay = min(self.retry_cap, self.retry_base * 4.0 ** (failed_attempts - 1))
         return delay * random.uniform(0.5, 1.0)
 
 
@@ -91,14 +90,20 @@ def now_ms() -> int:
 
 
 def jobs_for(msg_data: bytes, subscriptions: list[Subscription]) -> list[Job]:
-    """One job per active subscription that matches the event and existed when it happened."""
-    event = json.loads(msg_data)
-    when = datetime.fromisoformat(event["time"])
+    """One job per active subscription that matches the event and existed when it happened.
+
+    The body is the message exactly as published (signatures cover these bytes). An event of a
+    type this dispatcher does not know (a core newer than it) is read as `events.Unrecognised`
+    and sent all the same to the subscriptions whose patterns match its type.
+    `msgspec.DecodeError` (a ValueError) when the bytes are not a CloudEvent.
+    """
+    event = events.read(msg_data)
+    type_ = events.type_of(event)
     body = msg_data.decode()
     return [
-        Job(f"{event['id']}_{s.id}", s.id, event["id"], event["type"], body)
+        Job(f"{event.id}_{s.id}", s.id, event.id, type_, body)
         for s in subscriptions
-        if matches_any(s.event_types, event["type"]) and when >= s.created_at
+        if matches_any(s.event_types, type_) and event.time >= s.created_at
     ]
 
 
@@ -183,10 +188,15 @@ class Dispatcher:
             for item in claimed:
                 task = asyncio.create_task(self.attempt(item))
                 running.add(task)
-                task.add_done_callback(lambda t: (running.discard(t), self.wake.set()))
+                task.add_done_callback(lambda t: self._finished(running, t))
             if not claimed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), POLL)
+
+    def _finished(self, running: set[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
+        """A delivery ended: its slot is free, so look for due jobs at once."""
+        running.discard(task)
+        self.wake.set()
 
     async def attempt(self, claimed: Claimed) -> None:
         """One attempt at one job, recorded with what follows (retry, done, disable)."""

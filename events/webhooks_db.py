@@ -18,15 +18,16 @@ from typing import Any, Protocol
 
 import aiosqlite
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from common.database_url import parse as parse_database_url
 from events.ids import new_id
 
 
-def _when(value: Any) -> datetime:
-    if isinstance(value, str):  # SQLite keeps Piccolo's text form, in UTC
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+def _when(value: str | datetime) -> datetime:
+    # SQLite keeps Piccolo's text form, in UTC
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +101,7 @@ def _numbered(sql: str) -> str:
 
 
 class PostgresTx:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection | PoolConnectionProxy) -> None:
         self.conn = conn
 
     async def execute(self, sql: str, *args: Any) -> int:

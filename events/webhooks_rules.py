@@ -20,11 +20,11 @@ import socket
 
 from common import settings as env
 from events import sealing
-from events.envelope import EventType
+from events.types import BY_TYPE
 
 PREFIX = "whsec_"
 SECRET_BYTES = 32  # generated secrets; given ones may hold 24..64
-KNOWN_TYPES: tuple[str, ...] = tuple(t.value for t in EventType)
+KNOWN_TYPES: tuple[str, ...] = tuple(BY_TYPE)
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 
-from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPResponseStartEvent, HTTPScope, Message, Receive, Scope, Send
 
 from common.logs import request_id_var
 from common.paths import path_problem
@@ -54,10 +55,15 @@ class Reply:
         """Pass one ASGI message on, completing the headers of the response start."""
         if message["type"] == "http.response.start":
             self.status = message["status"]
-            message = {**message, "headers": self._headers(message.get("headers", []))}
+            start: HTTPResponseStartEvent = {
+                **message,
+                "headers": self._headers(message.get("headers", [])),
+            }
+            message = start
         await self.send(message)
 
-    def _headers(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    def _headers(self, headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        headers = list(headers)
         present = {k.lower() for k, _ in headers}
         extra = [(k, v) for k, v in SECURITY_HEADERS if k not in present]
         return with_request_id([*headers, *extra, *self.cors], self.rid)
@@ -86,7 +92,7 @@ class Edge:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection; only `http` ones get the edge treatment."""
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()

@@ -1,10 +1,14 @@
 """The event types core publishes, read from its AsyncAPI document, to check a stream's `types`.
 
 Source: the contract, "Conventions" (an event `type` that names no type or aggregate is 422,
-not an empty stream); issue 11. The gateway imports nothing of `events/`: it learns the types
-from core's public `GET /api/v1/asyncapi.json` (each channel's `address` is a type), once per
-gateway and again only after a failed read. When core cannot be asked, nothing is refused for
-being unknown: the stream then checks only the form of `types` (`gateway.sse.parse_types`).
+not an empty stream); issue 11. The gateway learns the types from core's public
+`GET /api/v1/asyncapi.json` (each channel's `address` is a type), once per gateway and again
+only after a failed read, and not from the union it reads events with (`events.BY_TYPE`): the
+gateway and core are deployed apart, and a core newer than its gateway publishes types this
+gateway's union does not know yet. Those events are passed on (`events.Unrecognised`), so a
+client must be able to ask for them; which types exist is core's to say. When core cannot be
+asked, nothing is refused for being unknown: the stream then checks only the form of `types`
+(`gateway.sse.parse_types`).
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""Server-Sent Events framing, the little the gateway reads of a CloudEvent, and who sees what.
+"""Server-Sent Events framing, reading a CloudEvent with the event union, and who sees what.
 
-The gateway imports nothing of `events/`: it reads only `type`, `sequence` and
-`data.customer_id` of the CloudEvent JSON with the small structs below, and passes the JSON on
-as it came (re-flowed onto one line only if it ever spans several). Who sees what is core's
-rule: its `GET /api/v1/me` lists the event type prefixes the principal may read, and those it
-sees only about its own customer; core's log applies the very same rule to the catch-up.
+An event is read with `events.read` (the typed union; `events.Unrecognised` for a type this
+gateway does not know, as from a core newer than it) and passed on as it came (re-flowed onto
+one line only if it ever spans several). Who sees what is core's rule: its `GET /api/v1/me`
+lists the event type prefixes the principal may read, and those it sees only about its own
+customer (`data.customer_id`); core's log applies the very same rule to the catch-up.
 """
 
 from __future__ import annotations
@@ -13,25 +13,23 @@ from dataclasses import dataclass
 
 import msgspec
 
+import events
 from common.event_types import pattern, well_formed
 from common.visibility import Visibility
+from events import resources
 
 # Lines end in CRLF, as Litestar's own `ServerSentEvent` writes them.
 EOL = b"\r\n"
 MAX_TYPES = 32
 
 
-class _Data(msgspec.Struct):
+class _Owned(msgspec.Struct):
+    """The one field of an unrecognised event's data the visibility rule reads."""
+
     customer_id: str | None = None
 
 
-class _Head(msgspec.Struct):
-    type: str
-    sequence: int | None = None
-    data: _Data | None = None
-
-
-_decoder = msgspec.json.Decoder(_Head)
+_owned = msgspec.json.Decoder(_Owned | None)
 
 
 class NotAnEvent(ValueError):
@@ -51,13 +49,29 @@ class Event:
 def parse_event(raw: bytes) -> Event:
     """Read a CloudEvent's JSON (from JetStream or core's log) into an `Event`."""
     try:
-        head = _decoder.decode(raw)
+        event = events.read(raw)
+        owner = customer_of(event)
     except msgspec.DecodeError as exc:
         raise NotAnEvent(str(exc)) from None
-    if head.sequence is None:
+    if event.sequence is None:
         raise NotAnEvent("the event has no sequence")
-    owner = head.data.customer_id if head.data is not None else None
-    return Event(head.sequence, head.type, owner, event_frame(head.sequence, head.type, raw))
+    type_ = events.type_of(event)
+    return Event(event.sequence, type_, owner, event_frame(event.sequence, type_, raw))
+
+
+def customer_of(event: events.Event | events.Unrecognised) -> str | None:
+    """The customer the event is about: its `data.customer_id` (orders and invoices), else None.
+
+    `msgspec.DecodeError` when an unrecognised event's `data.customer_id` is not a string.
+    """
+    if isinstance(event, events.Unrecognised):
+        owned = _owned.decode(event.data)
+        return owned.customer_id if owned is not None else None
+    match event.data:
+        case resources.SalesOrder(customer_id=customer) | resources.Invoice(customer_id=customer):
+            return customer
+        case _:
+            return None
 
 
 def event_frame(sequence: int, type_: str, raw: bytes) -> bytes:

@@ -172,9 +172,7 @@ async def _ensure_bins() -> list[str]:
             wh = await service.create_warehouse(schemas.WarehouseCreate(code, f"Bulk store {code}"))
             for n in range(1, 51):
                 await service.create_location(schemas.LocationCreate(wh.id, f"L-{n:02d}"))
-    rows = await Location.select(Location.id).where(
-        Location.warehouse.code.is_in(["BIG1", "BIG2"])  # type: ignore[attr-defined]
-    )
+    rows = await Location.select(Location.id).where(Location.warehouse.code.is_in(["BIG1", "BIG2"]))
     return sorted(r["id"] for r in rows)
 
 

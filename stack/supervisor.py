@@ -78,7 +78,7 @@ class RestartPolicy:
         recent = self.recent(deaths, now)
         if recent > self.limit:
             return None
-        backoff = self.first * 2 ** max(0, recent - 1)
+        backoff = self.first * 2.0 ** max(0, recent - 1)
         return min(self.cap, backoff * random.uniform(0.8, 1.2))
 
 

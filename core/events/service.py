@@ -7,7 +7,8 @@ from operator import or_
 from typing import Any
 
 import msgspec
-from piccolo.columns.combination import Combinable, WhereRaw
+from piccolo.columns.combination import WhereRaw
+from piccolo.custom_types import Combinable
 from piccolo.query import Select
 
 import events
@@ -15,7 +16,7 @@ from common.visibility import Term
 from core.db import is_sqlite
 from core.http.pagination import decode_int_cursor, encode_cursor
 from core.identity.principal import Principal
-from core.outbox.tables import OutboxEvent
+from core.outbox import log as outbox_log
 
 from . import rules
 from .visibility import Visibility, visibility
@@ -38,7 +39,7 @@ def _type_filter(pattern: str) -> Combinable:
     `erp.product.`, `erp.product.*`); 422 for anything else (`core.events.rules`)."""
     selected = rules.type_filter(pattern)
     if selected.exact:
-        return OutboxEvent.type == selected.value
+        return WhereRaw("type = {}", selected.value)
     return _starts_with(selected.value)
 
 
@@ -94,28 +95,15 @@ async def log(
 
 def log_query(
     viewer: Principal, *, after: int, cursor: str | None, type_: str | None, subject: str | None
-) -> Select | None:
+) -> Select[Any] | None:
     """The log's query in sequence order, without its limit; None when nothing is visible."""
     start = _start(after, cursor)
     selected = _type_filter(type_) if type_ else None  # 422 before anything is read
     condition = _visible(visibility(viewer))
     if condition is False:
         return None
-    query = OutboxEvent.select(
-        OutboxEvent.id,
-        OutboxEvent.type,
-        OutboxEvent.subject,
-        OutboxEvent.time,
-        OutboxEvent.data,
-        OutboxEvent.sequence,
-    ).where(OutboxEvent.sequence.is_not_null(), OutboxEvent.sequence > start)
-    if selected is not None:
-        query = query.where(selected)
-    if subject is not None:
-        query = query.where(OutboxEvent.subject == subject)
-    if condition is not True:
-        query = query.where(condition)
-    return query.order_by(OutboxEvent.sequence)
+    where = [c for c in (selected, condition) if c is not None and c is not True]
+    return outbox_log.published(start, *where, subject=subject)
 
 
 def _event(row: dict[str, Any]) -> events.Event:

@@ -36,7 +36,7 @@ async def book(
 ) -> list[schemas.StockLevel]:
     """Book moves in the open transaction: levels, ledger rows and their events."""
     changes = rules.deltas(moves)
-    index = {}
+    index: dict[ledger.Key, int] = {}
     for i, m in enumerate(moves):
         index.setdefault((m.product_id, m.from_location_id), i)
     products = sorted({m.product_id for m in moves})

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from core import money, repo
+from core.catalog import schemas as catalog_schemas
 from core.catalog import service as catalog
 from core.db import transaction
 from core.errors import FieldError, Invalid, NotFound
@@ -44,7 +45,7 @@ async def _customer_for(asked: str | None, principal: Principal) -> str:
     return asked
 
 
-def _offer(p: catalog.schemas.Product) -> rules.Offer:
+def _offer(p: catalog_schemas.Product) -> rules.Offer:
     minor = money.to_minor(p.unit_price, p.currency)
     return rules.Offer(p.id, p.sku, p.name, p.active, minor, p.currency, p.tax_rate)
 
