@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import asyncpg
 from piccolo.engine.base import Engine
@@ -18,6 +17,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.querystring import QueryString
 
+from common import database_url
 from core.config import DatabaseTimeouts, private_file
 from core.engines import BoundedPostgres, BoundedSQLite, DatabaseUnavailable, is_unavailable
 from events import wake
@@ -31,15 +31,13 @@ MAX_QUANTITY = 10**12
 def engine_for(url: str, timeouts: DatabaseTimeouts | None = None) -> Engine[Any]:
     """A Piccolo engine for `sqlite:///path` or `postgresql://…`, its waits bounded by
     `timeouts` (default: from the environment); see `core.engines`."""
-    parsed = urlparse(url)
+    database = database_url.parse(url)
     timeouts = timeouts or DatabaseTimeouts.from_env()
-    if parsed.scheme == "sqlite":
-        private_sqlite(Path(unquote(parsed.path)))
+    if database.is_sqlite:
+        private_sqlite(Path(database.target))
         # Writers queue for the write lock up to the busy timeout, then get a 503.
-        return BoundedSQLite(unquote(parsed.path), timeouts)
-    if parsed.scheme in {"postgres", "postgresql"}:
-        return BoundedPostgres(url, timeouts)
-    raise ValueError(f"DATABASE_URL must be sqlite:/// or postgresql://, not {parsed.scheme}://")
+        return BoundedSQLite(database.target, timeouts)
+    return BoundedPostgres(database.target, timeouts)
 
 
 def private_sqlite(path: Path) -> None:

@@ -19,8 +19,9 @@ import logging
 import httpx
 import msgspec
 
+from common.event_types import TypePattern, can_match
+
 ASYNCAPI_PATH = "/api/v1/asyncapi.json"
-ROOT = "erp."
 _log = logging.getLogger("gateway")
 
 
@@ -55,8 +56,8 @@ class EventTypes:
 
 
 def unknown(prefixes: tuple[str, ...], exact: frozenset[str], known: frozenset[str]) -> list[str]:
-    """The asked types and prefixes that can never match a known type: an exact type must be
-    one, a prefix must be `erp.` or an aggregate's (`erp.sales_order.`)."""
-    aggregates = {t.rsplit(".", 1)[0] + "." for t in known}
-    bad = [t for t in sorted(exact) if t not in known]
-    return bad + [p for p in prefixes if p != ROOT and p not in aggregates]
+    """The asked types and prefixes that can never match a known type (`common.event_types`:
+    an exact type must be one, a prefix must be `erp.` or an aggregate's)."""
+    asked = [TypePattern(t, exact=True) for t in sorted(exact)]
+    asked += [TypePattern(p, exact=False) for p in prefixes]
+    return [a.value for a in asked if not can_match(a, known)]

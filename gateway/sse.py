@@ -9,17 +9,17 @@ customer (`data.customer_id`); core's log applies the very same rule to the catc
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import msgspec
 
 import events
+from common.event_types import pattern, well_formed
+from common.visibility import Visibility
 from events import resources
 
 # Lines end in CRLF, as Litestar's own `ServerSentEvent` writes them.
 EOL = b"\r\n"
-_TYPE = re.compile(r"^[a-z_.]+\*?$")
 MAX_TYPES = 32
 
 
@@ -127,32 +127,31 @@ class Selection:
         return self.everything or type_ in self.exact or type_.startswith(self.prefixes)
 
     def allowed(self, event: Event) -> bool:
-        """Whether the viewer may see the event (nothing unless core listed its type)."""
-        if not event.type.startswith(self.visible):
-            return False
-        if self.own_only and event.type.startswith(self.own_only):
-            return self.customer_id is not None and event.customer_id == self.customer_id
-        return True
+        """Whether the viewer may see the event (nothing unless core listed its type): the rule
+        of `common.visibility`, which core's log applies too."""
+        return self.visibility.sees(event.type, event.customer_id)
+
+    @property
+    def visibility(self) -> Visibility:
+        """What the viewer sees, as core's `/me` said."""
+        return Visibility(self.visible, self.own_only, self.customer_id)
 
 
 def parse_types(values: list[str]) -> tuple[tuple[str, ...], frozenset[str]]:
-    """`erp.sales_order.`, `erp.sales_order.*` or a bare aggregate `erp.sales_order` (fewer than
-    the three parts of a type, `erp.<aggregate>.<event>`) is a prefix, anything else an exact
-    type (issue 11: `erp.product` used to match nothing)."""
+    """The prefixes and exact types of `types` (comma-separated, repeatable), each read as
+    `common.event_types` reads a pattern: `erp.sales_order.`, `erp.sales_order.*` or a bare
+    aggregate `erp.sales_order` is a prefix, a whole type exact (issue 11)."""
     items = [item.strip() for value in values for item in value.split(",") if item.strip()]
     if len(items) > MAX_TYPES:
         raise BadTypes(f"At most {MAX_TYPES} types may be given.")
     prefixes: list[str] = []
     exact: set[str] = set()
     for item in items:
-        if len(item) > 64 or not _TYPE.fullmatch(item):
+        if not well_formed(item):
             raise BadTypes(f"{item!r} is not an event type or a prefix like 'erp.sales_order.'.")
-        if item.endswith("*"):
-            prefixes.append(item[:-1])
-        elif item.endswith("."):
-            prefixes.append(item)
-        elif item.count(".") < 2:
-            prefixes.append(item + ".")
+        selected = pattern(item)
+        if selected.exact:
+            exact.add(selected.value)
         else:
-            exact.add(item)
+            prefixes.append(selected.value)
     return tuple(dict.fromkeys(prefixes)), frozenset(exact)

@@ -12,6 +12,7 @@ from piccolo.custom_types import Combinable
 from piccolo.query import Select
 
 import events
+from common.visibility import Term
 from core.db import is_sqlite
 from core.http.pagination import decode_int_cursor, encode_cursor
 from core.identity.principal import Principal
@@ -50,18 +51,20 @@ def _owned_by(customer_id: str) -> WhereRaw:
 
 
 def _visible(seen: Visibility) -> Combinable | bool:
-    """A condition on the rows the viewer may see: True for all of them, False for none."""
+    """A condition on the rows the viewer may see: True for all of them, False for none; the
+    OR of the rule's terms (`common.visibility`, which the gateway's stream applies too)."""
     if seen.everything:
         return True
-    terms: list[Combinable] = []
-    for prefix in seen.prefixes:
-        term: Combinable = _starts_with(prefix)
-        if prefix in seen.own_only:
-            if seen.customer_id is None:
-                continue
-            term = term & _owned_by(seen.customer_id)
-        terms.append(term)
+    terms = [_term(term) for term in seen.terms()]
     return reduce(or_, terms) if terms else False
+
+
+def _term(term: Term) -> Combinable:
+    """One term: the type's prefix and, when it names one, the customer."""
+    condition: Combinable = _starts_with(term.prefix)
+    if term.customer_id is not None:
+        condition = condition & _owned_by(term.customer_id)
+    return condition
 
 
 def _start(after: int, cursor: str | None) -> int:
