@@ -1,20 +1,25 @@
-"""Writing events: call `add` inside the transaction that makes the change."""
+"""Writing events: emit them on the change's `Transaction`; its commit writes them here.
+
+`add` is the untyped entry point of the areas that pass an event type and its resource.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import msgspec
 
 import events
 from core import clock
-from core.db import is_sqlite, query
+from core.db import current_transaction, is_sqlite, query
 from core.ids import new_id
-from core.outbox.tables import OutboxEvent
 
 RELAY_CHANNEL = "erp_outbox"  # the channel events/relay.py listens on
+_COLUMNS = "(id, type, subject, time, data)"
 
 
 async def add(event_type: events.EventType, subject: str, data: msgspec.Struct) -> str:
-    """Record an event (joins the caller's open transaction); returns the event id.
+    """Record an event in the open transaction (written at its commit); returns the event id.
 
     `data` must be the resource type of `event_type` (see `events.DATA_TYPES`), else TypeError:
     what is stored is exactly what the typed decoder reads back.
@@ -22,22 +27,42 @@ async def add(event_type: events.EventType, subject: str, data: msgspec.Struct) 
     event = events.build(
         event_type.value, id=new_id(), subject=subject, time=clock.now(), data=data
     )
-    return await write(event)
-
-
-async def write(event: events.Event) -> str:
-    """Record a typed event; its `data` is stored as the resource's JSON text."""
-    await OutboxEvent.insert(
-        OutboxEvent(
-            id=event.id,
-            type=event.__struct_config__.tag,
-            subject=event.subject,
-            time=event.time,
-            data=msgspec.json.encode(event.data).decode(),
-        )
-    )
-    if not is_sqlite():
-        # Delivered when the transaction commits (repeats within it collapse into one): the
-        # relay LISTENs on this channel and publishes at once instead of at its next poll.
-        await query(f"NOTIFY {RELAY_CHANNEL}")
+    tx = current_transaction()
+    if tx is None:
+        await write_all([event])  # outside any transaction: a write of its own
+    else:
+        tx.emit(event)
     return event.id
+
+
+async def write_all(pending: Sequence[events.Event]) -> None:
+    """Insert typed events in ONE statement (their `data` as the resource's JSON text).
+
+    On PostgreSQL the same statement notifies the relay, which LISTENs on `RELAY_CHANNEL`:
+    the notification is delivered when the transaction commits, so the relay publishes at once
+    instead of at its next poll. (SQLite's wake-up is sent by `core.db` after commit.)
+    """
+    if not pending:
+        return
+    rows = ", ".join("({}, {}, {}, {}, {})" for _ in pending)
+    values = [
+        v
+        for e in pending
+        for v in (
+            e.id,
+            e.__struct_config__.tag,
+            e.subject,
+            e.time,
+            msgspec.json.encode(e.data).decode(),
+        )
+    ]
+    insert = f"INSERT INTO outbox {_COLUMNS} VALUES {rows}"
+    if is_sqlite():
+        await query(insert, *values)
+    else:
+        await query(
+            f"WITH written AS ({insert} RETURNING 1) SELECT pg_notify({{}}, '') "
+            "FROM (SELECT 1 FROM written LIMIT 1) AS one",
+            *values,
+            RELAY_CHANNEL,
+        )
