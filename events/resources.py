@@ -117,7 +117,6 @@ class SalesOrder(Struct):
     confirmed_at: datetime | None
     shipped_at: datetime | None
     invoice_id: str | None
-    customer_reference: str | None = None
 
 
 class PurchaseOrderLine(Struct):

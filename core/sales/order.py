@@ -59,7 +59,6 @@ class Order(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
     lines: tuple[Line, ...]
     invoice_id: str | None = None
-    customer_reference: str | None = None
 
     def moved(self, action: Action, at: datetime, **stamps: datetime) -> Order:
         """The order after `action` at `at` (409 when its state does not allow it)."""
@@ -109,7 +108,6 @@ class Order(msgspec.Struct, frozen=True, kw_only=True):
             confirmed_at=self.confirmed_at,
             shipped_at=self.shipped_at,
             invoice_id=self.invoice_id,
-            customer_reference=self.customer_reference,
         )
 
 

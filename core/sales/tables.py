@@ -18,7 +18,6 @@ class SalesOrder(Table, tablename="sales_orders"):
     created_by = Varchar(length=36, null=True, default=None)
     confirmed_at = Timestamptz(null=True, default=None)
     shipped_at = Timestamptz(null=True, default=None)
-    customer_reference = Varchar(length=64, null=True, default=None)
     version = version_column()
     created_at = stamp_column()
     updated_at = stamp_column()
