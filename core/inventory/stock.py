@@ -21,8 +21,8 @@ from core.ids import new_id
 from . import holds, ledger, rules, schemas
 from .availability import Change, note, serialize
 from .errors import InsufficientStock, NotABin, ShortLine
+from .locations import VIRTUAL
 from .rules import Demand, Free, Hold, Key, Move, Pick
-from .service import VIRTUAL
 from .tables import Location, Reservation, StockLevel, StockMove
 
 Holders = holds.Holders

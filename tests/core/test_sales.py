@@ -11,8 +11,8 @@ import msgspec
 import pytest
 
 from core.errors import DomainError, Invalid
+from core.inventory.locations import VIRTUAL
 from core.inventory.rules import Pick
-from core.inventory.service import VIRTUAL
 from core.outbox.tables import OutboxEvent
 from core.sales import rules
 from core.sales.errors import IllegalTransition, NotFullyPicked, OverPick
