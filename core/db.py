@@ -185,12 +185,11 @@ async def transaction() -> AsyncIterator[Transaction]:
             await savepoint.release()
             tx._hand_up()
             return
-        kind = (
-            {}
-            if not isinstance(db, SQLiteEngine)
-            else {"transaction_type": TransactionType.immediate}
-        )
-        async with db.transaction(**kind):
+        if isinstance(db, SQLiteEngine):
+            block = db.transaction(transaction_type=TransactionType.immediate)
+        else:
+            block = db.transaction()
+        async with block:
             yield tx
             written = await _write_events(tx)
     finally:

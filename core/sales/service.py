@@ -239,7 +239,7 @@ async def _short(order_id: str, current: Order, products: set[str]) -> list[int]
 async def _tell(tx: Transaction, order_ids: Sequence[str], event: type[OrderEvent]) -> None:
     """Emit `event` for orders another action changed (their rows are not locked: see
     `core.inventory.holds` for why); the subject is the order id."""
-    for other in await store.lock_many(tx, order_ids):
+    for other in await store.load_many(tx, order_ids):
         _emit(tx, event, other)
 
 
@@ -250,7 +250,7 @@ async def _count_moved(tx: Transaction, product_id: str, location_id: str, room:
     Holds moved whole: `erp.sales_order.reallocated`; units held nowhere now:
     `erp.sales_order.short` (the order cannot ship until they are picked where free)."""
     touched = {s.reference for s in room.shifts} | set(room.unpicked) | set(room.lost)
-    for before in await store.lock_many(tx, sorted(touched)):
+    for before in await store.load_many(tx, sorted(touched)):
         after = before
         if room.unpicked.get(before.id):
             await store.unpick(tx, before.id, product_id, location_id, room.unpicked[before.id])

@@ -83,9 +83,9 @@ async def lock(tx: Transaction, order_id: str) -> Order:
     return (await _with_invoices(_orders([row], await _lines_of([order_id]))))[0]
 
 
-async def lock_many(tx: Transaction, order_ids: Sequence[str]) -> list[Order]:
-    """Orders not locked by this transaction (another action changed their holds: see
-    `core.inventory.holds` for why their rows are not locked), read in it."""
+async def load_many(tx: Transaction, order_ids: Sequence[str]) -> list[Order]:
+    """Orders read in `tx` without locking them, in id order: orders whose holds another
+    action moved (`core.inventory.holds` says why their rows are not locked)."""
     if not order_ids:
         return []
     rows = await SalesOrder.select().where(SalesOrder.id.is_in(sorted(set(order_ids))))
