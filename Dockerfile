@@ -15,11 +15,17 @@ ARG HEAD=""
 
 WORKDIR /app
 
-# The dependencies first, in their own layer, so a code change does not reinstall them.
-COPY pyproject.toml ./
+# The dependencies first, in their own layer, so a code change does not reinstall them: the
+# runtime ones (no dev extra) at the versions and hashes uv.lock names, exported by the uv the
+# lock names. A head's requirements must then be met already (--no-index): they are locked too.
+COPY pyproject.toml uv.lock ./
 COPY heads/portal/requirements.txt /tmp/heads/portal/requirements.txt
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
- && pip install -r /tmp/requirements.txt ${HEAD:+-r /tmp/heads/$HEAD/requirements.txt} \
+RUN uv=$(python -c "import tomllib; print(next(p['version'] for p in tomllib.load(open('uv.lock', 'rb'))['package'] if p['name'] == 'uv'))") \
+ && pip install "uv==$uv" \
+ && uv export --frozen --no-dev --no-emit-project --no-header --output-file /tmp/requirements.txt \
+ && pip install --no-deps --require-hashes -r /tmp/requirements.txt \
+ && if [ -n "$HEAD" ]; then pip install --no-index -r "/tmp/heads/$HEAD/requirements.txt"; fi \
+ && pip uninstall -y uv \
  && rm -r /tmp/requirements.txt /tmp/heads
 
 # Then the project itself. The source tree stays in /app: the heads and any

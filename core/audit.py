@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from core.db import query
 
@@ -27,7 +28,7 @@ class Report:
         return not self.failures
 
 
-async def _rows(sql: str) -> list[dict]:
+async def _rows(sql: str) -> list[dict[str, Any]]:
     return await query(sql)
 
 

@@ -14,31 +14,13 @@ relay's `published_at` do not read this clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
-_shift: ContextVar[timedelta] = ContextVar("erp_clock_shift", default=timedelta(0))
-
-
-def now() -> datetime:
-    """The current moment as core stamps it: timezone-aware UTC."""
-    return datetime.now(UTC) + _shift.get()
+# One clock for core and the events it writes: an event made without a `time` reads it too.
+from events.clock import at as at
+from events.clock import now as now
 
 
 def today() -> date:
     """The current UTC day as core sees it (the reports' "today")."""
     return now().date()
-
-
-@contextmanager
-def at(moment: datetime) -> Iterator[None]:
-    """Run the block as if the clock read `moment` when it starts; ValueError if naive."""
-    if moment.tzinfo is None:
-        raise ValueError("clock.at needs a timezone-aware moment")
-    token = _shift.set(moment - datetime.now(UTC))
-    try:
-        yield
-    finally:
-        _shift.reset(token)

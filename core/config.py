@@ -1,4 +1,4 @@
-"""Settings of core, read once from the environment."""
+"""Settings of core, read once from the environment (`common.settings` names each variable)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from common import settings as env
+from common.database_url import database_url as database_url_of
+
 
 def erp_home() -> Path:
     """The data folder (`ERP_HOME`, default `./.erp`), created on first use, for its owner only
     (0700; a folder that exists keeps its mode)."""
-    home = Path(os.environ.get("ERP_HOME", ".erp")).resolve()
+    home = env.home()
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
     return home
 
@@ -41,7 +44,7 @@ def private_file(path: Path, content: str = "") -> bool:
 
 def load_secret(home: Path) -> str:
     """`ERP_SECRET`, or a random one generated once into `home/secret` (0600)."""
-    if value := os.environ.get("ERP_SECRET"):
+    if value := env.SECRET.get():
         return value
     path = home / "secret"
     private_file(path, secrets.token_urlsafe(48))
@@ -50,21 +53,7 @@ def load_secret(home: Path) -> str:
 
 def database_url(home: Path) -> str:
     """`DATABASE_URL`, defaulting to a SQLite file in the data folder."""
-    return os.environ.get("DATABASE_URL") or f"sqlite:///{home / 'erp.sqlite3'}"
-
-
-def _seconds(name: str, default: float) -> float:
-    """A positive number of seconds from the environment variable `name`, else `default`."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a number of seconds, not {raw!r}") from None
-    if not 0 < value <= 3600:
-        raise ValueError(f"{name} must be more than 0 and at most 3600 seconds, not {raw!r}")
-    return value
+    return database_url_of(home=home)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,12 +81,11 @@ class DatabaseTimeouts:
     @classmethod
     def from_env(cls) -> DatabaseTimeouts:
         """The defaults, each overridden by its `ERP_DB_*_TIMEOUT` variable when set."""
-        default = cls()
         return cls(
-            connect=_seconds("ERP_DB_CONNECT_TIMEOUT", default.connect),
-            acquire=_seconds("ERP_DB_ACQUIRE_TIMEOUT", default.acquire),
-            statement=_seconds("ERP_DB_STATEMENT_TIMEOUT", default.statement),
-            busy=_seconds("ERP_DB_BUSY_TIMEOUT", default.busy),
+            connect=env.DB_CONNECT_TIMEOUT.get(),
+            acquire=env.DB_ACQUIRE_TIMEOUT.get(),
+            statement=env.DB_STATEMENT_TIMEOUT.get(),
+            busy=env.DB_BUSY_TIMEOUT.get(),
         )
 
 
@@ -120,23 +108,13 @@ class SignInLimits:
 
     @classmethod
     def from_env(cls) -> SignInLimits:
-        default = cls()
         return cls(
-            user_limit=int(_positive("ERP_SIGNIN_USER_LIMIT", default.user_limit)),
-            address_limit=int(_positive("ERP_SIGNIN_ADDRESS_LIMIT", default.address_limit)),
-            delay=_positive("ERP_SIGNIN_DELAY", default.delay),
-            delay_max=_positive("ERP_SIGNIN_DELAY_MAX", default.delay_max),
-            forget=_positive("ERP_SIGNIN_FORGET", default.forget),
+            user_limit=int(env.SIGNIN_USER_LIMIT.get()),
+            address_limit=int(env.SIGNIN_ADDRESS_LIMIT.get()),
+            delay=env.SIGNIN_DELAY.get(),
+            delay_max=env.SIGNIN_DELAY_MAX.get(),
+            forget=env.SIGNIN_FORGET.get(),
         )
-
-
-def _positive(name: str, default: float) -> float:
-    """The number in the environment variable `name` (else `default`); ValueError unless it
-    is above 0 and at most 10^9 (so that times in milliseconds fit a BIGINT)."""
-    value = float(os.environ.get(name) or default)
-    if not 0 < value <= 1e9:
-        raise ValueError(f"{name} must be a number above 0 and at most 10^9, not {value}")
-    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,10 +138,10 @@ class Settings:
             home=home,
             database_url=database_url(home),
             secret=load_secret(home),
-            token_ttl_seconds=int(os.environ.get("ERP_TOKEN_TTL", "3600")),
-            currency=os.environ.get("ERP_CURRENCY", "EUR"),
-            log_level=os.environ.get("ERP_LOG_LEVEL", "INFO").upper(),
-            admin_password=os.environ.get("ERP_ADMIN_PASSWORD") or None,
+            token_ttl_seconds=env.TOKEN_TTL.get(),
+            currency=env.CURRENCY.get(),
+            log_level=env.LOG_LEVEL.get(),
+            admin_password=env.ADMIN_PASSWORD.get(),
             sign_in=SignInLimits.from_env(),
         )
 

@@ -12,7 +12,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import asyncpg
 from piccolo.engine.base import Engine
@@ -21,6 +20,7 @@ from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.querystring import QueryString
 
 import events
+from common import database_url
 from core.config import DatabaseTimeouts, private_file
 from core.engines import BoundedPostgres, BoundedSQLite, DatabaseUnavailable, is_unavailable
 from events import wake
@@ -31,18 +31,16 @@ __all__ = ["DatabaseUnavailable", "Transaction", "is_unavailable", "transaction"
 MAX_QUANTITY = 10**12
 
 
-def engine_for(url: str, timeouts: DatabaseTimeouts | None = None) -> Engine:
+def engine_for(url: str, timeouts: DatabaseTimeouts | None = None) -> Engine[Any]:
     """A Piccolo engine for `sqlite:///path` or `postgresql://…`, its waits bounded by
     `timeouts` (default: from the environment); see `core.engines`."""
-    parsed = urlparse(url)
+    database = database_url.parse(url)
     timeouts = timeouts or DatabaseTimeouts.from_env()
-    if parsed.scheme == "sqlite":
-        private_sqlite(Path(unquote(parsed.path)))
+    if database.is_sqlite:
+        private_sqlite(Path(database.target))
         # Writers queue for the write lock up to the busy timeout, then get a 503.
-        return BoundedSQLite(unquote(parsed.path), timeouts)
-    if parsed.scheme in {"postgres", "postgresql"}:
-        return BoundedPostgres(url, timeouts)
-    raise ValueError(f"DATABASE_URL must be sqlite:/// or postgresql://, not {parsed.scheme}://")
+        return BoundedSQLite(database.target, timeouts)
+    return BoundedPostgres(database.target, timeouts)
 
 
 def private_sqlite(path: Path) -> None:
@@ -58,7 +56,7 @@ def private_sqlite(path: Path) -> None:
                 part.chmod(0o600)
 
 
-def engine() -> Engine:
+def engine() -> Engine[Any]:
     """The process-wide engine (configured by `core.piccolo_conf`)."""
     from core.piccolo_conf import DB
 

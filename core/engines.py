@@ -140,7 +140,7 @@ class BoundedPostgres(PostgresEngine):
         """`SELECT 1` on a pooled connection within `budget` seconds; raises when it fails."""
         if self.pool is None:
             raise DatabaseUnavailable("no connection pool")
-        async with self.pool.acquire(timeout=budget) as connection:  # type: ignore[call-arg]
+        async with self.pool.acquire(timeout=budget) as connection:
             await connection.fetch("SELECT 1", timeout=budget)
 
     async def run_querystring(self, querystring: QueryString, in_pool: bool = True) -> Any:
@@ -167,10 +167,11 @@ class _PostgresTransaction(PostgresTransaction):
         if self._parent is not None:
             return self._parent
         with translated():
-            self.connection = await self.get_connection()
+            # Piccolo leaves get_connection() and begin() unannotated.
+            self.connection = await self.get_connection()  # type: ignore[no-untyped-call]
             try:
                 self.transaction = self.connection.transaction()
-                await self.begin()
+                await self.begin()  # type: ignore[no-untyped-call]
             except BaseException:
                 await self._discard()
                 raise
@@ -198,8 +199,9 @@ class _PostgresTransaction(PostgresTransaction):
         """Close the connection and give it back; the pool opens a new one when needed."""
         with contextlib.suppress(Exception):
             self.connection.terminate()
-        with contextlib.suppress(Exception):
-            await self.engine.pool.release(self.connection)
+        if self.engine.pool is not None:
+            with contextlib.suppress(Exception):
+                await self.engine.pool.release(self.connection)
 
 
 class BoundedSQLite(SQLiteEngine):
@@ -261,9 +263,10 @@ class _SQLiteTransaction(SQLiteTransaction):
         self._turn = await self.engine.take_turn() if writes else None
         try:
             with translated():
-                self.connection = await self.get_connection()
+                # Piccolo leaves get_connection() and begin() unannotated.
+                self.connection = await self.get_connection()  # type: ignore[no-untyped-call]
                 try:
-                    await self.begin()
+                    await self.begin()  # type: ignore[no-untyped-call]
                 except BaseException:
                     with contextlib.suppress(Exception):
                         await self.connection.close()

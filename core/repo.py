@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from piccolo.columns import Column
-from piccolo.columns.combination import Combinable
+from piccolo.custom_types import Combinable
 from piccolo.query import Select
 from piccolo.table import Table
 
@@ -46,7 +46,7 @@ async def fetch_page(
 
 def page_query(
     table: type[Table], filters: Sequence[Combinable], cursor: str | None, limit: int
-) -> Select:
+) -> Select[Table]:
     """The query of `fetch_page`: one row more than `limit`, to tell whether a next page is."""
     pk = table._meta.primary_key
     query = table.select()
@@ -79,8 +79,8 @@ async def update(
 ) -> dict[str, Any]:
     """Change a row and bump its version; 412 when `expected_version` is stale, 404 if gone."""
     pk = table._meta.primary_key
-    changes: dict[Column, Any] = {
-        **values,
+    changes: dict[Column | str, Any] = {column: value for column, value in values.items()}
+    changes |= {
         table.version: table.version + 1,  # type: ignore[attr-defined]
         table.updated_at: now(),  # type: ignore[attr-defined]
     }
@@ -94,7 +94,8 @@ async def update(
             raise Duplicate(duplicate) from None
         raise
     if rows:
-        return rows[0]
+        updated: dict[str, Any] = rows[0]
+        return updated
     current = await fetch(table, row_id, what)
     raise StalePrecondition(
         f"The {what} is at version {current['version']}, not {expected_version}.",
@@ -117,8 +118,9 @@ async def lock(
     )
     if not rows:
         raise NotFound(f"No {what} with id {row_id}.")
-    check_version(rows[0], expected_version, what)
-    return rows[0]
+    locked: dict[str, Any] = rows[0]
+    check_version(locked, expected_version, what)
+    return locked
 
 
 def check_version(row: dict[str, Any], expected_version: int | None, what: str) -> None:

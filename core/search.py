@@ -16,7 +16,8 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from piccolo.columns.combination import Combinable, WhereRaw
+from piccolo.columns.combination import WhereRaw
+from piccolo.custom_types import Combinable
 from piccolo.table import Table
 
 from core.db import is_sqlite

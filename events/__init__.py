@@ -1,17 +1,21 @@
 """The event contract: the CloudEvents envelope and one type per event. Imports nothing of ours.
 
-`decode(raw) -> Event` gives the typed event of a CloudEvent in JSON; `match` on its class.
+Producers make events as typed values (`SalesOrderConfirmed(subject=…, data=order)`);
+consumers `read(raw)` a CloudEvent in JSON into its typed event (or `Unrecognised`, a type this
+build does not know) and `match` on its class.
 """
 
-from events.envelope import SOURCE, STREAM, CloudEvent, Envelope, EventType
+from events.envelope import SOURCE, STREAM, CloudEvent, Envelope
 from events.types import (
     BY_TYPE,
     DATA_TYPES,
     EVENT_CLASSES,
+    TYPE_OF,
     AvailabilityChanged,
     CustomerCreated,
     CustomerUpdated,
     Event,
+    EventType,
     InvoiceIssued,
     InvoicePaid,
     InvoicePaymentRecorded,
@@ -32,10 +36,13 @@ from events.types import (
     SalesOrderShort,
     StockChanged,
     StockLow,
+    Unrecognised,
     build,
     decode,
     encode,
     from_stored,
+    read,
+    type_of,
 )
 
 __all__ = [
@@ -44,6 +51,7 @@ __all__ = [
     "EVENT_CLASSES",
     "SOURCE",
     "STREAM",
+    "TYPE_OF",
     "AvailabilityChanged",
     "CloudEvent",
     "CustomerCreated",
@@ -71,8 +79,11 @@ __all__ = [
     "SalesOrderShort",
     "StockChanged",
     "StockLow",
+    "Unrecognised",
     "build",
     "decode",
     "encode",
     "from_stored",
+    "read",
+    "type_of",
 ]

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from events.envelope import STREAM
+from events.envelope import STREAM, Envelope
 from events.types import EVENT_CLASSES
 
 REF = "#/components/schemas/{name}"
@@ -26,6 +26,14 @@ def _headers() -> dict[str, Any]:
     }
 
 
+def required(cls: type[Envelope]) -> list[str]:
+    """The attributes every event of `cls` carries on the wire, in msgspec's order: the tag,
+    then the fields without a default and those stamped when the event is made (`id`, `time`)."""
+    fields = msgspec.structs.fields(cls)
+    stamped = [f.encode_name for f in fields if f.required or f.name in Envelope.STAMPED]
+    return [str(cls.__struct_config__.tag_field), *stamped]
+
+
 def _summary(cls: type) -> str:
     return (cls.__doc__ or "").strip().splitlines()[0]
 
@@ -38,6 +46,7 @@ def _document() -> bytes:
     messages: dict[str, Any] = {}
     for cls, ref in zip(EVENT_CLASSES, refs, strict=True):
         name, subject = cls.__name__, cls.__struct_config__.tag
+        schemas[name]["required"] = required(cls)
         messages[name] = {
             "name": subject,
             "title": name,
@@ -84,4 +93,4 @@ def _document() -> bytes:
 
 def document() -> dict[str, Any]:
     """The AsyncAPI 3.0 document (a fresh copy; the same on every call and every host)."""
-    return msgspec.json.decode(_document())
+    return msgspec.json.decode(_document(), type=dict[str, Any])

@@ -1,43 +1,20 @@
-"""CloudEvents 1.0 (JSON) with the `sequence` extension, and the event types of the contract."""
+"""CloudEvents 1.0 (JSON) with the `sequence` extension: the attributes every event shares.
+
+The event types themselves are the tags of the structs in `events/types.py`.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import msgspec
 
+from events.clock import now
+from events.ids import new_id
+
 SOURCE = "/erp/core"
 STREAM = "ERP"  # the JetStream stream of every event; subjects `erp.>`
-
-
-class EventType(StrEnum):
-    """Every event type; the NATS subject is the type itself (`erp.<aggregate>.<event>`)."""
-
-    product_created = "erp.product.created"
-    product_updated = "erp.product.updated"
-    product_archived = "erp.product.archived"
-    customer_created = "erp.customer.created"
-    customer_updated = "erp.customer.updated"
-    stock_changed = "erp.stock.changed"
-    stock_low = "erp.stock.low"
-    availability_changed = "erp.availability.changed"
-    sales_order_created = "erp.sales_order.created"
-    sales_order_confirmed = "erp.sales_order.confirmed"
-    sales_order_picking = "erp.sales_order.picking"
-    sales_order_shipped = "erp.sales_order.shipped"
-    sales_order_invoiced = "erp.sales_order.invoiced"
-    sales_order_paid = "erp.sales_order.paid"
-    sales_order_cancelled = "erp.sales_order.cancelled"
-    sales_order_reallocated = "erp.sales_order.reallocated"
-    sales_order_short = "erp.sales_order.short"
-    purchase_order_ordered = "erp.purchase_order.ordered"
-    purchase_order_received = "erp.purchase_order.received"
-    purchase_order_cancelled = "erp.purchase_order.cancelled"
-    invoice_issued = "erp.invoice.issued"
-    invoice_payment_recorded = "erp.invoice.payment_recorded"
-    invoice_paid = "erp.invoice.paid"
 
 
 Sequence = Annotated[
@@ -63,14 +40,26 @@ class CloudEvent(msgspec.Struct, omit_defaults=False):
 
 
 class Envelope(msgspec.Struct, kw_only=True, tag_field="type"):
-    """The CloudEvents 1.0 attributes every typed event shares; `type` is the tag."""
+    """The CloudEvents 1.0 attributes every typed event shares; `type` is the tag.
+
+    A producer gives `subject` and `data`; `id` (a new UUIDv7) and `time` (`events.clock`, the
+    clock core stamps its rows with) are filled in when left out, so every event on the wire
+    has them: the documents list them as required (`STAMPED`).
+    """
+
+    # Defaulted when an event is made, never missing from one that was sent.
+    STAMPED: ClassVar[tuple[str, ...]] = ("id", "time")
 
     specversion: str = "1.0"
-    id: Annotated[str, msgspec.Meta(description="Unique per event; the NATS message id.")]
+    id: Annotated[str, msgspec.Meta(description="Unique per event; the NATS message id.")] = (
+        msgspec.field(default_factory=new_id)
+    )
     source: str = SOURCE
     subject: Annotated[
         str, msgspec.Meta(description="The id of what changed (stock events: the product).")
     ]
-    time: Annotated[datetime, msgspec.Meta(tz=True, description="When the change was made (UTC).")]
+    time: Annotated[
+        datetime, msgspec.Meta(tz=True, description="When the change was made (UTC).")
+    ] = msgspec.field(default_factory=now)
     datacontenttype: str = "application/json"
     sequence: Sequence = None

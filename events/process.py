@@ -1,35 +1,18 @@
-"""Running a long-lived events process: JSON log lines on stderr, a clean stop on a signal."""
+"""Running a long-lived events process: the stack's JSON log lines (`common.logs`) on stderr,
+a clean stop on a signal."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import signal
-import sys
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, msg and any `fields`."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-            "pid": record.process,
-            **getattr(record, "fields", {}),
-        }
-        if record.exc_info:
-            line["error"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
+from common import logs
+from common import settings as env
 
 
 def say(log: logging.Logger, level: int, msg: str, **fields: Any) -> None:
@@ -39,11 +22,7 @@ def say(log: logging.Logger, level: int, msg: str, **fields: Any) -> None:
 
 def serve(log: logging.Logger, name: str, run: Callable[[], Awaitable[None]], **fields: Any) -> int:
     """Run `run()` until it ends or SIGINT/SIGTERM arrives; say when it starts and stops."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    log.addHandler(handler)
-    log.setLevel((os.environ.get("ERP_LOG_LEVEL") or "INFO").upper())
-    log.propagate = False
+    logs.configure(env.LOG_LEVEL.get(), log.name)
     say(log, logging.INFO, f"{name} starting", pid=os.getpid(), **fields)
 
     async def main() -> None:

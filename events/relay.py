@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -27,13 +26,15 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
-from events.envelope import STREAM, CloudEvent
+from common import nats as nats_connection
+from common import settings as env
+from common.database_url import database_url
+from events.envelope import CloudEvent
 from events.process import say, serve
 from events.relay_db import Outbox, Row, open_outbox
 
@@ -41,6 +42,7 @@ log = logging.getLogger("events.relay")
 SUBJECTS = ["erp.>"]
 DUPLICATE_WINDOW = 120.0  # seconds
 BATCH = 200
+NATS_DEFAULT = "nats://127.0.0.1:4222"  # `erp relay` alone, beside a local NATS
 PUBLISH_TIMEOUT = 2.0
 BACKOFF_START, BACKOFF_CAP = 0.05, 2.0
 
@@ -55,14 +57,13 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        home = Path(os.environ.get("ERP_HOME") or ".erp").expanduser().resolve()
-        database = os.environ.get("DATABASE_URL") or f"sqlite:///{home / 'erp.sqlite3'}"
+        home = env.home()
         return cls(
-            database_url=database,
-            nats_url=os.environ.get("NATS_URL") or "nats://127.0.0.1:4222",
+            database_url=database_url(home=home),
+            nats_url=env.NATS_URL.get() or NATS_DEFAULT,
             home=home,
-            stream=os.environ.get("ERP_STREAM") or STREAM,
-            batch=int(os.environ.get("ERP_RELAY_BATCH") or BATCH),
+            stream=env.STREAM.get(),
+            batch=env.RELAY_BATCH.get() or BATCH,
         )
 
 
@@ -85,38 +86,7 @@ def envelope(row: Row) -> bytes:
 
 async def connect_nats(url: str) -> NATS:
     """Connect (retrying with backoff until it works); reconnects forever after that."""
-
-    async def disconnected() -> None:
-        _say(logging.INFO, "nats disconnected")
-
-    async def reconnected() -> None:
-        _say(logging.INFO, "nats reconnected")
-
-    async def error(exc: Exception) -> None:
-        _say(logging.DEBUG, "nats error", error=repr(exc))
-
-    delay = BACKOFF_START
-    while True:
-        try:
-            nc = await nats.connect(
-                url,
-                name="erp-relay",
-                connect_timeout=2,
-                reconnect_time_wait=0.5,
-                max_reconnect_attempts=-1,
-                disconnected_cb=disconnected,
-                reconnected_cb=reconnected,
-                error_cb=error,
-            )
-        except Exception as exc:
-            _say(logging.WARNING, "nats unreachable, retrying", error=repr(exc), retry_in=delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, BACKOFF_CAP)
-            continue
-        where = nc.connected_url  # host and port only: never credentials in the log
-        server = f"{where.hostname}:{where.port}" if where else ""
-        _say(logging.INFO, "nats connected", server=server)
-        return nc
+    return await nats_connection.connect(url, "erp-relay", log)
 
 
 class Publisher:

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import unquote, urlparse
 
 import aiosqlite
 import asyncpg
 
+from common import settings as env
+from common.database_url import parse as parse_database_url
 from events import wake
 
 # The PostgreSQL NOTIFY channel core may signal on commit (the relay also polls).
@@ -106,12 +107,10 @@ class Outbox(Protocol):
 
 def open_outbox(database_url: str, home: Path) -> Outbox:
     """The outbox of `DATABASE_URL` (sqlite:///path or postgresql://…)."""
-    parsed = urlparse(database_url)
-    if parsed.scheme == "sqlite":
-        return SqliteOutbox(unquote(parsed.path), home / "relay.lock")
-    if parsed.scheme in {"postgres", "postgresql"}:
-        return PostgresOutbox(database_url)
-    raise ValueError(f"DATABASE_URL must be sqlite:/// or postgresql://, not {parsed.scheme}://")
+    database = parse_database_url(database_url)
+    if database.is_sqlite:
+        return SqliteOutbox(database.target, home / "relay.lock")
+    return PostgresOutbox(database.target)
 
 
 class SqliteOutbox:
@@ -127,7 +126,7 @@ class SqliteOutbox:
         self.conn: aiosqlite.Connection | None = None
         self.woken = asyncio.Event()
         self.wake: asyncio.DatagramTransport | None = None
-        self.poll_interval = float(os.environ.get("ERP_RELAY_POLL") or self.poll_interval)
+        self.poll_interval = env.RELAY_POLL.get() or self.poll_interval
 
     async def acquire(self) -> None:
         self.lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -200,7 +199,7 @@ class PostgresOutbox:
         self.url = url
         self.conn: asyncpg.Connection | None = None
         self.notified = asyncio.Event()
-        self.poll_interval = float(os.environ.get("ERP_RELAY_POLL") or self.poll_interval)
+        self.poll_interval = env.RELAY_POLL.get() or self.poll_interval
 
     async def acquire(self) -> None:
         while True:

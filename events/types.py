@@ -1,21 +1,29 @@
 """One msgspec type per event type, joined in one tagged union with one typed decoder.
 
-A consumer decodes and dispatches with `match`:
+Each event type's name (`erp.<aggregate>.<event>`, also its NATS subject) is written once: the
+tag of its struct below. Everything else that lists the types (`EVENT_CLASSES`, `BY_TYPE`,
+`DATA_TYPES`, the AsyncAPI document, the transitional `EventType` enum) is derived from `Event`.
 
-    match events.decode(raw):
+A producer makes an event as a typed value: `SalesOrderConfirmed(subject=order.id, data=order)`
+(`id` and `time` filled in), and the type checker refuses `data` of another resource. A consumer
+decodes and dispatches with `match`:
+
+    match events.read(raw):
         case events.SalesOrderConfirmed(data=order): ...
         case events.StockChanged(data=level): ...
+        case events.Unrecognised(type=type_): ...  # a newer core's type: pass it on, or skip
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypeAlias, get_args, get_type_hints
+from enum import EnumMeta, StrEnum
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, get_args, get_type_hints
 
 import msgspec
 
 from events import resources as r
-from events.envelope import CloudEvent, Envelope
+from events.envelope import CloudEvent, Envelope, Sequence
 
 
 class ProductCreated(Envelope, tag="erp.product.created", kw_only=True):
@@ -194,18 +202,77 @@ Event: TypeAlias = (
     | InvoicePaid
 )
 EVENT_CLASSES: tuple[type[Event], ...] = get_args(Event)
-BY_TYPE: dict[str, type[Event]] = {c.__struct_config__.tag: c for c in EVENT_CLASSES}
+BY_TYPE: dict[str, type[Event]] = {str(c.__struct_config__.tag): c for c in EVENT_CLASSES}
+TYPE_OF: dict[type[Event], str] = {c: t for t, c in BY_TYPE.items()}
 DATA_TYPES: dict[str, type[msgspec.Struct]] = {
     tag: get_type_hints(cls)["data"] for tag, cls in BY_TYPE.items()
 }
 
-_decoder = msgspec.json.Decoder(Event)
+
+def member_name(event_type: str) -> str:
+    """The `EventType` member of a type: `erp.sales_order.confirmed` → `sales_order_confirmed`."""
+    return event_type.removeprefix("erp.").replace(".", "_")
+
+
+if TYPE_CHECKING:
+
+    class _Members(EnumMeta):
+        def __getattr__(cls, name: str) -> EventType: ...
+
+    class EventType(StrEnum, metaclass=_Members):
+        """Every event type by name (`EventType.sales_order_confirmed`), derived from `Event`.
+
+        Transitional: `core.outbox.service.add(EventType…, subject, data)` takes it until every
+        producer makes its events as typed values (`outbox.write(SalesOrderConfirmed(...))`).
+        """
+
+else:
+    EventType = StrEnum("EventType", {member_name(t): t for t in BY_TYPE}, module=__name__)
+
+
+class Unrecognised(msgspec.Struct, kw_only=True):
+    """A CloudEvent this build cannot read as one of its types: a type it does not know (a core
+    newer than this consumer) or data of another shape. The envelope is read; `data` is the
+    resource's JSON as it came, for a consumer to pass on (or decode the little it needs)."""
+
+    id: str
+    type: str
+    subject: str
+    time: Annotated[datetime, msgspec.Meta(tz=True)]
+    data: msgspec.Raw
+    sequence: Sequence = None
+
+
+_decoder: msgspec.json.Decoder[Event] = msgspec.json.Decoder(Event)
+_fallback = msgspec.json.Decoder(Unrecognised)
 _encoder = msgspec.json.Encoder()
 
 
 def decode(raw: bytes | str) -> Event:
     """The typed event of a CloudEvent in JSON (`msgspec.ValidationError` if it is none)."""
     return _decoder.decode(raw)
+
+
+def read(raw: bytes | str) -> Event | Unrecognised:
+    """What a consumer reads off the wire: the typed event, or `Unrecognised` when the type or
+    its data is not one this build knows (never an error for a newer core's events).
+
+    `msgspec.DecodeError` only when the bytes are not a CloudEvent at all (no JSON object with
+    `id`, `type`, `subject`, `time` and `data`).
+    """
+    try:
+        return _decoder.decode(raw)
+    except msgspec.ValidationError:
+        return _fallback.decode(raw)
+
+
+def type_of(event: Event | Unrecognised) -> str:
+    """The event's `type` (the tag of its struct, or what an unrecognised one said)."""
+    match event:
+        case Unrecognised(type=type_):
+            return type_
+        case _:
+            return TYPE_OF[type(event)]
 
 
 def encode(event: Event) -> bytes:
@@ -229,7 +296,8 @@ def build(
     if not isinstance(data, DATA_TYPES[event_type]):
         wanted = DATA_TYPES[event_type].__name__
         raise TypeError(f"{event_type} carries a {wanted}, not {type(data).__name__}.")
-    return cls(id=id, subject=subject, time=time, data=data, sequence=sequence)
+    checked: Any = data  # its type was checked above, at run time
+    return cls(id=id, subject=subject, time=time, data=checked, sequence=sequence)
 
 
 def from_stored(

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import socket
 
-ENV = "ERP_RELAY_WAKE"
+from common import settings as env
+
+ENV = env.RELAY_WAKE.name
 _sender: socket.socket | None = None
 
 
 def address() -> tuple[str, int] | None:
     """The relay's wake address from the environment, if one is set."""
-    value = os.environ.get(ENV, "")
+    value = env.RELAY_WAKE.get()
     host, _, port = value.rpartition(":")
     return (host, int(port)) if host and port.isdigit() else None
 
@@ -55,4 +56,4 @@ async def listen(woken: asyncio.Event) -> asyncio.DatagramTransport | None:
         )
     except OSError:
         return None
-    return transport  # type: ignore[return-value]
+    return transport

@@ -15,25 +15,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import os
 import random
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-import nats
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 
+import events
+from common import nats as nats_connection
+from common import settings as env
+from common.database_url import database_url
+from common.event_types import matches_any
 from events import webhooks_rules as standard
-from events.envelope import STREAM
 from events.process import say, serve
 from events.webhooks_db import Claimed, Job, Outcome, Store, Subscription
 from events.webhooks_send import Sender
@@ -44,10 +43,6 @@ FETCH_WAIT = 1.0  # seconds one fetch waits for events
 CONCURRENCY = 32
 POLL = 0.5
 BACKOFF_START, BACKOFF_CAP = 0.1, 5.0
-
-
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name) or default
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,24 +61,23 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        home = Path(_env("ERP_HOME", ".erp")).expanduser().resolve()
         return cls(
-            database_url=_env("DATABASE_URL", f"sqlite:///{home / 'erp.sqlite3'}"),
-            nats_url=_env("NATS_URL", "nats://127.0.0.1:4222"),
-            stream=_env("ERP_STREAM", STREAM),
-            consumer=_env("ERP_WEBHOOKS_CONSUMER", "erp-webhooks"),
+            database_url=database_url(),
+            nats_url=env.NATS_URL.get() or "nats://127.0.0.1:4222",
+            stream=env.STREAM.get(),
+            consumer=env.WEBHOOKS_CONSUMER.get(),
             master_secret=standard.erp_secret(),
-            timeout=float(_env("ERP_WEBHOOKS_TIMEOUT", "10")),
-            retry_base=float(_env("ERP_WEBHOOKS_RETRY_BASE", "5")),
-            retry_cap=float(_env("ERP_WEBHOOKS_RETRY_CAP", "21600")),
-            max_attempts=int(_env("ERP_WEBHOOKS_MAX_ATTEMPTS", "8")),
-            disable_after=int(_env("ERP_WEBHOOKS_DISABLE_AFTER", "10")),
+            timeout=env.WEBHOOKS_TIMEOUT.get(),
+            retry_base=env.WEBHOOKS_RETRY_BASE.get(),
+            retry_cap=env.WEBHOOKS_RETRY_CAP.get(),
+            max_attempts=env.WEBHOOKS_MAX_ATTEMPTS.get(),
+            disable_after=env.WEBHOOKS_DISABLE_AFTER.get(),
             allow_private=standard.allow_private(),
         )
 
     def retry_delay(self, failed_attempts: int) -> float:
         """Exponential backoff (base * 4^(n-1), capped) with jitter: 50..100 % of it."""
-        delay = min(self.retry_cap, self.retry_base * 4 ** (failed_attempts - 1))
+        delay = min(self.retry_cap, self.retry_base * 4.0 ** (failed_attempts - 1))
         return delay * random.uniform(0.5, 1.0)
 
 
@@ -96,14 +90,20 @@ def now_ms() -> int:
 
 
 def jobs_for(msg_data: bytes, subscriptions: list[Subscription]) -> list[Job]:
-    """One job per active subscription that matches the event and existed when it happened."""
-    event = json.loads(msg_data)
-    when = datetime.fromisoformat(event["time"])
+    """One job per active subscription that matches the event and existed when it happened.
+
+    The body is the message exactly as published (signatures cover these bytes). An event of a
+    type this dispatcher does not know (a core newer than it) is read as `events.Unrecognised`
+    and sent all the same to the subscriptions whose patterns match its type.
+    `msgspec.DecodeError` (a ValueError) when the bytes are not a CloudEvent.
+    """
+    event = events.read(msg_data)
+    type_ = events.type_of(event)
     body = msg_data.decode()
     return [
-        Job(f"{event['id']}_{s.id}", s.id, event["id"], event["type"], body)
+        Job(f"{event.id}_{s.id}", s.id, event.id, type_, body)
         for s in subscriptions
-        if standard.matches_any(s.event_types, event["type"]) and when >= s.created_at
+        if matches_any(s.event_types, type_) and event.time >= s.created_at
     ]
 
 
@@ -188,10 +188,15 @@ class Dispatcher:
             for item in claimed:
                 task = asyncio.create_task(self.attempt(item))
                 running.add(task)
-                task.add_done_callback(lambda t: (running.discard(t), self.wake.set()))
+                task.add_done_callback(lambda t: self._finished(running, t))
             if not claimed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), POLL)
+
+    def _finished(self, running: set[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
+        """A delivery ended: its slot is free, so look for due jobs at once."""
+        running.discard(task)
+        self.wake.set()
 
     async def attempt(self, claimed: Claimed) -> None:
         """One attempt at one job, recorded with what follows (retry, done, disable)."""
@@ -223,34 +228,8 @@ class Dispatcher:
 async def connect_nats(url: str) -> NATS:
     """Connect (retrying with backoff until it works); reconnects forever after that. Losing
     and regaining the server is said once each; the error of each reconnect attempt only at
-    debug (nats-py's default would log a traceback for every attempt, twice a second)."""
-
-    async def disconnected() -> None:
-        _say(logging.WARNING, "nats disconnected, reconnecting")
-
-    async def reconnected() -> None:
-        _say(logging.INFO, "nats reconnected")
-
-    async def error(exc: Exception) -> None:
-        _say(logging.DEBUG, "nats error", error=repr(exc))
-
-    delay = BACKOFF_START
-    while True:
-        try:
-            return await nats.connect(
-                url,
-                name="erp-webhooks",
-                connect_timeout=2,
-                reconnect_time_wait=0.5,
-                max_reconnect_attempts=-1,
-                disconnected_cb=disconnected,
-                reconnected_cb=reconnected,
-                error_cb=error,
-            )
-        except Exception as exc:
-            _say(logging.WARNING, "nats unreachable, retrying", error=repr(exc), retry_in=delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, BACKOFF_CAP)
+    debug (`common.nats`; nats-py's default would log a traceback for every attempt)."""
+    return await nats_connection.connect(url, "erp-webhooks", log)
 
 
 async def run(settings: Settings) -> None:

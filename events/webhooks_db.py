@@ -15,18 +15,19 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
-from urllib.parse import unquote, urlparse
 
 import aiosqlite
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
+from common.database_url import parse as parse_database_url
 from events.ids import new_id
 
 
-def _when(value: Any) -> datetime:
-    if isinstance(value, str):  # SQLite keeps Piccolo's text form, in UTC
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+def _when(value: str | datetime) -> datetime:
+    # SQLite keeps Piccolo's text form, in UTC
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +101,7 @@ def _numbered(sql: str) -> str:
 
 
 class PostgresTx:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection | PoolConnectionProxy) -> None:
         self.conn = conn
 
     async def execute(self, sql: str, *args: Any) -> int:
@@ -147,13 +148,8 @@ class Store:
     """The webhook tables of `DATABASE_URL`."""
 
     def __init__(self, database_url: str) -> None:
-        parsed = urlparse(database_url)
-        if parsed.scheme == "sqlite":
-            self.backend, self.target = "sqlite", unquote(parsed.path)
-        elif parsed.scheme in {"postgres", "postgresql"}:
-            self.backend, self.target = "postgresql", database_url
-        else:
-            raise ValueError(f"DATABASE_URL must be sqlite:/// or postgresql://, not {parsed}")
+        database = parse_database_url(database_url)
+        self.backend, self.target = database.backend, database.target
         self.conn: aiosqlite.Connection | None = None
         self.pool: asyncpg.Pool | None = None
         self.lock = asyncio.Lock()  # one aiosqlite connection: one transaction at a time

@@ -1,5 +1,6 @@
 """Standard Webhooks, the parts core and the dispatcher share: secrets (`whsec_…`), signatures,
-event-type patterns, and which targets are allowed. Imports nothing of ours but the types.
+the known event types, and which targets are allowed (patterns: `common.event_types`). Imports
+nothing of ours but the types and `common`.
 
 Secrets must stay usable for signing, so they are not hashed: they are sealed at rest with
 AES-256-GCM under a key derived from `ERP_SECRET` (the same secret signs tokens; the dispatcher
@@ -16,14 +17,14 @@ import hmac
 import ipaddress
 import os
 import socket
-from pathlib import Path
 
+from common import settings as env
 from events import sealing
-from events.envelope import EventType
+from events.types import BY_TYPE
 
 PREFIX = "whsec_"
 SECRET_BYTES = 32  # generated secrets; given ones may hold 24..64
-KNOWN_TYPES: tuple[str, ...] = tuple(t.value for t in EventType)
+KNOWN_TYPES: tuple[str, ...] = tuple(BY_TYPE)
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -63,10 +64,9 @@ def hint(secret: str) -> str:
 
 def erp_secret() -> str:
     """`ERP_SECRET`, or the one `core` generated into `ERP_HOME/secret`."""
-    if value := os.environ.get("ERP_SECRET"):
+    if value := env.SECRET.get():
         return value
-    home = Path(os.environ.get("ERP_HOME") or ".erp").expanduser().resolve()
-    return (home / "secret").read_text().strip()
+    return (env.home() / "secret").read_text().strip()
 
 
 def seal(secret: str, master: str) -> str:
@@ -78,20 +78,9 @@ def unseal(sealed: str, master: str) -> str:
     return sealing.unseal(sealed, master, "webhooks").decode()
 
 
-def matches(pattern: str, event_type: str) -> bool:
-    """`erp.invoice.paid` matches itself; `erp.sales_order.*` every type under the prefix."""
-    if pattern.endswith(".*"):
-        return event_type.startswith(pattern[:-1])
-    return pattern == event_type
-
-
-def matches_any(patterns: list[str], event_type: str) -> bool:
-    return any(matches(p, event_type) for p in patterns)
-
-
 def allow_private() -> bool:
     """`ERP_WEBHOOKS_ALLOW_PRIVATE=1`: loopback and private targets are allowed (local demo)."""
-    return (os.environ.get("ERP_WEBHOOKS_ALLOW_PRIVATE") or "").lower() in {"1", "true", "yes"}
+    return env.WEBHOOKS_ALLOW_PRIVATE.get()
 
 
 # RFC 6052's well-known NAT64 prefix: 64:ff9b::a.b.c.d is a.b.c.d reached through a translator.

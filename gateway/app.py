@@ -10,6 +10,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 
+from common.nats import NatsLink
 from gateway.cors import Cors
 from gateway.edge import Edge, local_paths
 from gateway.eventtypes import EventTypes
@@ -18,7 +19,6 @@ from gateway.hub import EventHub
 from gateway.landing import landing
 from gateway.limits import RatePolicy, core_confirms
 from gateway.logs import configure_logging
-from gateway.natslink import NatsLink
 from gateway.problems import http_exception_handler, internal_error_handler
 from gateway.proxy import Proxy
 from gateway.ratelimit import RateLimiter
@@ -33,7 +33,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
     settings = settings or GatewaySettings.from_env()
     configure_logging(settings.log_level)
     proxy = Proxy(settings)
-    nats = NatsLink(settings.nats_url)
+    nats = NatsLink(settings.nats_url, "erp-gateway", logging.getLogger("gateway.nats"))
     hub = EventHub(nats)
     watch = CredentialWatch(proxy, settings.sse_recheck)
     shop = Shop(settings.shop_dir)

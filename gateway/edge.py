@@ -4,18 +4,20 @@ security headers, CORS, access log, and routing to core or to the storefront's f
 from __future__ import annotations
 
 import logging
-import re
 import time
-import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 
-from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPResponseStartEvent, HTTPScope, Message, Receive, Scope, Send
 
+from common.logs import request_id_var
+from common.paths import path_problem
+from common.request_ids import log_access, request_id, with_request_id
 from gateway.cors import Cors
 from gateway.forwarded import Origin, origin
 from gateway.limits import Charge, RatePolicy
 from gateway.logs import ACCESS_LOGGER
-from gateway.paths import path_problem, raw_path_of
+from gateway.paths import raw_path_of
 from gateway.principal import credential
 from gateway.problems import send_problem
 from gateway.proxy import Proxy
@@ -35,20 +37,8 @@ SECURITY_HEADERS = (
     (b"referrer-policy", b"no-referrer"),
     (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
 )
-_RID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _access = logging.getLogger(ACCESS_LOGGER)
 _log = logging.getLogger("gateway")
-
-
-def request_id(headers: list[tuple[bytes, bytes]]) -> str:
-    """The client's `X-Request-ID` when well-formed, else a fresh uuid4 hex."""
-    for name, value in headers:
-        if name == b"x-request-id":
-            text = value.decode("latin-1")
-            if _RID.fullmatch(text):
-                return text
-            break
-    return uuid.uuid4().hex
 
 
 class Reply:
@@ -65,14 +55,18 @@ class Reply:
         """Pass one ASGI message on, completing the headers of the response start."""
         if message["type"] == "http.response.start":
             self.status = message["status"]
-            message = {**message, "headers": self._headers(message.get("headers", []))}
+            start: HTTPResponseStartEvent = {
+                **message,
+                "headers": self._headers(message.get("headers", [])),
+            }
+            message = start
         await self.send(message)
 
-    def _headers(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-        kept = [(k, v) for k, v in headers if k.lower() != b"x-request-id"]
-        present = {k.lower() for k, _ in kept}
+    def _headers(self, headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        headers = list(headers)
+        present = {k.lower() for k, _ in headers}
         extra = [(k, v) for k, v in SECURITY_HEADERS if k not in present]
-        return [*kept, *extra, *self.cors, (b"x-request-id", self.rid.encode())]
+        return with_request_id([*headers, *extra, *self.cors], self.rid)
 
 
 class Edge:
@@ -98,13 +92,14 @@ class Edge:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection; only `http` ones get the edge treatment."""
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
         rid = request_id(scope["headers"])
         state = scope.setdefault("state", {})
         state["request_id"] = rid
+        token = request_id_var.set(rid)
         reply = Reply(send, rid, self.cors.headers(scope))
         try:
             await self._handle(scope, receive, reply)
@@ -112,19 +107,11 @@ class Edge:
             _log.exception("unhandled error", extra={"request_id": rid})
             if reply.status:
                 raise
-            await send_problem(reply, 500, "internal_error", "The gateway failed.")
+            await send_problem(reply, 500, "internal", "The gateway failed.")
         finally:
-            _access.info(
-                "request",
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": reply.status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "request_id": rid,
-                    "client": state.get("client_address"),
-                },
-            )
+            client = state.get("client_address")
+            log_access(_access, scope, reply.status, started, request_id=rid, client=client)
+            request_id_var.reset(token)
 
     async def _handle(self, scope: HTTPScope, receive: Receive, reply: Reply) -> None:
         """Check the path, find the client, charge its bucket, then answer or forward."""

@@ -1,10 +1,14 @@
 """The event types core publishes, read from its AsyncAPI document, to check a stream's `types`.
 
 Source: the contract, "Conventions" (an event `type` that names no type or aggregate is 422,
-not an empty stream); issue 11. The gateway imports nothing of `events/`: it learns the types
-from core's public `GET /api/v1/asyncapi.json` (each channel's `address` is a type), once per
-gateway and again only after a failed read. When core cannot be asked, nothing is refused for
-being unknown: the stream then checks only the form of `types` (`gateway.sse.parse_types`).
+not an empty stream); issue 11. The gateway learns the types from core's public
+`GET /api/v1/asyncapi.json` (each channel's `address` is a type), once per gateway and again
+only after a failed read, and not from the union it reads events with (`events.BY_TYPE`): the
+gateway and core are deployed apart, and a core newer than its gateway publishes types this
+gateway's union does not know yet. Those events are passed on (`events.Unrecognised`), so a
+client must be able to ask for them; which types exist is core's to say. When core cannot be
+asked, nothing is refused for being unknown: the stream then checks only the form of `types`
+(`gateway.sse.parse_types`).
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ import logging
 import httpx
 import msgspec
 
+from common.event_types import TypePattern, can_match
+
 ASYNCAPI_PATH = "/api/v1/asyncapi.json"
-ROOT = "erp."
 _log = logging.getLogger("gateway")
 
 
@@ -51,8 +56,8 @@ class EventTypes:
 
 
 def unknown(prefixes: tuple[str, ...], exact: frozenset[str], known: frozenset[str]) -> list[str]:
-    """The asked types and prefixes that can never match a known type: an exact type must be
-    one, a prefix must be `erp.` or an aggregate's (`erp.sales_order.`)."""
-    aggregates = {t.rsplit(".", 1)[0] + "." for t in known}
-    bad = [t for t in sorted(exact) if t not in known]
-    return bad + [p for p in prefixes if p != ROOT and p not in aggregates]
+    """The asked types and prefixes that can never match a known type (`common.event_types`:
+    an exact type must be one, a prefix must be `erp.` or an aggregate's)."""
+    asked = [TypePattern(t, exact=True) for t in sorted(exact)]
+    asked += [TypePattern(p, exact=False) for p in prefixes]
+    return [a.value for a in asked if not can_match(a, known)]

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 from litestar import Request, Response, get
 
+from common.nats import NatsLink
 from gateway.hub import SUBJECT
-from gateway.natslink import NatsLink
 from gateway.problems import problem_response
 from gateway.proxy import Proxy
 

@@ -18,7 +18,7 @@ from nats.aio.msg import Msg
 from nats.js.api import DeliverPolicy
 from nats.js.client import JetStreamContext
 
-from gateway.natslink import NatsLink
+from common.nats import NatsLink
 from gateway.sse import Event, NotAnEvent, Selection, parse_event
 
 SUBJECT = "erp.>"

@@ -190,7 +190,7 @@ async def read_body(scope: HTTPScope, receive: Receive, limit: int) -> bytes:
     size = 0
     while True:
         message = await receive()
-        if message["type"] == "http.disconnect":
+        if message["type"] != "http.request":  # http.disconnect: nothing else comes over HTTP
             raise ClientGone
         chunk = message.get("body", b"")
         size += len(chunk)
@@ -206,7 +206,7 @@ def forward_headers(scope: HTTPScope, rid: str, client: Origin) -> Headers:
     """The client's headers minus hop-by-hop and forwarding ones, plus the request id and
     clean `X-Forwarded-*`: `For` is the one client address the edge settled on (never a chain
     a client wrote), `Host` and `Proto` are passed on only from a trusted proxy."""
-    raw: Headers = scope["headers"]
+    raw: Headers = list(scope["headers"])  # read more than once below
     listed = _connection_listed(raw)
     kept = _FROM_PROXY if client.via_proxy else frozenset()
     headers = [

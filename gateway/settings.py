@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import ipaddress
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from common import settings as env
+from common.settings import Network, SettingsError
 
-DEFAULT_RATE_LIMIT = 600
+__all__ = ["GatewaySettings", "Network", "SettingsError"]
+
+DEFAULT_RATE_LIMIT = env.RATE_LIMIT.default
 MAX_BODY_BYTES = 1024 * 1024
-SSE_HEARTBEAT = 15.0
-SSE_QUEUE = 1000
-SSE_RECHECK = 5.0
-# The storefront of this checkout (`heads/storefront/` beside `gateway/`); ERP_SHOP_DIR overrides.
-DEFAULT_SHOP_DIR = Path(__file__).resolve().parent.parent / "heads" / "storefront"
-
-
-class SettingsError(ValueError):
-    """A required variable is missing or a value cannot be parsed."""
+SSE_HEARTBEAT = env.SSE_HEARTBEAT.default
+SSE_QUEUE = env.SSE_QUEUE.default
+SSE_RECHECK = env.SSE_RECHECK.default
+# The storefront of this checkout (`heads/storefront/`); ERP_SHOP_DIR overrides.
+DEFAULT_SHOP_DIR = env.SHOP_DIR.default
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,95 +45,24 @@ class GatewaySettings:
     cors_origins: tuple[str, ...] = ()
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> GatewaySettings:
-        """Build settings from `ERP_*` and `NATS_URL` variables (default: `os.environ`)."""
-        env = os.environ if env is None else env
-        core_url = env.get("ERP_CORE_URL", "").strip()
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> GatewaySettings:
+        """Build settings from `ERP_*` and `NATS_URL` variables (default: `os.environ`);
+        SettingsError names a variable that is missing (`ERP_CORE_URL`) or wrong."""
+        core_url = env.CORE_URL.get(environ)
         if not core_url:
             raise SettingsError("ERP_CORE_URL is required, e.g. http://127.0.0.1:8101")
         return cls(
             core_url=core_url.rstrip("/"),
-            nats_url=env.get("NATS_URL", "").strip() or None,
-            secret=env.get("ERP_SECRET") or None,
-            rate_limit=_int(env, "ERP_RATE_LIMIT", DEFAULT_RATE_LIMIT),
-            portal_url=env.get("ERP_PORTAL_URL", "").strip() or None,
-            portal_port=_int(env, "ERP_PORTAL_PORT", 0) or None,
-            log_level=(env.get("ERP_LOG_LEVEL", "").strip() or "INFO").upper(),
-            sse_heartbeat=_float(env, "ERP_SSE_HEARTBEAT", SSE_HEARTBEAT),
-            sse_queue=_int(env, "ERP_SSE_QUEUE", SSE_QUEUE) or SSE_QUEUE,
-            sse_recheck=_float(env, "ERP_SSE_RECHECK", SSE_RECHECK),
-            trusted_proxies=networks(env.get("ERP_TRUSTED_PROXIES", ""), "ERP_TRUSTED_PROXIES"),
-            shop_dir=Path(env.get("ERP_SHOP_DIR", "").strip() or DEFAULT_SHOP_DIR).expanduser(),
-            cors_origins=origins(env.get("ERP_CORS_ORIGINS", "")),
+            nats_url=env.NATS_URL.get(environ),
+            secret=env.SECRET.get(environ),
+            rate_limit=env.RATE_LIMIT.get(environ),
+            portal_url=env.PORTAL_URL.get(environ),
+            portal_port=env.PORTAL_PORT.given(environ) or None,  # unset: no portal to link
+            log_level=env.LOG_LEVEL.get(environ),
+            sse_heartbeat=env.SSE_HEARTBEAT.get(environ),
+            sse_queue=env.SSE_QUEUE.get(environ) or SSE_QUEUE,
+            sse_recheck=env.SSE_RECHECK.get(environ),
+            trusted_proxies=env.TRUSTED_PROXIES.get(environ),
+            shop_dir=env.SHOP_DIR.get(environ),
+            cors_origins=env.CORS_ORIGINS.get(environ),
         )
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    """Read a non-negative integer variable, or the default when unset or empty."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
-    if value < 0:
-        raise SettingsError(f"{name} must be >= 0, got {value}")
-    return value
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    """Read a positive number of seconds, or the default when unset or empty."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
-    if not value > 0:
-        raise SettingsError(f"{name} must be > 0, got {value}")
-    return value
-
-
-def networks(raw: str, name: str = "value") -> tuple[Network, ...]:
-    """Comma-separated addresses or CIDR networks (`10.0.0.7, 192.168.0.0/16, ::1`).
-
-    A bare address is a network of one; an empty string is no network. `SettingsError` names
-    the first entry that is neither (host names are refused: a proxy is trusted by address).
-    """
-    found: list[Network] = []
-    for entry in (part.strip() for part in raw.split(",")):
-        if not entry:
-            continue
-        try:
-            found.append(ipaddress.ip_network(entry, strict=False))
-        except ValueError:
-            raise SettingsError(f"{name}: {entry!r} is not an address or a network") from None
-    return tuple(found)
-
-
-def origins(raw: str, name: str = "ERP_CORS_ORIGINS") -> tuple[str, ...]:
-    """Comma-separated browser origins (`https://shop.example.com, http://127.0.0.1:5500`).
-
-    Each is a scheme (http or https), a host and an optional port, nothing else, compared
-    exactly with a request's `Origin` (scheme and host in lower case, no default port, as
-    browsers send them; a trailing `/` is dropped). `*`, `null`, a path, a query or
-    credentials are a `SettingsError` naming the entry: the gateway allows listed sites only.
-    """
-    found: list[str] = []
-    for entry in (part.strip() for part in raw.split(",")):
-        if not entry:
-            continue
-        try:
-            url = urlsplit(entry.removesuffix("/"))
-            port = url.port
-        except ValueError:
-            raise SettingsError(f"{name}: {entry!r} is not an origin") from None
-        plain = url.scheme in ("http", "https") and url.hostname and not url.username
-        if not plain or url.path or url.query or url.fragment or url.password:
-            raise SettingsError(f"{name}: {entry!r} is not an origin like https://shop.example")
-        host = f"[{url.hostname}]" if ":" in (url.hostname or "") else url.hostname
-        default = {"http": 80, "https": 443}[url.scheme]  # browsers leave it out of `Origin`
-        found.append(f"{url.scheme}://{host}" + (f":{port}" if port not in (None, default) else ""))
-    return tuple(dict.fromkeys(found))

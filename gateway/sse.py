@@ -1,36 +1,35 @@
-"""Server-Sent Events framing, the little the gateway reads of a CloudEvent, and who sees what.
+"""Server-Sent Events framing, reading a CloudEvent with the event union, and who sees what.
 
-The gateway imports nothing of `events/`: it reads only `type`, `sequence` and
-`data.customer_id` of the CloudEvent JSON with the small structs below, and passes the JSON on
-as it came (re-flowed onto one line only if it ever spans several). Who sees what is core's
-rule: its `GET /api/v1/me` lists the event type prefixes the principal may read, and those it
-sees only about its own customer; core's log applies the very same rule to the catch-up.
+An event is read with `events.read` (the typed union; `events.Unrecognised` for a type this
+gateway does not know, as from a core newer than it) and passed on as it came (re-flowed onto
+one line only if it ever spans several). Who sees what is core's rule: its `GET /api/v1/me`
+lists the event type prefixes the principal may read, and those it sees only about its own
+customer (`data.customer_id`); core's log applies the very same rule to the catch-up.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import msgspec
 
+import events
+from common.event_types import pattern, well_formed
+from common.visibility import Visibility
+from events import resources
+
 # Lines end in CRLF, as Litestar's own `ServerSentEvent` writes them.
 EOL = b"\r\n"
-_TYPE = re.compile(r"^[a-z_.]+\*?$")
 MAX_TYPES = 32
 
 
-class _Data(msgspec.Struct):
+class _Owned(msgspec.Struct):
+    """The one field of an unrecognised event's data the visibility rule reads."""
+
     customer_id: str | None = None
 
 
-class _Head(msgspec.Struct):
-    type: str
-    sequence: int | None = None
-    data: _Data | None = None
-
-
-_decoder = msgspec.json.Decoder(_Head)
+_owned = msgspec.json.Decoder(_Owned | None)
 
 
 class NotAnEvent(ValueError):
@@ -50,13 +49,29 @@ class Event:
 def parse_event(raw: bytes) -> Event:
     """Read a CloudEvent's JSON (from JetStream or core's log) into an `Event`."""
     try:
-        head = _decoder.decode(raw)
+        event = events.read(raw)
+        owner = customer_of(event)
     except msgspec.DecodeError as exc:
         raise NotAnEvent(str(exc)) from None
-    if head.sequence is None:
+    if event.sequence is None:
         raise NotAnEvent("the event has no sequence")
-    owner = head.data.customer_id if head.data is not None else None
-    return Event(head.sequence, head.type, owner, event_frame(head.sequence, head.type, raw))
+    type_ = events.type_of(event)
+    return Event(event.sequence, type_, owner, event_frame(event.sequence, type_, raw))
+
+
+def customer_of(event: events.Event | events.Unrecognised) -> str | None:
+    """The customer the event is about: its `data.customer_id` (orders and invoices), else None.
+
+    `msgspec.DecodeError` when an unrecognised event's `data.customer_id` is not a string.
+    """
+    if isinstance(event, events.Unrecognised):
+        owned = _owned.decode(event.data)
+        return owned.customer_id if owned is not None else None
+    match event.data:
+        case resources.SalesOrder(customer_id=customer) | resources.Invoice(customer_id=customer):
+            return customer
+        case _:
+            return None
 
 
 def event_frame(sequence: int, type_: str, raw: bytes) -> bytes:
@@ -112,32 +127,31 @@ class Selection:
         return self.everything or type_ in self.exact or type_.startswith(self.prefixes)
 
     def allowed(self, event: Event) -> bool:
-        """Whether the viewer may see the event (nothing unless core listed its type)."""
-        if not event.type.startswith(self.visible):
-            return False
-        if self.own_only and event.type.startswith(self.own_only):
-            return self.customer_id is not None and event.customer_id == self.customer_id
-        return True
+        """Whether the viewer may see the event (nothing unless core listed its type): the rule
+        of `common.visibility`, which core's log applies too."""
+        return self.visibility.sees(event.type, event.customer_id)
+
+    @property
+    def visibility(self) -> Visibility:
+        """What the viewer sees, as core's `/me` said."""
+        return Visibility(self.visible, self.own_only, self.customer_id)
 
 
 def parse_types(values: list[str]) -> tuple[tuple[str, ...], frozenset[str]]:
-    """`erp.sales_order.`, `erp.sales_order.*` or a bare aggregate `erp.sales_order` (fewer than
-    the three parts of a type, `erp.<aggregate>.<event>`) is a prefix, anything else an exact
-    type (issue 11: `erp.product` used to match nothing)."""
+    """The prefixes and exact types of `types` (comma-separated, repeatable), each read as
+    `common.event_types` reads a pattern: `erp.sales_order.`, `erp.sales_order.*` or a bare
+    aggregate `erp.sales_order` is a prefix, a whole type exact (issue 11)."""
     items = [item.strip() for value in values for item in value.split(",") if item.strip()]
     if len(items) > MAX_TYPES:
         raise BadTypes(f"At most {MAX_TYPES} types may be given.")
     prefixes: list[str] = []
     exact: set[str] = set()
     for item in items:
-        if len(item) > 64 or not _TYPE.fullmatch(item):
+        if not well_formed(item):
             raise BadTypes(f"{item!r} is not an event type or a prefix like 'erp.sales_order.'.")
-        if item.endswith("*"):
-            prefixes.append(item[:-1])
-        elif item.endswith("."):
-            prefixes.append(item)
-        elif item.count(".") < 2:
-            prefixes.append(item + ".")
+        selected = pattern(item)
+        if selected.exact:
+            exact.add(selected.value)
         else:
-            exact.add(item)
+            prefixes.append(selected.value)
     return tuple(dict.fromkeys(prefixes)), frozenset(exact)

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 import httpx
 import msgspec
 from litestar import asgi
+from litestar.enums import ScopeType
 from litestar.types import HTTPScope, Receive, Scope, Send
 
 from gateway.eventtypes import EventTypes, unknown
@@ -69,7 +70,7 @@ def resume_point(scope: HTTPScope, query: dict[str, list[str]]) -> int | None:
     """`Last-Event-ID` (what EventSource sends on reconnecting), else `?after=`, else None."""
     raw = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"last-event-id"), None)
     if raw is None or not raw.strip():
-        raw = (query.get("after") or [None])[0]
+        raw = next(iter(query.get("after", [])), None)
     if raw is None:
         return None
     raw = raw.strip()
@@ -296,5 +297,5 @@ async def _send_refusal(send: Send, refused: Refused) -> None:
 @asgi(STREAM_PATH, is_mount=False, copy_scope=False)
 async def event_stream(scope: Scope, receive: Receive, send: Send) -> None:
     """Server-Sent Events of the event log and the live stream (see the module docstring)."""
-    if scope["type"] == "http":
+    if scope["type"] == ScopeType.HTTP:
         await serve_stream(scope, receive, send)

@@ -132,7 +132,10 @@ async def seed(home: Path, console: Console) -> SeedResult:
     async with (
         app.lifespan(),
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://core", timeout=60
+            # Litestar types its ASGI callable with TypedDicts, httpx with MutableMappings.
+            transport=httpx.ASGITransport(app=app),  # type: ignore[arg-type]
+            base_url="http://core",
+            timeout=60,
         ) as client,
     ):
         token = await _token(client, "admin", data.DEMO_PASSWORD)

@@ -112,7 +112,7 @@ def customers() -> list[DemoCustomer]:
     for name, street, postal_code, city, country in CUSTOMERS:
         username = slug(name)
         address = {"line1": street, "city": city, "postal_code": postal_code, "country": country}
-        body = {
+        body: dict[str, object] = {
             "name": name,
             "email": f"purchasing@{username.replace('-', '')}.example.com",
             "billing_address": address,

@@ -5,7 +5,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from common import settings as env
+from common.database_url import database_url as database_url_of
+from common.database_url import redact
+
+__all__ = ["PROJECT_ROOT", "StackEnv", "redact", "resolve"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,11 +42,11 @@ class StackEnv:
 
 def resolve() -> StackEnv:
     """Read the environment, apply the defaults, and export them to this process too."""
-    home = Path(os.environ.get("ERP_HOME") or ".erp").expanduser().resolve()
+    home = env.home()
     # The data folder holds the secret, the database and the logs: its owner's alone when we
     # create it (a folder that exists keeps its mode).
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
-    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{home / 'erp.sqlite3'}"
+    database_url = database_url_of(home=home)
     # core reads these at import time; set them before the first `import core…`.
     os.environ["ERP_HOME"] = str(home)
     os.environ["DATABASE_URL"] = database_url
@@ -49,14 +54,5 @@ def resolve() -> StackEnv:
 
     secret = load_secret(home)
     os.environ["ERP_SECRET"] = secret
-    log_level = (os.environ.get("ERP_LOG_LEVEL") or "INFO").upper()
+    log_level = env.LOG_LEVEL.get()
     return StackEnv(home, database_url, secret, log_level)
-
-
-def redact(url: str) -> str:
-    """A URL with its password replaced by `***`, for printing."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))

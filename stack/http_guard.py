@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import logging
 import re
 import time
@@ -42,10 +41,11 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.protocols.utils import get_remote_addr
 from uvicorn.server import ServerState
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from common import problems
+from common.settings import Network
+
 Headers = Iterable[tuple[bytes, bytes]]
 
-PROBLEM_BASE = "https://erp.example/problems/"
 MAX_HEAD_BYTES = 64 * 1024
 LINGER_SECONDS = 2.0  # a refused client may still send its request and read the 429
 MAX_LINGERING = 64  # beyond this many refused sockets waiting out their linger, close at once
@@ -84,36 +84,15 @@ class Limits:
         return str(ip)
 
 
-def parse_networks(value: str) -> tuple[Network, ...]:
-    """Comma-separated addresses or CIDR networks (`127.0.0.1, 10.0.0.0/8, ::1`); ValueError
-    names the first entry that is neither."""
-    networks = []
-    for item in (part.strip() for part in value.split(",")):
-        if item:
-            try:
-                networks.append(ipaddress.ip_network(item, strict=False))
-            except ValueError:
-                raise ValueError(f"{item!r} is not an IP address or network") from None
-    return tuple(networks)
-
-
 def problem_response(
     status: int, code: str, title: str, detail: str, headers: Headers = ()
 ) -> bytes:
     """A complete HTTP/1.1 answer carrying a problem document, closing the connection."""
-    body = json.dumps(
-        {
-            "type": PROBLEM_BASE + code,
-            "title": title,
-            "status": status,
-            "detail": detail,
-            "code": code,
-        }
-    ).encode()
+    body = problems.encode(status, code, detail, title=title)
     lines = [STATUS_LINE[status]]
     fields = [
         *headers,
-        (b"content-type", b"application/problem+json"),
+        (b"content-type", problems.PROBLEM_JSON.encode()),
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),
     ]

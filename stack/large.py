@@ -174,9 +174,7 @@ async def _ensure_bins() -> list[str]:
             )
             for n in range(1, 51):
                 await locations.create_location(schemas.LocationCreate(wh.id, f"L-{n:02d}"))
-    rows = await Location.select(Location.id).where(
-        Location.warehouse.code.is_in(["BIG1", "BIG2"])  # type: ignore[attr-defined]
-    )
+    rows = await Location.select(Location.id).where(Location.warehouse.code.is_in(["BIG1", "BIG2"]))
     return sorted(r["id"] for r in rows)
 
 

@@ -11,13 +11,13 @@ becomes `<name>.log.1`), and while it runs it is capped by copy-then-truncate (`
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
-import time
 from collections import deque
 from pathlib import Path
 from typing import Any
+
+from common import logs
 
 KEEP = 5  # earlier logs kept per process: <name>.log.1 (newest) … <name>.log.5
 MAX_BYTES = 10 * 1024 * 1024  # a log above this is moved to <name>.log.1 while it runs
@@ -68,13 +68,11 @@ def open_for_child(path: Path) -> int:
 
 
 def note(path: Path, msg: str, **fields: Any) -> None:
-    """Append one JSON line from the supervisor (time, logger, msg, fields) to a child's log,
+    """Append one line of the log schema (`common.logs`) from the supervisor to a child's log,
     so a reader sees where a run or a restart begins."""
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    line = {"time": stamp, "logger": "erp.supervisor", "msg": msg, **fields}
     fd = open_for_child(path)
     try:
-        os.write(fd, (json.dumps(line) + "\n").encode())
+        os.write(fd, (logs.line("INFO", "erp.supervisor", msg, **fields) + "\n").encode())
     finally:
         os.close(fd)
 

@@ -7,16 +7,9 @@ of `stack.http_guard` (header, body and keep-alive deadlines, a cap on connectio
 address, problem+json for protocol errors) and forwarded headers trusted only from proxies.
 The CLI's `--http` takes only uvicorn's built-in names, hence this launcher.
 
-Settings, from the environment (seconds may be fractions):
-
-| variable | default | meaning |
-|---|---|---|
-| `ERP_HEADER_TIMEOUT` | 10 | seconds for a request's line and headers to arrive |
-| `ERP_BODY_TIMEOUT` | 30 | seconds for a request's body to arrive (and for a client to read on) |
-| `ERP_KEEP_ALIVE_TIMEOUT` | 5 | seconds an idle keep-alive connection stays open |
-| `ERP_MAX_CONNECTIONS_PER_CLIENT` | 256 | open connections per client address; 0: no cap |
-| `ERP_TRUSTED_PROXIES` | none | the gateway's proxies: addresses or CIDRs, comma-separated |
-| `ERP_CORE_TRUSTED_PROXIES` | 127.0.0.1,::1 | core's proxies (the gateway) |
+Settings, from the environment (`common.settings`, the README's table): `ERP_HEADER_TIMEOUT`,
+`ERP_BODY_TIMEOUT`, `ERP_KEEP_ALIVE_TIMEOUT`, `ERP_MAX_CONNECTIONS_PER_CLIENT`, and the trusted
+proxies, `ERP_TRUSTED_PROXIES` for the gateway and `ERP_CORE_TRUSTED_PROXIES` for core.
 
 A trusted proxy's `X-Forwarded-For` and `X-Forwarded-Proto` name the client (uvicorn's
 `ProxyHeadersMiddleware`), and its connections are not capped: it carries many clients.
@@ -25,26 +18,22 @@ A trusted proxy's `X-Forwarded-For` and `X-Forwarded-Proto` name the client (uvi
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import uvicorn
 
-from stack.http_guard import Limits, guarded_protocol, parse_networks
+from common import settings as env
+from common.settings import SettingsError
+from stack.http_guard import Limits, guarded_protocol
+
+__all__ = ["ServeSettings", "SettingsError", "argv", "config", "main"]
 
 APPS = {"core": "core.app:create_app", "gateway": "gateway.app:create_app"}
-# Which variable names a server's trusted proxies, and its default.
-TRUSTED_PROXIES = {
-    "core": ("ERP_CORE_TRUSTED_PROXIES", "127.0.0.1,::1"),
-    "gateway": ("ERP_TRUSTED_PROXIES", ""),
-}
+# Which variable names a server's trusted proxies.
+TRUSTED_PROXIES = {"core": env.CORE_TRUSTED_PROXIES, "gateway": env.TRUSTED_PROXIES}
 GRACEFUL_SHUTDOWN = 5  # seconds: open event streams must not hold a stop past the supervisor
-
-
-class SettingsError(ValueError):
-    """A variable of the launcher has a value it cannot use."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,44 +44,16 @@ class ServeSettings:
     keep_alive_timeout: float = 5.0
 
     @classmethod
-    def from_env(cls, server: str, env: Mapping[str, str] | None = None) -> ServeSettings:
-        """Settings of `server` ("core" or "gateway") from `env` (default `os.environ`);
+    def from_env(cls, server: str, environ: Mapping[str, str] | None = None) -> ServeSettings:
+        """Settings of `server` ("core" or "gateway") from `environ` (default `os.environ`);
         SettingsError names a variable whose value is wrong."""
-        env = os.environ if env is None else env
-        name, default = TRUSTED_PROXIES[server]
-        try:
-            trusted = parse_networks(env.get(name, default))
-        except ValueError as error:
-            raise SettingsError(f"{name}: {error}") from None
         limits = Limits(
-            header_timeout=_seconds(env, "ERP_HEADER_TIMEOUT", 10.0),
-            body_timeout=_seconds(env, "ERP_BODY_TIMEOUT", 30.0),
-            max_per_client=_count(env, "ERP_MAX_CONNECTIONS_PER_CLIENT", 256),
-            trusted=trusted,
+            header_timeout=env.HEADER_TIMEOUT.get(environ),
+            body_timeout=env.BODY_TIMEOUT.get(environ),
+            max_per_client=env.MAX_CONNECTIONS_PER_CLIENT.get(environ),
+            trusted=TRUSTED_PROXIES[server].get(environ),
         )
-        return cls(limits, _seconds(env, "ERP_KEEP_ALIVE_TIMEOUT", 5.0))
-
-
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    try:
-        value = float(raw) if raw else default
-    except ValueError:
-        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if not 0 < value < 86_400:
-        raise SettingsError(f"{name} must be between 0 and 86400 seconds, got {raw!r}")
-    return value
-
-
-def _count(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    try:
-        value = int(raw) if raw else default
-    except ValueError:
-        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < 0:
-        raise SettingsError(f"{name} must be 0 or more, got {raw!r}")
-    return value
+        return cls(limits, env.KEEP_ALIVE_TIMEOUT.get(environ))
 
 
 def config(
@@ -132,7 +93,7 @@ def main(args: Sequence[str] | None = None) -> None:
     parser.add_argument("server", choices=sorted(APPS))
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--log-level", default=os.environ.get("ERP_LOG_LEVEL") or "info")
+    parser.add_argument("--log-level", default=env.LOG_LEVEL.get().lower())
     parser.add_argument("--access-log", action="store_true", help="uvicorn's access log")
     ns = parser.parse_args(args)
     try:

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common import settings
 from stack import logfiles
 from stack.logfiles import tail
 
@@ -41,20 +42,10 @@ class ProcessSpec:
     url: str | None = None
 
 
-RESTART_LIMIT = 5  # restarts of one process within RESTART_WINDOW s before the stack stops
-RESTART_WINDOW = 300.0
-
-
-def _number(name: str, default: float) -> float:
-    """The environment variable `name` as a number >= 0 (`default` when unset)."""
-    raw = os.environ.get(name) or str(default)
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not value >= 0 or value == float("inf"):
-        raise ValueError(f"{name} must be a number >= 0, not {raw!r}")
-    return value
+RESTART_LIMIT = int(
+    settings.RESTART_LIMIT.default
+)  # restarts of one process within RESTART_WINDOW s before the stack stops
+RESTART_WINDOW = settings.RESTART_WINDOW.default
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +64,10 @@ class RestartPolicy:
     def from_env(cls) -> RestartPolicy:
         """`ERP_RESTART_LIMIT` (default 5) and `ERP_RESTART_WINDOW` (seconds, default 300);
         ValueError naming the variable when one is not a number >= 0."""
-        limit = _number("ERP_RESTART_LIMIT", RESTART_LIMIT)
+        limit = settings.RESTART_LIMIT.get()
         if limit != int(limit):
             raise ValueError(f"ERP_RESTART_LIMIT must be a whole number, not {limit:g}")
-        return cls(limit=int(limit), window=_number("ERP_RESTART_WINDOW", RESTART_WINDOW))
+        return cls(limit=int(limit), window=settings.RESTART_WINDOW.get())
 
     def recent(self, deaths: Iterable[float], now: float) -> int:
         """How many of `deaths` (monotonic times) fall within the window ending `now`."""
@@ -87,7 +78,7 @@ class RestartPolicy:
         recent = self.recent(deaths, now)
         if recent > self.limit:
             return None
-        backoff = self.first * 2 ** max(0, recent - 1)
+        backoff = self.first * 2.0 ** max(0, recent - 1)
         return min(self.cap, backoff * random.uniform(0.8, 1.2))
 
 

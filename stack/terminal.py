@@ -14,6 +14,7 @@ import httpx
 from rich.console import Console
 from rich.markup import escape
 
+from common import settings as env
 from stack.env import PROJECT_ROOT
 
 HEAD = PROJECT_ROOT / "heads" / "warehouse" / "app.py"
@@ -42,8 +43,8 @@ def run(gateway: str | None, console: Console) -> int:
 
     The gateway is `--gateway`, else `ERP_GATEWAY_URL` (as the head itself reads it), else the
     one `erp up` wrote for ERP_HOME."""
-    home = Path(os.environ.get("ERP_HOME") or ".erp").expanduser().resolve()
-    url = gateway or os.environ.get("ERP_GATEWAY_URL") or running_gateway(home)
+    home = env.home()
+    url = gateway or env.GATEWAY_URL.get() or running_gateway(home)
     if url is None:
         console.print(
             f"[red]No stack is running for {escape(str(home))}.[/] Start one with "

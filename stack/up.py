@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from common import settings
 from events import wake
 from stack import demo, logfiles, serve
 from stack.env import PROJECT_ROOT, StackEnv, redact, resolve
@@ -37,7 +38,7 @@ from stack.supervisor import (
 )
 
 Probe = Callable[[], tuple[bool, str]]
-START_TIMEOUT = float(os.environ.get("ERP_START_TIMEOUT", "90"))
+START_TIMEOUT = settings.START_TIMEOUT.get()
 URLS_FILE = Path("run") / "urls.json"  # relative to ERP_HOME
 PORTAL_APP = PROJECT_ROOT / "heads" / "portal" / "app.py"
 
@@ -83,7 +84,7 @@ def _url(host: str, port: int) -> str:
 
 def plan(env: StackEnv, console: Console) -> tuple[list[Planned], dict[str, str]]:
     """The processes of the stack in start order (each waits for its probe), and their URLs."""
-    urls = {"nats": os.environ.get("NATS_URL") or ""}
+    urls = {"nats": settings.NATS_URL.get() or ""}
     planned = [] if urls["nats"] else [_nats(env, urls)]
     planned.append(_core(env, urls))
     planned.append(_relay())
@@ -131,13 +132,13 @@ def _webhooks() -> Planned:
 
 def private_webhooks() -> str:
     """`ERP_WEBHOOKS_ALLOW_PRIVATE` for the stack: the local demo allows private targets."""
-    return os.environ.get("ERP_WEBHOOKS_ALLOW_PRIVATE") or "1"
+    return os.environ.get(settings.WEBHOOKS_ALLOW_PRIVATE.name) or "1"
 
 
 def _gateway(env: StackEnv, urls: dict[str, str], console: Console) -> Planned:
     """The gateway on ERP_GATEWAY_PORT (or the next free port), 127.0.0.1 unless told."""
-    host = os.environ.get("ERP_GATEWAY_HOST") or "127.0.0.1"
-    wanted = int(os.environ.get("ERP_GATEWAY_PORT") or 8000)
+    host = settings.GATEWAY_HOST.get()
+    wanted = settings.GATEWAY_PORT.get()
     port = next_free_port(wanted, host)
     if port != wanted:
         console.print(f"[yellow]Port {wanted} is taken: the gateway uses {port} instead.[/]")
@@ -146,8 +147,7 @@ def _gateway(env: StackEnv, urls: dict[str, str], console: Console) -> Planned:
     if "portal" in urls:  # the landing page links the portal only when one runs
         extra["ERP_PORTAL_URL"] = urls["portal"]
     # The gateway serves the storefront's folder (gateway/shop.py) at /shop/ when it has one.
-    shop = Path(os.environ.get("ERP_SHOP_DIR") or PROJECT_ROOT / "heads" / "storefront")
-    if (shop.expanduser() / "index.html").is_file():
+    if (settings.SHOP_DIR.get() / "index.html").is_file():
         urls["shop"] = f"{urls['gateway']}/shop/"
     argv = serve.argv("gateway", host, port, env.log_level)
     spec = ProcessSpec("gateway", argv, extra, url=urls["gateway"])
@@ -156,7 +156,7 @@ def _gateway(env: StackEnv, urls: dict[str, str], console: Console) -> Planned:
 
 def _portal_port(urls: dict[str, str], console: Console) -> int:
     """ERP_PORTAL_PORT (default 8501) or the next free port; sets urls["portal"]."""
-    wanted = int(os.environ.get("ERP_PORTAL_PORT") or 8501)
+    wanted = settings.PORTAL_PORT.get()
     port = next_free_port(wanted, "127.0.0.1")
     if port != wanted:
         console.print(f"[yellow]Port {wanted} is taken: the portal uses {port} instead.[/]")

@@ -12,11 +12,13 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlparse, urlunparse
 
 import asyncpg
 import pytest
+
+from stack.nats import EmbeddedNats
 
 BACKEND = os.environ.get("ERP_TEST_BACKEND", "sqlite")
 _home = tempfile.mkdtemp(prefix="erp-test-")
@@ -67,6 +69,21 @@ def pytest_sessionfinish() -> None:
 @pytest.fixture(scope="session")
 def backend() -> str:
     return BACKEND
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]:
+    """The JetStream server of this test session (never the shared one on 4222).
+
+    Every relay a test starts publishes this session's one outbox, so they all publish to this
+    one server, as a deployment has one outbox and one stream: a relay on a server of its own
+    would mark rows published that the others' stream never holds, and the order of the test
+    files would decide what a stream contains.
+    """
+    server = EmbeddedNats(tmp_path_factory.mktemp("nats-store"))
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from pathlib import Path
 from stack.env import PROJECT_ROOT
 
 HEADS = PROJECT_ROOT / "heads"
-REPOSITORY = {"core", "gateway", "events", "stack", "tests", "heads", "bench"}
+REPOSITORY = {"common", "core", "gateway", "events", "stack", "tests", "heads", "bench"}
 
 
 def head_folders() -> list[Path]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from msgspec import UNSET
+from piccolo.columns import Column
 
+import events
 from core import money, repo, search
 from core.config import settings
 from core.db import transaction
@@ -13,7 +16,6 @@ from core.errors import Conflict
 from core.http.pagination import Page
 from core.ids import new_id
 from core.outbox import service as outbox
-from events import EventType
 
 from . import rules, schemas
 from .tables import Product
@@ -31,7 +33,7 @@ def to_product(row: dict[str, Any]) -> schemas.Product:
         barcode=row["barcode"],
         unit_price=money.from_minor(row["unit_price_minor"], row["currency"]),
         currency=row["currency"],
-        tax_rate=schemas.Decimal(row["tax_rate"]),
+        tax_rate=Decimal(row["tax_rate"]),
         reorder_point=row["reorder_point"],
         active=row["active"],
         version=row["version"],
@@ -63,7 +65,7 @@ async def create_product(data: schemas.ProductCreate) -> schemas.Product:
     }
     async with transaction():
         product = to_product(await repo.insert(Product, values, _duplicate(data.sku, data.barcode)))
-        await outbox.add(EventType.product_created, product.id, product)
+        await outbox.write(events.ProductCreated(subject=product.id, data=product))
     return product
 
 
@@ -96,30 +98,28 @@ async def update_product(
     product_id: str, data: schemas.ProductUpdate, expected_version: int | None
 ) -> schemas.Product:
     current = await get_product(product_id)
-    merged = {
-        "barcode": current.barcode if data.barcode is UNSET else data.barcode,
-        "unit_price": current.unit_price if data.unit_price is UNSET else data.unit_price,
-        "currency": current.currency if data.currency is UNSET else data.currency,
-        "tax_rate": current.tax_rate if data.tax_rate is UNSET else data.tax_rate,
-    }
-    rules.check_product(**merged)
-    changes: dict[Any, Any] = {
-        Product.unit_price_minor: money.to_minor(merged["unit_price"], merged["currency"]),
-        Product.currency: merged["currency"],
-        Product.tax_rate: str(merged["tax_rate"]),
-        Product.barcode: merged["barcode"],
+    barcode = current.barcode if data.barcode is UNSET else data.barcode
+    unit_price = current.unit_price if data.unit_price is UNSET else data.unit_price
+    currency = current.currency if data.currency is UNSET else data.currency
+    tax_rate = current.tax_rate if data.tax_rate is UNSET else data.tax_rate
+    rules.check_product(barcode, unit_price, currency, tax_rate)
+    changes: dict[Column, Any] = {
+        Product.unit_price_minor: money.to_minor(unit_price, currency),
+        Product.currency: currency,
+        Product.tax_rate: str(tax_rate),
+        Product.barcode: barcode,
     }
     for field in ("sku", "name", "description", "reorder_point", "active"):
         if (value := getattr(data, field)) is not UNSET:
             changes[getattr(Product, field)] = value
-    duplicate = _duplicate(data.sku or current.sku, merged["barcode"])  # type: ignore[arg-type]
+    duplicate = _duplicate(current.sku if data.sku is UNSET else data.sku, barcode)
     async with transaction():
         row = await repo.update(
             Product, product_id, changes, expected_version, "product", duplicate
         )
         row = await search.refresh(Product, row, *SEARCHED)
         product = to_product(row)
-        await outbox.add(EventType.product_updated, product.id, product)
+        await outbox.write(events.ProductUpdated(subject=product.id, data=product))
     return product
 
 
@@ -129,10 +129,10 @@ async def archive_product(product_id: str, expected_version: int | None) -> sche
     if not current.active:
         raise Conflict(f"Product {current.sku} is already archived.")
     async with transaction():
-        changes = {Product.active: False}
+        changes: dict[Column, Any] = {Product.active: False}
         row = await repo.update(Product, product_id, changes, expected_version, "product")
         product = to_product(row)
-        await outbox.add(EventType.product_archived, product.id, product)
+        await outbox.write(events.ProductArchived(subject=product.id, data=product))
     return product
 
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
 from litestar.params import Parameter, QueryParameter
+from litestar.types import ControllerRouterHandler
 
 from core.http.pagination import Cursor, Limit, paged
 from core.identity.auth import Caller, allow, public
@@ -69,4 +70,4 @@ async def asyncapi_document() -> dict[str, Any]:
     return document()
 
 
-ROUTES = [EventController, asyncapi_document]
+ROUTES: list[ControllerRouterHandler] = [EventController, asyncapi_document]

@@ -7,14 +7,16 @@ from operator import or_
 from typing import Any
 
 import msgspec
-from piccolo.columns.combination import Combinable, WhereRaw
+from piccolo.columns.combination import WhereRaw
+from piccolo.custom_types import Combinable
 from piccolo.query import Select
 
 import events
+from common.visibility import Term
 from core.db import is_sqlite
 from core.http.pagination import decode_int_cursor, encode_cursor
 from core.identity.principal import Principal
-from core.outbox.tables import OutboxEvent
+from core.outbox import log as outbox_log
 
 from . import rules
 from .visibility import Visibility, visibility
@@ -37,7 +39,7 @@ def _type_filter(pattern: str) -> Combinable:
     `erp.product.`, `erp.product.*`); 422 for anything else (`core.events.rules`)."""
     selected = rules.type_filter(pattern)
     if selected.exact:
-        return OutboxEvent.type == selected.value
+        return WhereRaw("type = {}", selected.value)
     return _starts_with(selected.value)
 
 
@@ -49,18 +51,20 @@ def _owned_by(customer_id: str) -> WhereRaw:
 
 
 def _visible(seen: Visibility) -> Combinable | bool:
-    """A condition on the rows the viewer may see: True for all of them, False for none."""
+    """A condition on the rows the viewer may see: True for all of them, False for none; the
+    OR of the rule's terms (`common.visibility`, which the gateway's stream applies too)."""
     if seen.everything:
         return True
-    terms: list[Combinable] = []
-    for prefix in seen.prefixes:
-        term: Combinable = _starts_with(prefix)
-        if prefix in seen.own_only:
-            if seen.customer_id is None:
-                continue
-            term = term & _owned_by(seen.customer_id)
-        terms.append(term)
+    terms = [_term(term) for term in seen.terms()]
     return reduce(or_, terms) if terms else False
+
+
+def _term(term: Term) -> Combinable:
+    """One term: the type's prefix and, when it names one, the customer."""
+    condition: Combinable = _starts_with(term.prefix)
+    if term.customer_id is not None:
+        condition = condition & _owned_by(term.customer_id)
+    return condition
 
 
 def _start(after: int, cursor: str | None) -> int:
@@ -91,28 +95,15 @@ async def log(
 
 def log_query(
     viewer: Principal, *, after: int, cursor: str | None, type_: str | None, subject: str | None
-) -> Select | None:
+) -> Select[Any] | None:
     """The log's query in sequence order, without its limit; None when nothing is visible."""
     start = _start(after, cursor)
     selected = _type_filter(type_) if type_ else None  # 422 before anything is read
     condition = _visible(visibility(viewer))
     if condition is False:
         return None
-    query = OutboxEvent.select(
-        OutboxEvent.id,
-        OutboxEvent.type,
-        OutboxEvent.subject,
-        OutboxEvent.time,
-        OutboxEvent.data,
-        OutboxEvent.sequence,
-    ).where(OutboxEvent.sequence.is_not_null(), OutboxEvent.sequence > start)
-    if selected is not None:
-        query = query.where(selected)
-    if subject is not None:
-        query = query.where(OutboxEvent.subject == subject)
-    if condition is not True:
-        query = query.where(condition)
-    return query.order_by(OutboxEvent.sequence)
+    where = [c for c in (selected, condition) if c is not None and c is not True]
+    return outbox_log.published(start, *where, subject=subject)
 
 
 def _event(row: dict[str, Any]) -> events.Event:

@@ -9,17 +9,18 @@ resource needs the scope in `READ_SCOPES`. An aggregate not listed there is visi
 only. A customer holds `orders:read` and `invoices:read` for its own orders and invoices only,
 so of those aggregates (`OWN_ONLY`) it sees the events whose `data.customer_id` is its own.
 
-Core applies the rule to its log (`core.events.service`) and tells the gateway what it found
-through `GET /api/v1/me` (`event_types`, `own_event_types`), which the gateway's stream
-applies to the live events: the gateway imports nothing from `core/` or `events/`.
+What a principal sees is a `common.visibility.Visibility`: core applies it to its log (as SQL,
+`core.events.service`) and tells the gateway through `GET /api/v1/me` (`event_types`,
+`own_event_types`), whose stream applies the same `Visibility` to the live events.
 """
 
 from __future__ import annotations
 
-import msgspec
-
+from common.visibility import EVERYTHING, Visibility, prefix
 from core.identity.permissions import Role
 from core.identity.principal import Principal
+
+__all__ = ["OWN_ONLY", "READ_SCOPES", "Visibility", "visibility"]
 
 # The read scope of each event aggregate's resource (`erp.<aggregate>.…`).
 READ_SCOPES: dict[str, str] = {
@@ -33,38 +34,6 @@ READ_SCOPES: dict[str, str] = {
 }
 # Aggregates whose events carry `data.customer_id`: a customer sees only its own.
 OWN_ONLY: frozenset[str] = frozenset({"sales_order", "invoice"})
-# The prefix of every event type: what admin sees, unknown aggregates included.
-EVERYTHING = "erp."
-
-
-class Visibility(msgspec.Struct, frozen=True):
-    """What one principal sees of the events.
-
-    `prefixes`: type prefixes it may read (`erp.product.`; `erp.` means every event);
-    `own_only`: those of `prefixes` it sees only when `data.customer_id` equals `customer_id`.
-    """
-
-    prefixes: tuple[str, ...]
-    own_only: tuple[str, ...] = ()
-    customer_id: str | None = None
-
-    @property
-    def everything(self) -> bool:
-        """Whether every event is visible (admin)."""
-        return EVERYTHING in self.prefixes
-
-    def sees(self, event_type: str, customer_id: str | None) -> bool:
-        """Whether an event of this type, about this customer (or None), is visible."""
-        if not event_type.startswith(self.prefixes):
-            return False
-        if self.own_only and event_type.startswith(self.own_only):
-            return self.customer_id is not None and customer_id == self.customer_id
-        return True
-
-
-def prefix(aggregate: str) -> str:
-    """The type prefix of an aggregate's events: `erp.<aggregate>.`."""
-    return f"{EVERYTHING}{aggregate}."
 
 
 def visibility(principal: Principal) -> Visibility:

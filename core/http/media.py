@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from core.errors import DomainError
@@ -72,7 +73,7 @@ def json_bodies_only(app: ASGIApp) -> ASGIApp:
     """
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == ScopeType.HTTP:
             check_body_type(Request(scope))
         await app(scope, receive, send)
 

@@ -3,8 +3,9 @@
 Litestar builds the document from the handlers' types; these finish it where the server is
 stricter than the types show: decimals have one form (`DECIMAL_PATTERN`), request bodies
 refuse unknown fields (`additionalProperties: false`), and each status is one named enum that
-the resource and the list filter share (a generator then makes one type, not three); and
-every header, per operation (`core.http.openapi_headers`).
+the resource and the list filter share (a generator then makes one type, not three); an event's
+`id` and `time` are required (defaulted only when an event is made); and every header, per
+operation (`core.http.openapi_headers`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from litestar.typing import FieldDefinition
 from core.http.openapi_headers import document_headers
 from core.http.validation import DECIMAL_PATTERN
 from core.inventory.schemas import LocationKind
-from events import resources
+from events import EVENT_CLASSES, Envelope, resources
 
 # name → the Literal the code uses; the document names each once under components.
 STATUS_ENUMS: dict[str, Any] = {
@@ -56,6 +57,7 @@ def finish(app: Litestar) -> None:
     document = app.plugins.get(OpenAPIPlugin).provide_openapi_schema()
     forbid_unknown_fields(document, request_structs(app))
     name_status_enums(document)
+    require_stamped(document)
     document_headers(app, document)
 
 
@@ -96,6 +98,15 @@ def forbid_unknown_fields(document: dict[str, Any], structs: set[type[msgspec.St
         schema = schemas.get(struct.__name__)
         if schema is not None and struct.__struct_config__.forbid_unknown_fields:
             schema["additionalProperties"] = False
+
+
+def require_stamped(document: dict[str, Any]) -> None:
+    """Each event's `id` and `time` as required: the producer may leave them out, the wire
+    always has them (`events.Envelope.STAMPED`)."""
+    schemas = document["components"]["schemas"]
+    for cls in EVENT_CLASSES:
+        if (schema := schemas.get(cls.__name__)) is not None:
+            schema["required"] = sorted({*schema.get("required", ()), *Envelope.STAMPED})
 
 
 def name_status_enums(document: dict[str, Any]) -> None:

@@ -1,44 +1,20 @@
-"""Request paths in canonical form only, for core reached directly as well as through the gateway.
-
-The rule (the same one as the gateway's `gateway/paths.py`, which imports nothing of core): a
-path is refused with a 400 problem (`invalid_path`) unless every segment, once percent-decoded,
-is a plain name. That refuses dot segments (`.`, `..`, also written `%2e`), empty segments
-(`//`), and a `/` or `\\` hidden in a segment (`%2f`, `%5c`), which a proxy or client in front
-could resolve into another path than the one that was checked (RFC 3986 §6.2.2.3). One trailing
-`/` stays allowed: it names the same route.
-"""
+"""Request paths in canonical form only, for core reached directly as well as through the gateway:
+the rule of `common.paths`, the gateway's too."""
 
 from __future__ import annotations
 
-from urllib.parse import unquote
-
-import msgspec
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from core.http.problems import PROBLEM_JSON, TYPE_BASE
-
-
-def path_problem(raw_path: bytes) -> str | None:
-    """Why `raw_path` (as sent, still percent-encoded) is not canonical, or None when it is."""
-    if not raw_path.startswith(b"/"):
-        return "A path starts with /."
-    segments = raw_path[1:].split(b"/")
-    for position, segment in enumerate(segments):
-        text = unquote(segment.decode("latin-1"), errors="replace")
-        if not text and position < len(segments) - 1:
-            return "The path has an empty segment (//)."
-        if text in (".", ".."):
-            return "The path has a dot segment (. or ..)."
-        if "/" in text or "\\" in text:
-            return "The path has an encoded / or \\ in a segment."
-    return None
+from common.paths import path_problem
+from common.problems import send_problem
 
 
 def canonical_paths(app: ASGIApp) -> ASGIApp:
     """Wraps the app: an HTTP request whose path is not canonical gets a 400 problem."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == ScopeType.HTTP:
             raw = scope.get("raw_path") or scope["path"].encode("utf-8")
             if (why := path_problem(raw)) is not None:
                 await _refuse(send, why)
@@ -49,15 +25,4 @@ def canonical_paths(app: ASGIApp) -> ASGIApp:
 
 
 async def _refuse(send: Send, detail: str) -> None:
-    body = msgspec.json.encode(
-        {
-            "type": TYPE_BASE + "invalid_path",
-            "title": "Malformed request",
-            "status": 400,
-            "detail": detail,
-            "code": "invalid_path",
-        }
-    )
-    headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", b"%d" % len(body))]
-    await send({"type": "http.response.start", "status": 400, "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    await send_problem(send, 400, "invalid_path", detail)

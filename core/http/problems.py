@@ -10,25 +10,13 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from common.problems import CODES, PROBLEM_JSON
+from common.problems import problem as common_problem
 from core.engines import DatabaseUnavailable
 from core.errors import DomainError, FieldError
 from core.http import validation
 
-PROBLEM_JSON = "application/problem+json"
-TYPE_BASE = "https://erp.example/problems/"
 log = logging.getLogger("core.errors")
-
-_TITLES = {
-    400: ("malformed", "Malformed request"),
-    401: ("unauthorized", "Missing or bad credentials"),
-    403: ("forbidden", "Not allowed"),
-    404: ("not_found", "Not found"),
-    405: ("method_not_allowed", "Method not allowed"),
-    413: ("too_large", "Request body too large"),
-    415: ("unsupported_media_type", "Unsupported media type"),
-    422: ("invalid", "Invalid values"),
-    429: ("rate_limited", "Too many requests"),
-}
 
 
 class ProblemField(msgspec.Struct):
@@ -60,17 +48,10 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> Response[bytes]:
-    """A problem+json response."""
-    body: dict[str, Any] = {
-        "type": TYPE_BASE + code,
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-        **extra,
-    }
+    """A problem+json response (`common.problems`, the gateway's builder too)."""
     if errors:
-        body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+        extra["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+    body = common_problem(status, code, detail, title=title, **extra)
     return Response(
         msgspec.json.encode(body), status_code=status, media_type=PROBLEM_JSON, headers=headers
     )
@@ -124,7 +105,7 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     status = exc.status_code
     if status >= 500:
         return internal_error(request, exc)
-    code, title = _TITLES.get(status, ("error", "Request failed"))
+    code, title = CODES.get(status, ("error", "Request failed"))
     detail = exc.detail if exc.detail and exc.detail != title else title
     if status == 404:
         detail = f"Nothing at {request.method} {request.url.path}."
@@ -137,10 +118,11 @@ def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
     """Logs the fault and answers a generic 500 naming only the request id."""
     request_id = request.scope.get("state", {}).get("request_id", "")
     log.exception("unhandled error", extra={"request_id": request_id}, exc_info=exc)
+    code, title = CODES[HTTP_500_INTERNAL_SERVER_ERROR]
     return problem(
         HTTP_500_INTERNAL_SERVER_ERROR,
-        "internal",
-        "Internal error",
+        code,
+        title,
         f"Something went wrong on our side. Quote request id {request_id} when reporting it.",
         request_id=request_id,
     )

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import os
 
-ENV = "ERP_FAILPOINT"
+from common import settings as env
+
+ENV = env.FAILPOINT.name
 EXIT_STATUS = 86
 BEFORE_COMMIT = "idempotency.before_commit"
 AFTER_COMMIT = "idempotency.after_commit"
@@ -21,6 +23,6 @@ AFTER_COMMIT = "idempotency.after_commit"
 
 def failpoint(name: str) -> None:
     """Exit the process at once if `ERP_FAILPOINT` is `name`; else nothing."""
-    if os.environ.get(ENV) == name:
+    if env.FAILPOINT.get() == name:
         os.write(2, f"failpoint {name}: exiting\n".encode())
         os._exit(EXIT_STATUS)

@@ -11,7 +11,16 @@ from __future__ import annotations
 import hashlib
 
 import asyncpg
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import (
+    ASGIApp,
+    HTTPResponseStartEvent,
+    Message,
+    Receive,
+    ReceiveMessage,
+    Scope,
+    Send,
+)
 
 from core import db
 from core.errors import Invalid
@@ -47,7 +56,7 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
     """Runs each keyed POST once per principal; concurrent duplicates wait for the first."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        key = _header(scope, b"idempotency-key") if scope["type"] == "http" else None
+        key = _header(scope, b"idempotency-key") if scope["type"] == ScopeType.HTTP else None
         principal = scope.get("user")
         # Anonymous calls (logging in) are not remembered: there is no principal to scope the key.
         if key is None or scope.get("method") != "POST" or principal is None:
@@ -69,8 +78,13 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
 async def _send_replay(send: Send, answer: store.Stored) -> None:
     headers = [(k.encode(), v.encode()) for k, v in answer.headers]
     headers.append((b"idempotent-replayed", b"true"))
-    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
-    await send({"type": "http.response.body", "body": answer.body})
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": answer.status,
+        "headers": headers,
+    }
+    await send(start)
+    await send({"type": "http.response.body", "body": answer.body, "more_body": False})
 
 
 class _Answer:
@@ -156,7 +170,7 @@ def _body_once(body: bytes) -> Receive:
     """A `receive` that hands the handler the body read already."""
     sent = False
 
-    async def receive() -> Message:
+    async def receive() -> ReceiveMessage:
         nonlocal sent
         if sent:
             return {"type": "http.disconnect"}

@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
+from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -27,7 +28,7 @@ def auth_middleware(app: ASGIApp) -> ASGIApp:
     """Resolves the bearer credential to a `Principal` in `scope["user"]` (None when absent)."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == ScopeType.HTTP:
             credential = _bearer(scope)
             scope["user"] = await service.principal_for(credential) if credential else None
             scope["auth"] = "bad" if credential is not None and scope["user"] is None else None
@@ -73,7 +74,7 @@ signed_in = Guard(None)
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     """The caller of a guarded route (the guard has checked it is there)."""
-    principal = connection.scope.get("user")
+    principal: Principal | None = connection.scope.get("user")
     if principal is None:
         raise Unauthorized("The bearer credential is missing.")
     return principal

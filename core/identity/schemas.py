@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
@@ -111,5 +111,5 @@ class ApiKeyCreated(Struct):
     created_at: datetime
 
 
-def to_user(row: dict) -> User:
+def to_user(row: dict[str, Any]) -> User:
     return msgspec.convert(row, User, from_attributes=False, strict=False)

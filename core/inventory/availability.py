@@ -29,7 +29,6 @@ from collections.abc import Iterable, Mapping
 import events
 from core import clock
 from core.db import Transaction, is_sqlite, query
-from core.ids import new_id
 
 from .rules import Key
 from .schemas import Availability
@@ -64,7 +63,8 @@ def note(tx: Transaction, product_id: str, before: Sums, after: Sums) -> None:
 
     def event() -> events.Event:
         data = Availability(product_id, after[0], after[1], after[0] - after[1])
-        return events.AvailabilityChanged(id=new_id(), subject=product_id, time=stamp, data=data)
+        # Made at commit: its id is newer than those of the changes it sums up.
+        return events.AvailabilityChanged(subject=product_id, time=stamp, data=data)
 
     tx.emit_net(f"availability:{product_id}", before, after, event)
 

@@ -112,9 +112,7 @@ async def reserve_levels(
 
 def _emit_changed(tx: Transaction, level: schemas.StockLevel, cause: str) -> None:
     changed = schemas.StockLevelChange(**schemas.as_dict(level), cause=cause)
-    tx.emit(
-        events.StockChanged(id=new_id(), subject=level.product_id, time=clock.now(), data=changed)
-    )
+    tx.emit(events.StockChanged(subject=level.product_id, data=changed))
 
 
 async def lock_levels(tx: Transaction, keys: Sequence[Key]) -> dict[Key, dict[str, Any]]:

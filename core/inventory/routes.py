@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.types import ControllerRouterHandler
 
 from core.http.etag import etagged
 from core.http.pagination import Cursor, Limit, Page, paged
@@ -127,4 +128,9 @@ async def availability(product_id: FromPath[str]) -> schemas.Availability:
     return await stock.availability(product_id)
 
 
-ROUTES = [WarehouseController, LocationController, StockController, availability]
+ROUTES: list[ControllerRouterHandler] = [
+    WarehouseController,
+    LocationController,
+    StockController,
+    availability,
+]

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import events
-from core import clock, repo
+from core import repo
 from core.catalog.service import get_product, reorder_points
 from core.db import Transaction, transaction
 from core.errors import FieldError, Invalid
@@ -81,7 +81,7 @@ async def _signal_low(
         was, now, point = on_hand - reserved, on_hand_after - reserved_after, points.get(p, 0)
         if now < point <= was:
             alert = schemas.LowStockAlert(p, now, point)
-            tx.emit(events.StockLow(id=new_id(), subject=p, time=clock.now(), data=alert))
+            tx.emit(events.StockLow(subject=p, data=alert))
 
 
 async def reserve(

@@ -1,6 +1,11 @@
 """Writing events: emit them on the change's `Transaction`; its commit writes them here.
 
-`add` is the untyped entry point of the areas that pass an event type and its resource.
+    tx.emit(events.ProductCreated(subject=product.id, data=product))
+
+The event is a typed value, so the type checker refuses `data` of another resource; `id` and
+`time` are filled in when it is made. Code not handed the `Transaction` calls `write(event)`,
+which emits on the open one. `add(EventType…, subject, data)` is the older, run-time checked
+form, kept until every producer makes its events as values.
 """
 
 from __future__ import annotations
@@ -21,22 +26,32 @@ _COLUMNS = "(id, type, subject, time, data)"
 async def add(event_type: events.EventType, subject: str, data: msgspec.Struct) -> str:
     """Record an event in the open transaction (written at its commit); returns the event id.
 
-    `data` must be the resource type of `event_type` (see `events.DATA_TYPES`), else TypeError:
-    what is stored is exactly what the typed decoder reads back.
+    Transitional: prefer `write(events.<Type>(subject=…, data=…))`. `data` must be the
+    resource type of `event_type` (see `events.DATA_TYPES`), else TypeError: what is stored is
+    exactly what the typed decoder reads back.
     """
     event = events.build(
         event_type.value, id=new_id(), subject=subject, time=clock.now(), data=data
     )
+    return await write(event)
+
+
+async def write(event: events.Event) -> str:
+    """Record a typed event on the open `Transaction` (written at its commit); returns its id.
+
+    Outside any `transaction()` block it is written at once, in the caller's own transaction
+    if a Piccolo one is open."""
     tx = current_transaction()
     if tx is None:
-        await write_all([event])  # outside any transaction: a write of its own
+        await write_all([event])
     else:
         tx.emit(event)
     return event.id
 
 
 async def write_all(pending: Sequence[events.Event]) -> None:
-    """Insert typed events in ONE statement (their `data` as the resource's JSON text).
+    """Insert typed events in ONE statement, stored as the relay publishes them: the envelope
+    in columns, `data` as the resource's JSON text.
 
     On PostgreSQL the same statement notifies the relay, which LISTENs on `RELAY_CHANNEL`:
     the notification is delivered when the transaction commits, so the relay publishes at once

@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET
 
+import events
 from core import repo, search
 from core.db import transaction
 from core.errors import NotFound
@@ -14,7 +15,6 @@ from core.http.pagination import Page
 from core.identity.principal import Principal
 from core.ids import new_id
 from core.outbox import service as outbox
-from events import EventType
 
 from . import schemas
 from .tables import Customer, Supplier
@@ -48,7 +48,7 @@ async def create_customer(data: schemas.CustomerCreate) -> schemas.Customer:
     }
     async with transaction():
         customer = to_customer(await repo.insert(Customer, values, "This customer exists."))
-        await outbox.add(EventType.customer_created, customer.id, customer)
+        await outbox.write(events.CustomerCreated(subject=customer.id, data=customer))
     return customer
 
 
@@ -78,7 +78,7 @@ async def update_customer(
         row = await repo.update(Customer, customer_id, changes, expected_version, "customer")
         row = await search.refresh(Customer, row, "name")
         customer = to_customer(row)
-        await outbox.add(EventType.customer_updated, customer.id, customer)
+        await outbox.write(events.CustomerUpdated(subject=customer.id, data=customer))
     return customer
 
 

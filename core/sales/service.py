@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 
 import events
-from core import clock, money, repo
+from core import money, repo
 from core.catalog import service as catalog
 from core.catalog.schemas import Product
 from core.db import Transaction, require_transaction, transaction
@@ -86,7 +86,7 @@ OrderEvent = (
 
 def _emit(tx: Transaction, event: type[OrderEvent], order: Order) -> None:
     """Emit `event` of the order (the subject is its id, the data the order as shown)."""
-    tx.emit(event(id=new_id(), subject=order.id, time=clock.now(), data=order.resource()))
+    tx.emit(event(subject=order.id, data=order.resource()))
 
 
 async def create_order(data: schemas.SalesOrderCreate, by: Principal) -> schemas.SalesOrder:

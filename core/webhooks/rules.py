@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from common.event_types import can_match, pattern
 from core.errors import ErrorList
-from events.webhooks_rules import KNOWN_TYPES, matches, secret_key
+from events.webhooks_rules import KNOWN_TYPES, secret_key
+
+KNOWN = frozenset(KNOWN_TYPES)
 
 
 def check_subscription(url: str, event_types: list[str], secret: str | None) -> None:
@@ -13,12 +16,19 @@ def check_subscription(url: str, event_types: list[str], secret: str | None) -> 
     errors = ErrorList()
     if problem := url_problem(url):
         errors.add("url", problem)
-    for n, pattern in enumerate(event_types):
-        if not any(matches(pattern, t) for t in KNOWN_TYPES):
-            errors.add(f"event_types[{n}]", f"{pattern} matches no event type")
+    for n, written in enumerate(event_types):
+        if not _can_match(written):
+            errors.add(f"event_types[{n}]", f"{written} matches no event type")
     if secret is not None and secret_key(secret) is None:
         errors.add("secret", "must be whsec_ and the base64 of 24 to 64 bytes")
     errors.raise_if_any()
+
+
+def _can_match(written: str) -> bool:
+    """Whether a subscription's pattern, written as this API takes it (a whole type or a prefix
+    ending in `.*`, `erp.sales_order.*`), can match a known type (`common.event_types`)."""
+    selected = pattern(written)
+    return (selected.exact or written.endswith(".*")) and can_match(selected, KNOWN)
 
 
 def url_problem(url: str) -> str | None:

@@ -121,7 +121,7 @@ async def test_body_too_large_is_413(client: httpx.AsyncClient, admin: dict[str,
     r = await client.post(
         "/products", content=big, headers={**admin, "content-type": "application/json"}
     )
-    assert_problem(r, 413, "too_large")
+    assert_problem(r, 413, "body_too_large")
 
 
 async def test_bad_query_values(client: httpx.AsyncClient, admin: dict[str, str]) -> None:

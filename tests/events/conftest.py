@@ -1,5 +1,5 @@
-"""Fixtures of the relay tests: a private JetStream server per session, relay subprocesses,
-and an incremental reader of the stream."""
+"""Fixtures of the relay tests: relay subprocesses and an incremental reader of the stream of
+the session's JetStream server (`nats_server`, in `tests/conftest.py`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,15 +27,6 @@ from stack.nats import EmbeddedNats
 from tests.core.conftest import admin, client  # noqa: F401
 
 STREAM = "ERP"
-
-
-@pytest.fixture(scope="session")
-def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]:
-    """A JetStream server of this test session (never the shared one on 4222)."""
-    server = EmbeddedNats(tmp_path_factory.mktemp("nats-store"))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -122,6 +122,7 @@ async def test_losing_nats_is_said_once_and_its_return_once(
         await asyncio.to_thread(server.stop)
     # then the dispatcher said so once each way, and nothing logged a traceback per attempt
     assert said == [
+        ("events.webhooks", "nats connected"),  # as the relay and the gateway say it
         ("events.webhooks", "nats disconnected, reconnecting"),
         ("events.webhooks", "nats reconnected"),
     ], said

@@ -1,4 +1,4 @@
-"""Real components for the event-stream tests: a private NATS, a relay subprocess, gateways
+"""Real components for the event-stream tests: the session's NATS, a relay subprocess, gateways
 served by uvicorn in a thread, and a small Server-Sent Events reader."""
 
 from __future__ import annotations
@@ -31,12 +31,10 @@ STREAM_PATH = "/api/v1/events/stream"
 
 
 @pytest.fixture(scope="module")
-def stream_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]:
-    """A private JetStream server for this module (never the shared one on 4222)."""
-    server = EmbeddedNats(tmp_path_factory.mktemp("stream-nats"))
-    server.start()
-    yield server
-    server.stop()
+def stream_nats(nats_server: EmbeddedNats) -> EmbeddedNats:
+    """The session's JetStream server: `relay` publishes the session's one outbox, so to the
+    one stream every other relay of the session publishes to."""
+    return nats_server
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 import jsonschema
 
+from common.problems import CODES
+from gateway.problems import internal_error_handler
 from gateway.settings import GatewaySettings
 from stack.env import PROJECT_ROOT
 from tests.gateway.gateway_support import GatewayFactory, free_port
@@ -99,3 +101,11 @@ async def test_the_event_streams_own_refusals_match_the_published_problem(
         response = await gw.get(STREAM, params={"types": "erp.Bad!"})
         assert_published_problem(response, 400, "malformed")
         assert_published_problem(await gw.get(STREAM), 401, "unauthorized")
+
+
+def test_a_fault_of_the_gateway_has_the_code_of_a_fault_of_core() -> None:
+    # given an unexpected error in a gateway handler, when it is answered
+    response = internal_error_handler(None, RuntimeError("boom"))  # type: ignore[arg-type]
+    # then the problem's code is core's for a fault (`internal`; it was `internal_error`)
+    assert (response.status_code, response.content["code"]) == (500, "internal")
+    assert response.content["code"] == CODES[500][0]

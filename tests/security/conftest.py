@@ -99,12 +99,10 @@ def spawn(
 
 
 @pytest.fixture(scope="package")
-def sec_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]:
-    """A private JetStream server for the security tests."""
-    server = EmbeddedNats(tmp_path_factory.mktemp("sec-nats"))
-    server.start()
-    yield server
-    server.stop()
+def sec_nats(nats_server: EmbeddedNats) -> EmbeddedNats:
+    """The session's JetStream server: `sec_relay` publishes the session's one outbox, so to
+    the one stream every other relay of the session publishes to."""
+    return nats_server
 
 
 @pytest.fixture(scope="package")

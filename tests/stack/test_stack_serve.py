@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from stack.http_guard import Limits, looks_like_method, parse_networks
+from common.settings import networks
+from stack.http_guard import Limits, looks_like_method
 from stack.serve import ServeSettings, SettingsError, argv, config
 
 
@@ -34,7 +35,7 @@ def test_the_variables_are_read() -> None:
     }
     gateway = ServeSettings.from_env("gateway", env)
     core = ServeSettings.from_env("core", env)
-    assert gateway.limits == Limits(2.5, 7.0, 0, parse_networks("10.1.2.3,192.168.0.0/16"))
+    assert gateway.limits == Limits(2.5, 7.0, 0, networks("", "10.1.2.3,192.168.0.0/16"))
     assert gateway.keep_alive_timeout == 1.0
     assert [str(n) for n in core.limits.trusted] == ["10.9.0.0/16"]
 
@@ -68,7 +69,7 @@ def test_a_wrong_value_stops_the_launch_naming_the_variable(name: str, value: st
     ],
 )
 def test_which_address_a_connection_counts_against(host: str, key: str | None) -> None:
-    limits = Limits(max_per_client=5, trusted=parse_networks("10.0.0.0/8"))
+    limits = Limits(max_per_client=5, trusted=networks("", "10.0.0.0/8"))
     assert limits.client_key(host) == key
 
 
