@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from core import money, repo
-from core.db import transaction
+from core.db import require_transaction, transaction
 from core.errors import NotFound
 from core.http.pagination import Page
 from core.identity.principal import Principal
@@ -115,7 +115,7 @@ async def issue_for_order(
     total = subtotal_minor + tax_minor
     values = {
         "id": invoice_id,
-        "number": await next_number("invoice", "INV"),
+        "number": await next_number(require_transaction(), "invoice", "INV"),
         "sales_order_id": sales_order_id,
         "customer_id": customer_id,
         "status": rules.ISSUED,

@@ -119,10 +119,10 @@ async def create_order(
     currency = data.currency or settings().currency
     await _validate(data, currency)
     order_id = new_id()
-    async with transaction():
+    async with transaction() as tx:
         values = {
             "id": order_id,
-            "number": await next_number("purchase_order", "PO"),
+            "number": await next_number(tx, "purchase_order", "PO"),
             "supplier_id": data.supplier_id,
             "status": "draft",
             "currency": currency,
@@ -201,7 +201,7 @@ async def receive(
 ) -> schemas.PurchaseOrder:
     """Book what arrived from the supplier into bins; all lines or nothing."""
     await _require_bins(data.lines)
-    async with transaction():
+    async with transaction() as tx:
         status, version = await _lock(order_id, expected_version)
         rules.check_action("receive", status)
         lines = (await get_order(order_id)).lines
@@ -220,7 +220,7 @@ async def receive(
                 )
         supplier = stock.VIRTUAL["supplier"]
         moves = [stock.Move(r.product_id, supplier, r.location_id, r.quantity) for r in data.lines]
-        await stock.book(moves, cause="receipt", reference=order_id, by=by)
+        await stock.book(tx, moves, cause="receipt", reference=order_id, by=by)
         new_status = rules.next_status(
             "receive", status, outstanding=rules.outstanding(lines, received)
         )

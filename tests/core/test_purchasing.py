@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from core.errors import DomainError, Invalid
-from core.inventory.service import VIRTUAL
+from core.inventory.locations import VIRTUAL
 from core.outbox.tables import OutboxEvent
 from core.purchasing import rules
 from core.purchasing.errors import ExceedsOutstanding, IllegalTransition
