@@ -40,8 +40,8 @@ from core.identity.auth import Guard, auth_middleware, principal_of
 from core.identity.bootstrap import ensure_admin
 from core.identity.principal import Principal
 from core.identity.routes import ROUTES as IDENTITY
+from core.inventory.locations import ensure_virtual_locations
 from core.inventory.routes import ROUTES as INVENTORY
-from core.inventory.service import ensure_virtual_locations
 from core.invoicing.routes import ROUTES as INVOICING
 from core.parties.routes import ROUTES as PARTIES
 from core.purchasing.routes import ROUTES as PURCHASING

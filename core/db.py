@@ -6,8 +6,10 @@ import contextlib
 import io
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +19,13 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.querystring import QueryString
 
+import events
 from common import database_url
 from core.config import DatabaseTimeouts, private_file
 from core.engines import BoundedPostgres, BoundedSQLite, DatabaseUnavailable, is_unavailable
 from events import wake
 
-__all__ = ["DatabaseUnavailable", "is_unavailable"]
+__all__ = ["DatabaseUnavailable", "Transaction", "is_unavailable", "transaction"]
 
 # Any value outside this range would overflow PostgreSQL's BIGINT.
 MAX_QUANTITY = 10**12
@@ -64,31 +67,149 @@ def is_sqlite() -> bool:
     return isinstance(engine(), SQLiteEngine)
 
 
+class Transaction:
+    """The unit of work of one `async with transaction() as tx:` block, handed to every store,
+    ledger, outbox and idempotency function that writes in it.
+
+    It gathers the block's events (`emit`, typed values of `events.Event`) and the events that
+    describe a state at commit (`emit_net`); they are written to the outbox in one INSERT just
+    before the outermost block commits, and the relay is woken once (PostgreSQL: a NOTIFY, sent
+    with that INSERT and delivered at commit; SQLite: a datagram after commit). A nested block
+    (a savepoint) gathers its own and hands them to the enclosing one when it succeeds; a block
+    that fails takes its events with it.
+
+    The queries themselves find the open transaction through Piccolo's context (its engine's
+    `current_transaction`), so a function taking `tx` does not route its queries through it:
+    the parameter says, and the type checker holds, that the function writes only inside a
+    transaction, and gives it the handle to emit events on.
+    """
+
+    def __init__(self, parent: Transaction | None = None) -> None:
+        self.parent = parent
+        self._events: list[events.Event] = []
+        self._nets: dict[str, _Net] = {}
+
+    def emit(self, event: events.Event) -> None:
+        """Write `event` to the outbox when the transaction commits (in emit order)."""
+        self._events.append(event)
+
+    def emit_net(
+        self, key: str, before: object, after: object, event: Callable[[], events.Event]
+    ) -> None:
+        """Say that the state `key` names went from `before` to `after` in this transaction.
+
+        At commit one event (`event()` of the last call, with an id newer than every other
+        event of the transaction) is written per key, and none when the state is back where
+        the transaction found it (`after == before` of the first call)."""
+        held = self._nets.get(key)
+        self._nets[key] = _Net(before if held is None else held.before, after, event)
+
+    def events(self) -> list[events.Event]:
+        """What commit writes: the events in emit order, then one per changed net state."""
+        return [*self._events, *(n.event() for n in self._nets.values() if n.after != n.before)]
+
+    async def savepoint(self) -> Savepoint:
+        """A point to roll back to, the events gathered since included."""
+        piccolo = engine().current_transaction.get()
+        if piccolo is None:
+            raise RuntimeError("a savepoint needs an open transaction")
+        return Savepoint(self, await piccolo.savepoint(), len(self._events), dict(self._nets))
+
+    def _hand_up(self) -> None:
+        if self.parent is None:
+            return
+        self.parent._events.extend(self._events)
+        for key, net in self._nets.items():
+            self.parent.emit_net(key, net.before, net.after, net.event)
+
+
+@dataclass(frozen=True, slots=True)
+class _Net:
+    before: object
+    after: object
+    event: Callable[[], events.Event]
+
+
+@dataclass(frozen=True, slots=True)
+class Savepoint:
+    """A savepoint of a `Transaction` (see `Transaction.savepoint`)."""
+
+    tx: Transaction
+    piccolo: Any
+    events: int
+    nets: dict[str, _Net]
+
+    async def rollback(self) -> None:
+        """Undo everything since the savepoint, in the database and in the handle."""
+        await self.piccolo.rollback_to()
+        del self.tx._events[self.events :]
+        self.tx._nets = dict(self.nets)
+
+
+_current: ContextVar[Transaction | None] = ContextVar("erp_transaction", default=None)
+
+
+def current_transaction() -> Transaction | None:
+    """The handle of the innermost open `transaction()` block of this task, if any."""
+    return _current.get()
+
+
+def require_transaction() -> Transaction:
+    """The handle of the open `transaction()` block, for code called inside one that was not
+    handed it; RuntimeError outside any."""
+    if (tx := _current.get()) is None:
+        raise RuntimeError("this runs inside a transaction() block")
+    return tx
+
+
 @asynccontextmanager
-async def transaction() -> AsyncIterator[None]:
-    """A write transaction; on SQLite it takes the write lock up front (no upgrade deadlock).
+async def transaction() -> AsyncIterator[Transaction]:
+    """A write transaction, yielding its `Transaction` handle; on SQLite it takes the write
+    lock up front (no upgrade deadlock).
 
     Inside an open transaction (a keyed POST runs in one, see `core.idempotency`) it joins it
-    as a savepoint: an error still undoes just this block, and the outer one commits.
+    as a savepoint: an error still undoes just this block (and its events), and the outer one
+    commits. The outermost block writes the events to the outbox just before its commit.
     """
     db = engine()
-    if (outer := db.current_transaction.get()) is not None:
-        savepoint = await outer.savepoint()
-        try:
-            yield
-        except Exception:  # a cancelled request's outer transaction rolls back as a whole
-            await savepoint.rollback_to()
-            raise
-        await savepoint.release()
-        return
-    if not isinstance(db, SQLiteEngine):
-        async with db.transaction():
-            yield
-        return
-    async with db.transaction(transaction_type=TransactionType.immediate):
-        yield
-    # Committed: the relay may publish at once (PostgreSQL has NOTIFY for this; see outbox).
-    wake.nudge()
+    outer = _current.get()
+    tx = Transaction(outer)
+    token = _current.set(tx)
+    try:
+        if (piccolo := db.current_transaction.get()) is not None:
+            savepoint = await piccolo.savepoint()
+            try:
+                yield tx
+                if outer is None:  # a Piccolo transaction opened directly: ours to write
+                    await _write_events(tx)
+            except Exception:  # a cancelled request's outer transaction rolls back as a whole
+                await savepoint.rollback_to()
+                raise
+            await savepoint.release()
+            tx._hand_up()
+            return
+        if isinstance(db, SQLiteEngine):
+            block = db.transaction(transaction_type=TransactionType.immediate)
+        else:
+            block = db.transaction()
+        async with block:
+            yield tx
+            written = await _write_events(tx)
+    finally:
+        _current.reset(token)
+    if written and isinstance(db, SQLiteEngine):
+        # Committed: the relay may publish at once (on PostgreSQL the NOTIFY did this).
+        wake.nudge()
+
+
+async def _write_events(tx: Transaction) -> bool:
+    """Write the transaction's events to the outbox (one statement); whether there were any."""
+    from core.outbox.service import write_all  # the outbox builds on this module
+
+    pending = tx.events()
+    if pending:
+        await write_all(pending)
+    return bool(pending)
 
 
 async def query(sql: str, *args: Any) -> list[dict[str, Any]]:

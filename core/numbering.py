@@ -5,20 +5,23 @@ from __future__ import annotations
 from piccolo.columns import BigInt, Varchar
 from piccolo.table import Table
 
+from core.db import Transaction, query
+
 
 class Counter(Table, tablename="counters"):
     name = Varchar(length=32, primary_key=True)
     value = BigInt(default=0, null=False)
 
 
-async def next_number(name: str, prefix: str) -> str:
-    """The next number of a series; call inside the transaction that uses it."""
-    # Create the series at 0 if it is new (two first documents may race: one insert wins),
-    # then take the next value under the row lock the update holds until commit.
-    await Counter.insert(Counter(name=name, value=0)).on_conflict(action="DO NOTHING")
-    rows = (
-        await Counter.update({Counter.value: Counter.value + 1})
-        .where(Counter.name == name)
-        .returning(Counter.value)
+async def next_number(tx: Transaction, name: str, prefix: str) -> str:
+    """The next number of a series, taken in `tx` (one statement).
+
+    The series starts at 1 when new (two first documents may race: one insert wins, the other
+    updates); the row stays locked until `tx` ends, so numbers are gap-free and in order.
+    """
+    rows = await query(
+        "INSERT INTO counters (name, value) VALUES ({}, 1) "
+        "ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value",
+        name,
     )
-    return f"{prefix}-{rows[0]['value']:06d}"
+    return f"{prefix}-{int(rows[0]['value']):06d}"

@@ -131,7 +131,7 @@ def simulate(
 async def seed_large(products: int, moves: int, console: Console, seed: int = 7) -> LargeResult:
     """Load the large dataset into the configured database (adds to what is there)."""
     from core import db
-    from core.inventory.service import VIRTUAL, ensure_virtual_locations
+    from core.inventory.locations import VIRTUAL, ensure_virtual_locations
 
     await db.connect()
     try:
@@ -164,14 +164,16 @@ async def seed_large(products: int, moves: int, console: Console, seed: int = 7)
 
 async def _ensure_bins() -> list[str]:
     """Two warehouses of 50 sellable bins each for the large dataset (created once)."""
-    from core.inventory import schemas, service
+    from core.inventory import locations, schemas
     from core.inventory.tables import Location, Warehouse
 
     for code in ("BIG1", "BIG2"):
         if not await Warehouse.exists().where(Warehouse.code == code):
-            wh = await service.create_warehouse(schemas.WarehouseCreate(code, f"Bulk store {code}"))
+            wh = await locations.create_warehouse(
+                schemas.WarehouseCreate(code, f"Bulk store {code}")
+            )
             for n in range(1, 51):
-                await service.create_location(schemas.LocationCreate(wh.id, f"L-{n:02d}"))
+                await locations.create_location(schemas.LocationCreate(wh.id, f"L-{n:02d}"))
     rows = await Location.select(Location.id).where(Location.warehouse.code.is_in(["BIG1", "BIG2"]))
     return sorted(r["id"] for r in rows)
 

@@ -136,6 +136,23 @@ async def archive_product(product_id: str, expected_version: int | None) -> sche
     return product
 
 
+async def by_ids_or_skus(
+    product_ids: list[str], skus: list[str]
+) -> tuple[dict[str, schemas.Product], dict[str, schemas.Product]]:
+    """The products with these ids, and those with these SKUs (archived ones included), in
+    one query: (by id, by SKU)."""
+    if not product_ids and not skus:
+        return {}, {}
+    ids, codes = sorted(set(product_ids)), sorted(set(skus))
+    query = Product.select()
+    if ids and codes:
+        query = query.where(Product.id.is_in(ids) | Product.sku.is_in(codes))
+    else:
+        query = query.where(Product.id.is_in(ids) if ids else Product.sku.is_in(codes))
+    found = [to_product(r) for r in await query]
+    return {p.id: p for p in found if p.id in ids}, {p.sku: p for p in found if p.sku in codes}
+
+
 async def barcodes(product_ids: list[str]) -> dict[str, str | None]:
     """The barcode (or None) of each product that exists, in one query (the pick list's)."""
     rows = await Product.select(Product.id, Product.barcode).where(

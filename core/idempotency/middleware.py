@@ -69,10 +69,7 @@ def idempotency_middleware(app: ASGIApp) -> ASGIApp:
             b"%s\n%s\n%s\n" % (scope["path"].encode(), scope.get("query_string", b""), body)
         ).hexdigest()
         rid = store.record_id(principal.id, key)
-        # Done already: replay without taking a write lock.
-        if (replay := await store.lookup(rid, digest)) is not None:
-            await _send_replay(send, replay)
-            return
+        # A key done already is found by the claim (one insert; a read only on conflict).
         await _run_once(app, scope, body, send, rid, digest)
 
     return middleware
@@ -133,9 +130,9 @@ async def _run_once(
     answer = _Answer()
     replay: store.Stored | None = None
     try:
-        async with db.transaction():
-            if (replay := await store.claim(rid, digest)) is None:
-                await _run_and_record(app, scope, body, answer, rid)
+        async with db.transaction() as tx:
+            if (replay := await store.claim(tx, rid, digest)) is None:
+                await _run_and_record(tx, app, scope, body, answer, rid)
                 failpoint(BEFORE_COMMIT)
     except _Forget:
         pass  # nothing of it is committed: a retry runs it anew
@@ -148,27 +145,25 @@ async def _run_once(
 
 
 async def _run_and_record(
-    app: ASGIApp, scope: Scope, body: bytes, answer: _Answer, rid: str
+    tx: db.Transaction, app: ASGIApp, scope: Scope, body: bytes, answer: _Answer, rid: str
 ) -> None:
-    """Run the handler and record its answer on the claim, inside the open transaction."""
-    transaction = db.engine().current_transaction.get()
-    if transaction is None:
-        raise RuntimeError("a keyed POST runs inside the transaction `_run_once` opened")
-    before = await transaction.savepoint()
+    """Run the handler and record its answer on the claim, in `tx` (the services' own blocks
+    join it, so their changes and events commit with the answer)."""
+    before = await tx.savepoint()
     await app(scope, _body_once(body), answer.capture)
     if not answer.remembered():
         raise _Forget
     stored = answer.stored()
     try:
-        await store.complete(rid, stored)
+        await store.complete(tx, rid, stored)
     except asyncpg.InFailedSQLTransactionError:
         # A statement that failed outside the services' transaction blocks spoilt PostgreSQL's
         # transaction (autocommit would have kept what came before it). A refusal is
         # remembered without the request's changes; an answer of success is not true then.
         if stored.status < 400:
             raise
-        await before.rollback_to()
-        await store.complete(rid, stored)
+        await before.rollback()
+        await store.complete(tx, rid, stored)
 
 
 def _body_once(body: bytes) -> Receive:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 
 from core.config import settings
+from core.db import Transaction
 from core.errors import IdempotencyMismatch
 from events import sealing
 
@@ -51,14 +52,9 @@ def _answer_of(row: dict[str, object], request_hash: str) -> Stored | None:
     return _open(str(row["response"])) if row["state"] == DONE else None
 
 
-async def lookup(rid: str, request_hash: str) -> Stored | None:
-    """The remembered answer, if the key's request is done (read without locking anything)."""
-    row = await IdempotencyRecord.select().where(IdempotencyRecord.id == rid).first()
-    return None if row is None else _answer_of(row, request_hash)
-
-
-async def claim(rid: str, request_hash: str) -> Stored | None:
-    """Claim the key in the open transaction: None means "do the work", else the answer to replay.
+async def claim(tx: Transaction, rid: str, request_hash: str) -> Stored | None:
+    """Claim the key in `tx`: None means "do the work", else the answer to replay (422 when
+    the key was used for another request). One insert; the row is read only on conflict.
 
     A duplicate still running elsewhere holds its uncommitted row: PostgreSQL makes this insert
     wait for that transaction, SQLite's write lock made this whole transaction wait. Once it
@@ -77,11 +73,11 @@ async def claim(rid: str, request_hash: str) -> Stored | None:
         # A committed "running" row is a claim of the previous version, which committed claims
         # on their own; its request died unanswered (an answer would be here), so run it again.
         # The guard makes a concurrent duplicate doing the same wait for us, then replay.
-        if await _take_over(rid, now):
+        if await _take_over(tx, rid, now):
             return None
 
 
-async def _take_over(rid: str, now: datetime) -> bool:
+async def _take_over(tx: Transaction, rid: str, now: datetime) -> bool:
     taken = (
         await IdempotencyRecord.update({IdempotencyRecord.created_at: now})
         .where((IdempotencyRecord.id == rid) & (IdempotencyRecord.state == RUNNING))
@@ -90,8 +86,8 @@ async def _take_over(rid: str, now: datetime) -> bool:
     return bool(taken)
 
 
-async def complete(rid: str, answer: Stored) -> None:
-    """Record the answer on the row `claim` took, in the same transaction."""
+async def complete(tx: Transaction, rid: str, answer: Stored) -> None:
+    """Record the answer on the row `claim` took, in the same transaction `tx`."""
     done = (
         await IdempotencyRecord.update(
             {

@@ -3,18 +3,15 @@
 A product's availability (`on_hand`, `reserved`, `available` summed over sellable bins, the
 resource of `GET /products/{id}/availability`) is what a shop shows and a customer may see;
 the per-bin `erp.stock.changed` rows are staff business. Every change of a level passes
-`ledger.change_levels`, which hands its deltas to `track`.
+`ledger.change_levels` (or `stock.reserve`, which knows the sums from the rows it locked), and
+tells the transaction the product's sums before and after it (`note`).
 
-`track` keeps at most ONE outbox row per product in the open transaction (source: the
-contract, "Events"; the storefront brief, issue 10): the first change inserts it, each later one
-rewrites it with the sums after that change and a fresh id (so it sorts after the changes it
-sums up), and when the transaction is back where it began for that product (a reservation
-released again, a count undone) the row is deleted. Changes between bins of the same kind
-(sellable to sellable, as picking does) leave the sums alone and write nothing.
-
-The rows are found again by every id they were given, never by memory alone, so a savepoint
-rolled back inside the transaction (a refused step of a keyed POST) cannot lead to a second row:
-the rollback restores the row together with the levels it describes.
+The transaction writes at most ONE event per product (source: the contract, "Events"; the
+storefront brief, issue 10): with the sums at commit and an id newer than the changes it sums
+up, and none when the sums are back where the transaction found them (a reservation released
+again, a count undone). Changes between bins of the same kind (sellable to sellable, as
+picking does) leave the sums alone and write nothing. A savepoint rolled back inside the
+transaction (a refused step of a keyed POST) takes what it noted with it (`core.db`).
 
 The sums must be those at commit, or a stale event could be the last one published. SQLite has
 one writer at a time. On PostgreSQL two transactions may change one product in different bins
@@ -28,60 +25,48 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from contextvars import ContextVar
-from dataclasses import dataclass, field
 
-import msgspec
-
+import events
 from core import clock
-from core.db import engine, is_sqlite, query
-from core.ids import new_id
-from core.outbox import service as outbox
-from events import EventType
+from core.db import Transaction, is_sqlite, query
 
 from .rules import Key
 from .schemas import Availability
 from .tables import Location
 
 Sums = tuple[int, int]  # (on_hand, reserved) over sellable bins
+Change = tuple[Sums, Sums]  # a product's sums before and after a change
 # The class of PostgreSQL's two-key advisory locks that stand for a product's stock (the
 # migration and relay locks use the one-key form, a separate key space).
 PRODUCT_LOCK = 7243003
 
 
-@dataclass(slots=True)
-class _Written:
-    """What one transaction wrote for one product: its row's ids and the sums it started from."""
-
-    before: Sums
-    ids: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class _Pending:
-    transaction: object  # held, so its identity cannot be reused while we compare with it
-    products: dict[str, _Written] = field(default_factory=dict)
-
-
-_pending: ContextVar[_Pending | None] = ContextVar("availability_pending", default=None)
-
-
-async def track(changes: Mapping[Key, tuple[int, int]]) -> None:
-    """Write or rewrite the availability event of each product whose sellable sums these
-    (on_hand, reserved) deltas per (product, location) changed; call it after applying them."""
+async def track(tx: Transaction, changes: Mapping[Key, tuple[int, int]]) -> dict[str, Change]:
+    """Note the sellable sums of each product these (on_hand, reserved) deltas per
+    (product, location) changed; call it after applying them, with the products' locks held
+    (two reads). Returns each such product's sums before and after."""
     net = await _sellable_net(changes)
     if not net:
-        return
+        return {}
     after = await _sums(sorted(net))
-    written = _written()
+    out: dict[str, Change] = {}
     for product_id in sorted(net):
-        now = after[product_id]
-        entry = written.get(product_id)
-        if entry is None:
-            on_hand, reserved = net[product_id]
-            entry = _Written((now[0] - on_hand, now[1] - reserved))
-            written[product_id] = entry
-        await _write(product_id, now, entry)
+        now, (on_hand, reserved) = after[product_id], net[product_id]
+        out[product_id] = ((now[0] - on_hand, now[1] - reserved), now)
+        note(tx, product_id, *out[product_id])
+    return out
+
+
+def note(tx: Transaction, product_id: str, before: Sums, after: Sums) -> None:
+    """The product's sellable sums went from `before` to `after` in `tx` (see the module)."""
+    stamp = clock.now()
+
+    def event() -> events.Event:
+        data = Availability(product_id, after[0], after[1], after[0] - after[1])
+        # Made at commit: its id is newer than those of the changes it sums up.
+        return events.AvailabilityChanged(subject=product_id, time=stamp, data=data)
+
+    tx.emit_net(f"availability:{product_id}", before, after, event)
 
 
 async def serialize(product_ids: Iterable[str]) -> None:
@@ -97,18 +82,6 @@ async def serialize(product_ids: Iterable[str]) -> None:
         PRODUCT_LOCK,
         ids,
     )
-
-
-def _written() -> dict[str, _Written]:
-    """This transaction's rows by product (a throw-away dict outside any transaction)."""
-    transaction = engine().current_transaction.get()
-    if transaction is None:
-        return {}
-    pending = _pending.get()
-    if pending is None or pending.transaction is not transaction:
-        pending = _Pending(transaction)
-        _pending.set(pending)
-    return pending.products
 
 
 async def _sellable_net(changes: Mapping[Key, tuple[int, int]]) -> dict[str, Sums]:
@@ -138,27 +111,3 @@ async def _sums(product_ids: list[str]) -> dict[str, Sums]:
     )
     found = {r["product_id"]: (int(r["on_hand"]), int(r["reserved"])) for r in rows}
     return {p: found.get(p, (0, 0)) for p in product_ids}
-
-
-async def _write(product_id: str, sums: Sums, entry: _Written) -> None:
-    """Make the product's one row say `sums`, or remove it when they are what it began with."""
-    marks = ", ".join("{}" for _ in entry.ids)
-    if sums == entry.before:
-        if entry.ids:
-            await query(f"DELETE FROM outbox WHERE id IN ({marks})", *entry.ids)
-        return
-    data = Availability(product_id, sums[0], sums[1], sums[0] - sums[1])
-    fresh = new_id()
-    rewritten = []
-    if entry.ids:
-        rewritten = await query(
-            f"UPDATE outbox SET id = {{}}, time = {{}}, data = {{}} WHERE id IN ({marks}) "
-            "RETURNING id",
-            fresh,
-            clock.now(),
-            msgspec.json.encode(data).decode(),
-            *entry.ids,
-        )
-    if not rewritten:
-        fresh = await outbox.add(EventType.availability_changed, product_id, data)
-    entry.ids.append(fresh)

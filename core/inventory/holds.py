@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.catalog.service import skus
+from core.db import Transaction
 
 from . import availability, ledger, rules
 from .errors import InsufficientStock, ShortLine
@@ -31,7 +32,7 @@ Key = rules.Key
 # What the given documents picked of a product at a bin: (references, product, bin) -> picked.
 PickedBy = Callable[[Sequence[str], str, str], Awaitable[Mapping[str, int]]]
 # Told, in the count's transaction, how the holds at (product, bin) were met: rules.Room.
-Moved = Callable[[str, str, rules.Room], Awaitable[None]]
+Moved = Callable[[Transaction, str, str, rules.Room], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +55,11 @@ async def held_by(reference: str, products: Sequence[str]) -> dict[Key, int]:
 
 
 async def _unpicked(
-    reference: str | None, keys: Sequence[Key], picked_by: PickedBy | None
+    tx: Transaction, reference: str | None, keys: Sequence[Key], picked_by: PickedBy | None
 ) -> dict[Key, list[tuple[str, int, int]]]:
     """Per bin, the other documents holding there: (reference, held, picked there), locked."""
     held: dict[Key, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for r in await ledger.lock_holds(keys):
+    for r in await ledger.lock_holds(tx, keys):
         if r["reference"] != reference:
             held[(r["product_id"], r["location_id"])][r["reference"]] += int(r["quantity"])
     out: dict[Key, list[tuple[str, int, int]]] = {}
@@ -94,6 +95,7 @@ async def _not_there(
 
 
 async def hold_picks(
+    tx: Transaction,
     reference: str,
     picked: Mapping[Key, int],
     index: Mapping[Key, int],
@@ -111,12 +113,12 @@ async def hold_picks(
     delta = rules.rebalance(held, picked)
     if not delta:
         return []
-    levels = await ledger.lock_levels(list(delta))
+    levels = await ledger.lock_levels(tx, list(delta))
     free = {k: int(r["on_hand"]) - int(r["reserved"]) for k, r in levels.items()}
     tight = [k for k, d in delta.items() if d > free[k]]
     others = {
         k: [(r, h - p) for r, h, p in rows if h > p]
-        for k, rows in (await _unpicked(reference, tight, picked_by)).items()
+        for k, rows in (await _unpicked(tx, reference, tight, picked_by)).items()
     }
     shifts, lacking = rules.swaps(delta, free, others)
     if lacking:
@@ -126,20 +128,22 @@ async def hold_picks(
         net[k] += d
     changes = {k: (0, d) for k, d in sorted(net.items()) if d}
     if changes:
-        await ledger.change_levels(changes, "reservation", dict(index))
-    await ledger.shift_holds(shifts)
+        await ledger.change_levels(tx, changes, "reservation", dict(index))
+    await ledger.shift_holds(tx, shifts)
     await Reservation.delete().where(
         (Reservation.reference == reference) & Reservation.product_id.is_in(products)
     )
     after = [
-        (p, loc, held.get((p, loc), 0) + delta.get((p, loc), 0))
+        rules.Hold(p, loc, held.get((p, loc), 0) + delta.get((p, loc), 0))
         for p, loc in sorted(set(held) | set(delta))
     ]
-    await ledger.add_reservations(reference, after)
+    await ledger.add_reservations(tx, reference, after)
     return shifts
 
 
-async def make_room(key: Key, counted: int, holders: Holders | None) -> rules.Room | None:
+async def make_room(
+    tx: Transaction, key: Key, counted: int, holders: Holders | None
+) -> rules.Room | None:
     """Before a count books its difference: when it is below what the bin holds, move the holds
     that no longer fit to free stock in the warehouse's other sellable bins, or drop them.
 
@@ -149,21 +153,22 @@ async def make_room(key: Key, counted: int, holders: Holders | None) -> rules.Ro
     product_id, location_id = key
     await availability.serialize([product_id])  # the bins read below stay as they are
     beside = await ledger.free_bins_beside(product_id, location_id)
-    levels = await ledger.lock_levels([key, *((product_id, loc) for loc in beside)])
+    levels = await ledger.lock_levels(tx, [key, *((product_id, loc) for loc in beside)])
     excess = int(levels[key]["reserved"]) - counted
     if excess <= 0:
         return None
     picked_by = holders.picked if holders else None
-    here = (await _unpicked(None, [key], picked_by)).get(key, [])
+    here = (await _unpicked(tx, None, [key], picked_by)).get(key, [])
     free = [(loc, _free(levels[(product_id, loc)])) for loc in beside]
     room = rules.make_room(key, excess, here, [(loc, f) for loc, f in free if f > 0])
     net: defaultdict[Key, int] = defaultdict(int, rules.shifted_levels(room.shifts))
     net[key] -= sum(room.lost.values())
-    await ledger.change_levels({k: (0, d) for k, d in sorted(net.items()) if d}, "reallocation")
+    changes = {k: (0, d) for k, d in sorted(net.items()) if d}
+    await ledger.change_levels(tx, changes, "reallocation")
     lost = [(ref, key, q) for ref, q in sorted(room.lost.items())]
-    await ledger.shift_holds(room.shifts, lost)
+    await ledger.shift_holds(tx, room.shifts, lost)
     if holders:
-        await holders.moved(product_id, location_id, room)
+        await holders.moved(tx, product_id, location_id, room)
     return room
 
 

@@ -1,21 +1,21 @@
 """The stock ledger's storage: levels changed under lock, moves appended, events written.
 
-Every function here runs inside the caller's transaction. Levels are always touched in
-(product id, location id) order, so concurrent transactions queue instead of deadlocking; on
-PostgreSQL the rows are locked with FOR UPDATE, on SQLite the transaction holds the write lock.
+Every writer here takes the caller's `Transaction` first and emits its events on it. Levels
+are always touched in (product id, location id) order, so concurrent transactions queue
+instead of deadlocking; on PostgreSQL the rows are locked with FOR UPDATE, on SQLite the
+transaction holds the write lock.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
+import events
 from core import clock
-from core.db import is_sqlite, query
+from core.db import Transaction, is_sqlite, query
 from core.ids import new_id
-from core.outbox import service as outbox
-from events import EventType
 
 from . import availability, rules, schemas
 from .errors import InsufficientStock, ShortLine
@@ -36,7 +36,7 @@ def _for_update() -> str:
     return "" if is_sqlite() else " FOR UPDATE OF s"
 
 
-async def ensure_levels(keys: Iterable[Key]) -> None:
+async def ensure_levels(tx: Transaction, keys: Iterable[Key]) -> None:
     """Create the missing level rows (zero) so they can be locked and updated."""
     now = clock.now()
     rows = [
@@ -56,27 +56,70 @@ async def ensure_levels(keys: Iterable[Key]) -> None:
         await StockLevel.insert(*rows).on_conflict(action="DO NOTHING")
 
 
-async def lock_sellable(product_ids: Sequence[str]) -> dict[str, list[tuple[str, int]]]:
-    """Sellable bins with stock free per product, locked, as (location_id, available) pairs."""
+class Level(NamedTuple):
+    """A stock level row as locked: its id, product, bin and quantities."""
+
+    id: str
+    product_id: str
+    location_id: str
+    on_hand: int
+    reserved: int
+
+    @property
+    def free(self) -> int:
+        return self.on_hand - self.reserved
+
+
+async def lock_sellable(tx: Transaction, product_ids: Sequence[str]) -> list[Level]:
+    """Every level of these products in sellable bins, locked, in lock order (one read after
+    the products' locks)."""
     ids = sorted(set(product_ids))
     await availability.serialize(ids)  # first: a product's lock before any of its rows
     rows = await StockLevel.raw(
-        f"SELECT s.product_id, s.location_id, s.on_hand - s.reserved AS free {_SELLABLE_JOIN} "
+        f"SELECT s.id, s.product_id, s.location_id, s.on_hand, s.reserved {_SELLABLE_JOIN} "
         f"AND s.product_id IN ({_marks(ids)}) ORDER BY s.product_id, s.location_id{_for_update()}",
         *ids,
     )
-    out: dict[str, list[tuple[str, int]]] = {p: [] for p in ids}
-    for r in rows:
-        if r["free"] > 0:
-            out[r["product_id"]].append((r["location_id"], r["free"]))
-    return out
+    return [
+        Level(r["id"], r["product_id"], r["location_id"], int(r["on_hand"]), int(r["reserved"]))
+        for r in rows
+    ]
 
 
-async def lock_levels(keys: Sequence[Key]) -> dict[Key, dict[str, Any]]:
+async def reserve_levels(
+    tx: Transaction, levels: Sequence[Level], held: Sequence[rules.Hold]
+) -> None:
+    """Add `held` to the reserved units of these levels (locked by `lock_sellable`, which
+    showed the units free) in ONE statement, and emit each level's `erp.stock.changed`."""
+    by_key = {(lv.product_id, lv.location_id): lv for lv in levels}
+    touched = [(by_key[(h.product_id, h.location_id)], h.quantity) for h in held]
+    if not touched:
+        return
+    cases = " ".join("WHEN {} THEN CAST({} AS BIGINT)" for _ in touched)
+    await query(
+        f"UPDATE stock_levels SET reserved = reserved + CASE id {cases} END, "
+        f"version = version + 1, updated_at = {{}} WHERE id IN ({_marks(touched)})",
+        *[v for lv, q in touched for v in (lv.id, q)],
+        clock.now(),
+        *[lv.id for lv, _ in touched],
+    )
+    for lv, q in touched:
+        after = schemas.StockLevel(
+            lv.product_id, lv.location_id, lv.on_hand, lv.reserved + q, lv.free - q
+        )
+        _emit_changed(tx, after, "reservation")
+
+
+def _emit_changed(tx: Transaction, level: schemas.StockLevel, cause: str) -> None:
+    changed = schemas.StockLevelChange(**schemas.as_dict(level), cause=cause)
+    tx.emit(events.StockChanged(subject=level.product_id, data=changed))
+
+
+async def lock_levels(tx: Transaction, keys: Sequence[Key]) -> dict[Key, dict[str, Any]]:
     """The level rows of these (product, location) pairs, locked, in lock order."""
     keys = sorted(set(keys))
     await availability.serialize(k[0] for k in keys)  # first: a product's lock, then its rows
-    await ensure_levels(keys)
+    await ensure_levels(tx, keys)
     clause = " OR ".join("(s.product_id = {} AND s.location_id = {})" for _ in keys)
     rows = await StockLevel.raw(
         f"SELECT s.* FROM stock_levels s WHERE {clause} "
@@ -109,14 +152,18 @@ async def location_kinds(location_ids: Iterable[str]) -> dict[str, str]:
 
 
 async def change_levels(
+    tx: Transaction,
     changes: dict[Key, tuple[int, int]],
     cause: str,
     index: dict[Key, int] | None = None,
     what: str = "lines",
-) -> list[schemas.StockLevel]:
-    """Apply (on_hand, reserved) deltas in lock order; bins may never go negative (409)."""
+) -> tuple[list[schemas.StockLevel], dict[str, availability.Change]]:
+    """Apply (on_hand, reserved) deltas in lock order; bins may never go negative (409).
+
+    Returns the levels after, and the sellable sums before and after of each product whose
+    sums changed (read under the products' locks)."""
     kinds = await location_kinds(k[1] for k in changes)
-    await ensure_levels(changes)
+    await ensure_levels(tx, changes)
     levels, short = [], []
     for key, (on_hand, reserved) in sorted(changes.items()):
         row = await _apply(key, on_hand, reserved, guarded=kinds.get(key[1]) == "bin")
@@ -133,15 +180,13 @@ async def change_levels(
     if short:
         raise InsufficientStock(short, what)
     for level in levels:
-        changed = schemas.StockLevelChange(**schemas.as_dict(level), cause=cause)
-        await outbox.add(EventType.stock_changed, level.product_id, changed)
+        _emit_changed(tx, level, cause)
     # The product's sellable sums: one `erp.availability.changed` per product and transaction.
-    await availability.track(changes)
-    return levels
+    return levels, await availability.track(tx, changes)
 
 
 async def append_moves(
-    moves: Sequence[rules.Move], cause: str, reference: str, by: str | None
+    tx: Transaction, moves: Sequence[rules.Move], cause: str, reference: str, by: str | None
 ) -> None:
     now = clock.now()
     await StockMove.insert(
@@ -181,7 +226,7 @@ async def reservations_of(reference: str, product_id: str | None = None) -> list
     return await query.order_by(Reservation.product_id).order_by(Reservation.location_id)
 
 
-async def lock_holds(keys: Sequence[Key]) -> list[dict[str, Any]]:
+async def lock_holds(tx: Transaction, keys: Sequence[Key]) -> list[dict[str, Any]]:
     """Every document's reservation rows at these (product, bin) pairs, locked (PostgreSQL) in
     (reference, id) order; call it with the products' locks held (`lock_levels`)."""
     if not keys:
@@ -197,7 +242,7 @@ async def lock_holds(keys: Sequence[Key]) -> list[dict[str, Any]]:
 
 
 async def shift_holds(
-    shifts: Sequence[rules.Shift], dropped: Sequence[tuple[str, Key, int]] = ()
+    tx: Transaction, shifts: Sequence[rules.Shift], dropped: Sequence[tuple[str, Key, int]] = ()
 ) -> None:
     """Rewrite the reservation rows of documents whose holds moved (`shifts`) or shrank
     (`dropped`: reference, (product, bin), quantity); the levels are the caller's."""
@@ -214,7 +259,8 @@ async def shift_holds(
         await Reservation.delete().where(
             (Reservation.reference == reference) & (Reservation.product_id == product_id)
         )
-        await add_reservations(reference, [(product_id, k, q) for k, q in sorted(totals.items())])
+        held = [rules.Hold(product_id, k, q) for k, q in sorted(totals.items())]
+        await add_reservations(tx, reference, held)
 
 
 async def free_bins_beside(product_id: str, location_id: str) -> list[str]:
@@ -241,7 +287,7 @@ async def holds_of(reference: str) -> list[dict[str, Any]]:
     )
 
 
-async def add_reservations(reference: str, held: Iterable[tuple[str, str, int]]) -> None:
+async def add_reservations(tx: Transaction, reference: str, held: Iterable[rules.Hold]) -> None:
     now = clock.now()
     rows = [
         Reservation(

@@ -16,7 +16,7 @@ from core.identity.auth import Caller, allow
 # hand `sales.mark_paid` in the same way).
 from core.sales import service as sales
 
-from . import schemas, service, stock
+from . import locations, schemas, stock
 
 
 class WarehouseController(Controller):
@@ -28,19 +28,19 @@ class WarehouseController(Controller):
         self, request: Request[Any, Any, Any], limit: Limit = 50, cursor: Cursor = None
     ) -> Response[Page[schemas.Warehouse]]:
         """List warehouses."""
-        return paged(request, await service.list_warehouses(cursor, limit))
+        return paged(request, await locations.list_warehouses(cursor, limit))
 
     @post(guards=[allow("warehouses:write")])
     async def create_warehouse(
         self, data: JSONBody[schemas.WarehouseCreate]
     ) -> Response[schemas.Warehouse]:
         """Add a warehouse."""
-        return etagged(await service.create_warehouse(data), 201)
+        return etagged(await locations.create_warehouse(data), 201)
 
     @get("/{warehouse_id:str}", guards=[allow("warehouses:read")])
     async def get_warehouse(self, warehouse_id: FromPath[str]) -> Response[schemas.Warehouse]:
         """One warehouse."""
-        return etagged(await service.get_warehouse(warehouse_id))
+        return etagged(await locations.get_warehouse(warehouse_id))
 
 
 class LocationController(Controller):
@@ -59,7 +59,7 @@ class LocationController(Controller):
         cursor: Cursor = None,
     ) -> Response[Page[schemas.Location]]:
         """List locations (bins), by warehouse and code (case-insensitive) if asked."""
-        page = await service.list_locations(warehouse_id, sellable, cursor, limit, kind, code)
+        page = await locations.list_locations(warehouse_id, sellable, cursor, limit, kind, code)
         return paged(request, page)
 
     @post(guards=[allow("warehouses:write")])
@@ -67,12 +67,12 @@ class LocationController(Controller):
         self, data: JSONBody[schemas.LocationCreate]
     ) -> Response[schemas.Location]:
         """Add a location (bin) to a warehouse."""
-        return etagged(await service.create_location(data), 201)
+        return etagged(await locations.create_location(data), 201)
 
     @get("/{location_id:str}", guards=[allow("warehouses:read")])
     async def get_location(self, location_id: FromPath[str]) -> Response[schemas.Location]:
         """One location."""
-        return etagged(await service.get_location(location_id))
+        return etagged(await locations.get_location(location_id))
 
 
 class StockController(Controller):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import InsufficientStock, ShortLine
 
@@ -21,6 +22,41 @@ class Move:
 
 
 Key = tuple[str, str]  # (product_id, location_id)
+
+
+class BinQuantity(NamedTuple):
+    """A quantity of a product at one location: what a document holds there (a hold), what was
+    picked there (a pick), or what is free there."""
+
+    product_id: str
+    location_id: str
+    quantity: int
+
+
+Hold = BinQuantity  # what a document holds of a product at a bin
+Pick = BinQuantity  # what was picked of a product at a bin
+
+
+class Demand(NamedTuple):
+    """A quantity of a product a document asks to reserve (one order line)."""
+
+    product_id: str
+    quantity: int
+
+
+class Free(NamedTuple):
+    """Units of a product free at one bin (on hand less reserved)."""
+
+    location_id: str
+    quantity: int
+
+
+def merge(quantities: Iterable[BinQuantity]) -> list[BinQuantity]:
+    """The quantities summed per (product, bin), in lock order; zero sums left out."""
+    total: dict[Key, int] = defaultdict(int)
+    for p, loc, q in quantities:
+        total[(p, loc)] += q
+    return [BinQuantity(p, loc, q) for (p, loc), q in sorted(total.items()) if q]
 
 
 def code(raw: str) -> str:
@@ -42,9 +78,7 @@ def deltas(moves: Iterable[Move]) -> dict[Key, tuple[int, int]]:
     return {k: (v[0], v[1]) for k, v in sorted(out.items())}
 
 
-def allocate(
-    lines: Sequence[tuple[str, int]], available: Mapping[str, Sequence[tuple[str, int]]]
-) -> list[tuple[str, str, int]]:
+def allocate(lines: Sequence[Demand], available: Mapping[str, Sequence[Free]]) -> list[Hold]:
     """Spread each line over bins with stock (in the given order): all lines or nothing.
 
     `available` maps a product to its (location_id, available) pairs. Returns
@@ -61,15 +95,15 @@ def allocate(
     ]
     if short:
         raise InsufficientStock(short)
-    result: list[tuple[str, str, int]] = []
+    result: list[Hold] = []
     for product_id, quantity in lines:
         bins = left[product_id]
         while quantity:
             location_id, free = bins[0]
             take = min(free, quantity)
-            result.append((product_id, location_id, take))
+            result.append(Hold(product_id, location_id, take))
             quantity -= take
-            bins[0] = (location_id, free - take)
+            bins[0] = Free(location_id, free - take)
             if bins[0][1] == 0:
                 bins.pop(0)
     return result

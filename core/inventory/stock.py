@@ -1,7 +1,7 @@
 """Stock use cases: book moves, reserve and release, count, transfer; and the stock queries.
 
-`book`, `reserve`, `hold_picks`, `release` and `consume` join the caller's transaction (sales and
-purchasing call them inside theirs); `adjust` and `transfer` are whole use cases.
+`book`, `reserve`, `hold_picks`, `release` and `consume` work in the caller's `Transaction`
+(sales and purchasing call them inside theirs); `adjust` and `transfer` are whole use cases.
 """
 
 from __future__ import annotations
@@ -10,74 +10,112 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import events
 from core import repo
 from core.catalog.service import get_product, reorder_points
-from core.db import transaction
+from core.db import Transaction, transaction
 from core.errors import FieldError, Invalid
 from core.http.pagination import Page
 from core.ids import new_id
-from core.outbox import service as outbox
-from events import EventType
 
 from . import holds, ledger, rules, schemas
-from .availability import serialize
+from .availability import Change, note, serialize
 from .errors import InsufficientStock, NotABin, ShortLine
-from .rules import Move
-from .service import VIRTUAL
+from .locations import VIRTUAL
+from .rules import Demand, Free, Hold, Key, Move, Pick
 from .tables import Location, Reservation, StockLevel, StockMove
 
 Holders = holds.Holders
 
-__all__ = ["VIRTUAL", "Holders", "Move", "book", "consume", "hold_picks", "release", "reserve"]
+__all__ = [
+    "VIRTUAL",
+    "Demand",
+    "Hold",
+    "Holders",
+    "Move",
+    "Pick",
+    "book",
+    "consume",
+    "hold_picks",
+    "release",
+    "reserve",
+]
 
 
 async def book(
-    moves: Sequence[Move], *, cause: str, reference: str, by: str | None, what: str = "lines"
+    tx: Transaction,
+    moves: Sequence[Move],
+    *,
+    cause: str,
+    reference: str,
+    by: str | None,
+    what: str = "lines",
 ) -> list[schemas.StockLevel]:
-    """Book moves in the open transaction: levels, ledger rows and their events."""
+    """Book moves in `tx`: levels, ledger rows and their events."""
     changes = rules.deltas(moves)
-    index: dict[ledger.Key, int] = {}
+    index: dict[Key, int] = {}
     for i, m in enumerate(moves):
         index.setdefault((m.product_id, m.from_location_id), i)
-    products = sorted({m.product_id for m in moves})
-    before = await ledger.sellable_available(products)
-    await ledger.lock_levels(list(changes))
-    levels = await ledger.change_levels(changes, cause, index, what)
-    await ledger.append_moves(moves, cause, reference, by)
-    await _signal_low(products, before)
+    await ledger.lock_levels(tx, list(changes))
+    levels, changed = await ledger.change_levels(tx, changes, cause, index, what)
+    await ledger.append_moves(tx, moves, cause, reference, by)
+    await _signal_low(tx, changed)
     return levels
 
 
-async def _signal_low(products: list[str], before: dict[str, tuple[int, int]]) -> None:
-    """`erp.stock.low` for each product whose sellable stock just fell below its reorder point."""
-    after = await ledger.sellable_available(products)
-    points = await reorder_points(products)
+async def _signal_low(
+    tx: Transaction,
+    changed: Mapping[str, Change],
+    points: Mapping[str, int] | None = None,
+) -> None:
+    """`erp.stock.low` for each product whose sellable stock just fell below its reorder point.
+
+    `changed` holds each product's sellable sums before and after, both read under the
+    product's lock, so of concurrent changes exactly one sees a crossing. `points`: the
+    reorder points when the caller has them (else one read)."""
+    if not changed:
+        return
+    if points is None:
+        points = await reorder_points(sorted(changed))
+    for p, ((on_hand, reserved), (on_hand_after, reserved_after)) in sorted(changed.items()):
+        was, now, point = on_hand - reserved, on_hand_after - reserved_after, points.get(p, 0)
+        if now < point <= was:
+            alert = schemas.LowStockAlert(p, now, point)
+            tx.emit(events.StockLow(subject=p, data=alert))
+
+
+async def reserve(
+    tx: Transaction,
+    reference: str,
+    lines: Sequence[Demand],
+    points: Mapping[str, int] | None = None,
+) -> None:
+    """Reserve every line in sellable bins, or nothing (409 naming each short line).
+
+    Three statements (PostgreSQL four): the products' levels in sellable bins read and locked
+    at once, one update of the levels reserved from, one insert of the reservations. The sums
+    before and after (availability, reorder points) are computed from the locked rows."""
+    products = sorted({d.product_id for d in lines})
+    levels = await ledger.lock_sellable(tx, products)
+    free: dict[str, list[Free]] = {p: [] for p in products}
+    for lv in levels:
+        if lv.free > 0:
+            free[lv.product_id].append(Free(lv.location_id, lv.free))
+    held = rules.merge(rules.allocate(lines, free))
+    await ledger.reserve_levels(tx, levels, held)
+    await ledger.add_reservations(tx, reference, held)
+    changed: dict[str, Change] = {}
     for p in products:
-        was, now = before[p][0] - before[p][1], after[p][0] - after[p][1]
-        if now < points.get(p, 0) <= was:
-            await outbox.add(EventType.stock_low, p, schemas.LowStockAlert(p, now, points[p]))
+        on_hand = sum(lv.on_hand for lv in levels if lv.product_id == p)
+        reserved = sum(lv.reserved for lv in levels if lv.product_id == p)
+        taken = sum(h.quantity for h in held if h.product_id == p)
+        if taken:
+            changed[p] = ((on_hand, reserved), (on_hand, reserved + taken))
+            note(tx, p, *changed[p])
+    await _signal_low(tx, changed, points)
 
 
-async def reserve(reference: str, lines: Sequence[tuple[str, int]]) -> None:
-    """Reserve every line in sellable bins, or nothing (409 naming each short line)."""
-    products = sorted({p for p, _ in lines})
-    before = await ledger.sellable_available(products)
-    free = await ledger.lock_sellable(products)
-    plan = rules.allocate(lines, free)
-    changes = {(p, loc): (0, q) for p, loc, q in _merge(plan)}
-    await ledger.change_levels(changes, "reservation")
-    await ledger.add_reservations(reference, _merge(plan))
-    await _signal_low(products, before)
-
-
-def _merge(held: Sequence[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
-    total: dict[tuple[str, str], int] = defaultdict(int)
-    for p, loc, q in held:
-        total[(p, loc)] += q
-    return [(p, loc, q) for (p, loc), q in sorted(total.items())]
-
-
-async def _locked_holds(reference: str) -> list[dict[str, Any]]:
+async def _locked_holds(tx: Transaction, reference: str) -> list[dict[str, Any]]:
     """A document's reservation rows, read after its products' locks are taken: pick swaps and
     counts move other documents' holds under those locks (see `holds`)."""
     products = sorted({r["product_id"] for r in await ledger.reservations_of(reference)})
@@ -93,18 +131,19 @@ async def held_totals(reference: str) -> dict[str, int]:
     return dict(totals)
 
 
-async def release(reference: str) -> None:
+async def release(tx: Transaction, reference: str) -> None:
     """Release everything a document holds."""
-    held = await _locked_holds(reference)
+    held = await _locked_holds(tx, reference)
     if not held:
         return
     changes = {(r["product_id"], r["location_id"]): (0, -r["quantity"]) for r in held}
-    await ledger.lock_levels(list(changes))
-    await ledger.change_levels(changes, "release")
+    await ledger.lock_levels(tx, list(changes))
+    await ledger.change_levels(tx, changes, "release")
     await Reservation.delete().where(Reservation.reference == reference)
 
 
 async def hold_picks(
+    tx: Transaction,
     reference: str,
     picked: Mapping[rules.Key, int],
     index: Mapping[rules.Key, int] | None = None,
@@ -119,7 +158,7 @@ async def hold_picks(
     (`index` names the request line per bin). Returns the other documents' holds that moved.
     """
     await require_bins(sorted({loc for _, loc in picked}))
-    return await holds.hold_picks(reference, picked, index or {}, picked_by)
+    return await holds.hold_picks(tx, reference, picked, index or {}, picked_by)
 
 
 async def holds_of(reference: str) -> list[dict[str, Any]]:
@@ -128,17 +167,18 @@ async def holds_of(reference: str) -> list[dict[str, Any]]:
     return await ledger.holds_of(reference)
 
 
-async def consume(reference: str, picks: Sequence[tuple[str, str, int]], *, by: str | None) -> None:
+async def consume(
+    tx: Transaction, reference: str, picks: Sequence[rules.Pick], *, by: str | None
+) -> None:
     """Ship: move picked stock to the customer out of the reservation; free what is left held."""
     moves = [
         Move(p, loc, VIRTUAL["customer"], q, consume_reserved=True)
-        for p, loc, q in _merge(picks)
-        if q  # picks a count undid net to nothing at their bin
+        for p, loc, q in rules.merge(picks)  # picks a count undid net to nothing: left out
     ]
-    rows = await _locked_holds(reference)
+    rows = await _locked_holds(tx, reference)
     held = {(r["product_id"], r["location_id"]): r["quantity"] for r in rows}
     # Everything this touches (picked bins, the customer, leftovers) is locked in one batch.
-    await ledger.lock_levels([*held, *((m.product_id, m.to_location_id) for m in moves)])
+    await ledger.lock_levels(tx, [*held, *((m.product_id, m.to_location_id) for m in moves)])
     short = [
         ShortLine(i, m.product_id, m.quantity, held.get((m.product_id, m.from_location_id), 0))
         for i, m in enumerate(moves)
@@ -146,14 +186,14 @@ async def consume(reference: str, picks: Sequence[tuple[str, str, int]], *, by: 
     ]
     if short:
         raise InsufficientStock(short, what="picks")
-    await book(moves, cause="shipment", reference=reference, by=by)
+    await book(tx, moves, cause="shipment", reference=reference, by=by)
     for m in moves:
         held[(m.product_id, m.from_location_id)] -= m.quantity
     await Reservation.delete().where(Reservation.reference == reference)
-    leftover = [(p, loc, q) for (p, loc), q in held.items() if q]
+    leftover = [rules.Hold(p, loc, q) for (p, loc), q in held.items() if q]
     if leftover:  # held but not shipped: free it again
-        await ledger.add_reservations(reference, leftover)
-        await release(reference)
+        await ledger.add_reservations(tx, reference, leftover)
+        await release(tx, reference)
 
 
 async def require_bins(location_ids: Sequence[str], field: str = "location_id") -> None:
@@ -187,20 +227,21 @@ async def adjust(
     await require_bins([data.location_id])
     reference = new_id()
     key = (data.product_id, data.location_id)
-    async with transaction():
-        await holds.make_room(key, data.counted, holders)
-        current = (await ledger.lock_levels([key]))[key]
+    async with transaction() as tx:
+        await holds.make_room(tx, key, data.counted, holders)
+        current = (await ledger.lock_levels(tx, [key]))[key]
         difference = data.counted - current["on_hand"]
         loss = VIRTUAL["inventory_loss"]
         if difference:
             src, dst = (loss, data.location_id) if difference > 0 else (data.location_id, loss)
             await book(
+                tx,
                 [Move(data.product_id, src, dst, abs(difference))],
                 cause="adjustment",
                 reference=reference,
                 by=by,
             )
-        row = (await ledger.lock_levels([key]))[key]
+        row = (await ledger.lock_levels(tx, [key]))[key]
     return schemas.Adjustment(
         reference,
         data.product_id,
@@ -223,8 +264,8 @@ async def transfer(data: schemas.TransferCreate, by: str | None) -> schemas.Tran
     await require_bins([data.from_location_id, data.to_location_id])
     reference = new_id()
     move = Move(data.product_id, data.from_location_id, data.to_location_id, data.quantity)
-    async with transaction():
-        levels = await book([move], cause="transfer", reference=reference, by=by, what="")
+    async with transaction() as tx:
+        levels = await book(tx, [move], cause="transfer", reference=reference, by=by, what="")
     return schemas.Transfer(
         reference,
         data.product_id,

@@ -1,7 +1,7 @@
 """Invoice use cases: issue one for a shipped order, find them, and record payments.
 
 A payment is one transaction: lock the invoice with its payments (`store.lock`), decide with
-`rules` (a changed copy), save what changed, and add the events with the invoice as saved.
+`rules` (a changed copy), save what changed, and emit the events with the invoice as saved.
 """
 
 from __future__ import annotations
@@ -11,12 +11,11 @@ from typing import Any
 
 import events
 from core import repo
-from core.db import transaction
+from core.db import require_transaction, transaction
 from core.http.pagination import Page
 from core.identity.principal import Principal
 from core.ids import new_id
 from core.numbering import next_number
-from core.outbox import service as outbox
 
 from . import rules, schemas, store
 from .model import Invoice, Payment, resource
@@ -28,7 +27,7 @@ OnPaid = Callable[[str], Awaitable[None]]
 
 async def get_invoice(invoice_id: str, viewer: Principal | None = None) -> schemas.Invoice:
     """An invoice; a customer sees only its own (another's is 404)."""
-    invoice = await store.get(invoice_id)
+    invoice = await store.load(invoice_id)
     if viewer is not None and viewer.is_customer and invoice.customer_id != viewer.customer_id:
         raise store.not_found(invoice_id)
     return resource(invoice)
@@ -64,10 +63,10 @@ async def issue_for_order(
 ) -> schemas.Invoice:
     """Issue the invoice of a shipped order, inside the caller's transaction; as issued, or as
     paid when it is an invoice of nothing (a total of 0: settled at once, and written so)."""
-    now = repo.now()
+    tx, now = require_transaction(), repo.now()
     issued = Invoice(
         id=new_id(),
-        number=await next_number("invoice", "INV"),
+        number=await next_number(tx, "invoice", "INV"),
         sales_order_id=sales_order_id,
         customer_id=customer_id,
         status=rules.ISSUED,
@@ -83,10 +82,10 @@ async def issue_for_order(
         updated_at=now,
     )
     final = rules.settle_if_nothing(issued, now)
-    await store.insert(final, f"Order {sales_order_id} already has an invoice.")
-    await outbox.write(events.InvoiceIssued(subject=issued.id, data=resource(issued)))
+    await store.insert(tx, final, f"Order {sales_order_id} already has an invoice.")
+    tx.emit(events.InvoiceIssued(subject=issued.id, data=resource(issued)))
     if final.status == rules.PAID:
-        await outbox.write(events.InvoicePaid(subject=final.id, data=resource(final)))
+        tx.emit(events.InvoicePaid(subject=final.id, data=resource(final)))
     return resource(final)
 
 
@@ -100,14 +99,14 @@ async def record_payment(
 ) -> schemas.Invoice:
     """Record a payment (`erp.invoice.payment_recorded`); once payments cover the total the
     invoice is paid (`erp.invoice.paid` follows) and `on_paid` runs."""
-    async with transaction():
-        invoice = await store.lock(invoice_id, expected_version)
+    async with transaction() as tx:
+        invoice = await store.lock(tx, invoice_id, expected_version)
         amount = rules.payment_minor(data.amount, invoice.currency)
         payment = Payment(new_id(), amount, by, repo.now())
-        saved = await store.save(invoice, rules.pay(invoice, payment))
+        saved = await store.save(tx, invoice, rules.pay(invoice, payment))
         view = resource(saved)
-        await outbox.write(events.InvoicePaymentRecorded(subject=invoice_id, data=view))
+        tx.emit(events.InvoicePaymentRecorded(subject=invoice_id, data=view))
         if saved.status == rules.PAID:
-            await outbox.write(events.InvoicePaid(subject=invoice_id, data=view))
+            tx.emit(events.InvoicePaid(subject=invoice_id, data=view))
             await on_paid(saved.sales_order_id)
     return view

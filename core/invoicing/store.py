@@ -1,6 +1,6 @@
 """Storage of invoices: the aggregate in (written once, then only what changed) and out (one
-statement per invoice with its payments, locked or not). Every function joins the caller's
-transaction.
+statement per invoice with its payments, locked or not). Every writer takes the caller's
+`Transaction` first.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from piccolo.custom_types import Combinable
 
 from core import repo
 from core.aggregate import changes, columns, quoted, values
-from core.db import is_sqlite, query
+from core.db import Transaction, is_sqlite, query
 from core.errors import NotFound
 from core.http.pagination import Page, page_of
 
@@ -44,8 +44,13 @@ def _invoice(row: dict[str, Any], payments: Sequence[Payment]) -> Invoice:
     return Invoice(**{name: row[name] for name in HEADER}, payments=tuple(payments))
 
 
-async def get(invoice_id: str, *, lock: bool = False) -> Invoice:
-    """The invoice with its payments; `lock`: held until the transaction ends. 404 if absent.
+async def load(invoice_id: str) -> Invoice:
+    """The invoice with its payments, not locked (404 if absent)."""
+    return await _read(invoice_id, lock=False)
+
+
+async def _read(invoice_id: str, *, lock: bool) -> Invoice:
+    """The invoice with its payments in one statement; `lock`: its row, FOR UPDATE.
 
     On PostgreSQL a reader that waited for the lock gets the invoice row as the writer left it
     but the payments as its own snapshot had them: a payment added meanwhile is then missing,
@@ -62,10 +67,10 @@ async def get(invoice_id: str, *, lock: bool = False) -> Invoice:
     return invoice
 
 
-async def lock(invoice_id: str, expected_version: int | None) -> Invoice:
-    """The invoice, locked until the transaction ends: 404 if absent, 412 if `expected_version`
-    is stale. On SQLite the write transaction already holds the database's write lock."""
-    invoice = await get(invoice_id, lock=True)
+async def lock(tx: Transaction, invoice_id: str, expected_version: int | None) -> Invoice:
+    """The invoice, locked until `tx` ends: 404 if absent, 412 if `expected_version` is stale.
+    On SQLite the write transaction already holds the database's write lock."""
+    invoice = await _read(invoice_id, lock=True)
     repo.check_version({"version": invoice.version}, expected_version, "invoice")
     return invoice
 
@@ -103,7 +108,7 @@ async def order_ids(sales_order_ids: Sequence[str]) -> dict[str, str]:
     return {r["sales_order_id"]: r["id"] for r in rows}
 
 
-async def insert(invoice: Invoice, duplicate: str) -> None:
+async def insert(tx: Transaction, invoice: Invoice, duplicate: str) -> None:
     """Write a new invoice (and any payments it has); a clash on its sales order is 409."""
     await repo.insert(tables.Invoice, values(invoice, HEADER), duplicate)
     await _insert_payments(invoice.id, invoice.payments)
@@ -116,7 +121,7 @@ async def _insert_payments(invoice_id: str, payments: Sequence[Payment]) -> None
         )
 
 
-async def save(before: Invoice, after: Invoice) -> Invoice:
+async def save(tx: Transaction, before: Invoice, after: Invoice) -> Invoice:
     """Write what the rules changed: the new payments (payments are never changed) and the
     changed header fields in one statement each, the version bumped; the invoice as saved."""
     saved = replace(after, version=before.version + 1, updated_at=repo.now())

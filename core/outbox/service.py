@@ -1,27 +1,30 @@
-"""Writing events: call `write` inside the transaction that makes the change.
+"""Writing events: emit them on the change's `Transaction`; its commit writes them here.
 
-    await outbox.write(events.ProductCreated(subject=product.id, data=product))
+    tx.emit(events.ProductCreated(subject=product.id, data=product))
 
 The event is a typed value, so the type checker refuses `data` of another resource; `id` and
-`time` are filled in when it is made. `add(EventType…, subject, data)` is the older, run-time
-checked form, kept until every producer makes its events as values.
+`time` are filled in when it is made. Code not handed the `Transaction` calls `write(event)`,
+which emits on the open one. `add(EventType…, subject, data)` is the older, run-time checked
+form, kept until every producer makes its events as values.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import msgspec
 
 import events
 from core import clock
-from core.db import is_sqlite, query
+from core.db import current_transaction, is_sqlite, query
 from core.ids import new_id
-from core.outbox.tables import OutboxEvent
 
 RELAY_CHANNEL = "erp_outbox"  # the channel events/relay.py listens on
+_COLUMNS = "(id, type, subject, time, data)"
 
 
 async def add(event_type: events.EventType, subject: str, data: msgspec.Struct) -> str:
-    """Record an event (joins the caller's open transaction); returns the event id.
+    """Record an event in the open transaction (written at its commit); returns the event id.
 
     Transitional: prefer `write(events.<Type>(subject=…, data=…))`. `data` must be the
     resource type of `event_type` (see `events.DATA_TYPES`), else TypeError: what is stored is
@@ -34,21 +37,47 @@ async def add(event_type: events.EventType, subject: str, data: msgspec.Struct) 
 
 
 async def write(event: events.Event) -> str:
-    """Record a typed event (joins the caller's open transaction); returns its id.
+    """Record a typed event on the open `Transaction` (written at its commit); returns its id.
 
-    Stored as the relay publishes it: the envelope in columns, `data` as the resource's JSON text.
-    """
-    await OutboxEvent.insert(
-        OutboxEvent(
-            id=event.id,
-            type=event.__struct_config__.tag,
-            subject=event.subject,
-            time=event.time,
-            data=msgspec.json.encode(event.data).decode(),
-        )
-    )
-    if not is_sqlite():
-        # Delivered when the transaction commits (repeats within it collapse into one): the
-        # relay LISTENs on this channel and publishes at once instead of at its next poll.
-        await query(f"NOTIFY {RELAY_CHANNEL}")
+    Outside any `transaction()` block it is written at once, in the caller's own transaction
+    if a Piccolo one is open."""
+    tx = current_transaction()
+    if tx is None:
+        await write_all([event])
+    else:
+        tx.emit(event)
     return event.id
+
+
+async def write_all(pending: Sequence[events.Event]) -> None:
+    """Insert typed events in ONE statement, stored as the relay publishes them: the envelope
+    in columns, `data` as the resource's JSON text.
+
+    On PostgreSQL the same statement notifies the relay, which LISTENs on `RELAY_CHANNEL`:
+    the notification is delivered when the transaction commits, so the relay publishes at once
+    instead of at its next poll. (SQLite's wake-up is sent by `core.db` after commit.)
+    """
+    if not pending:
+        return
+    rows = ", ".join("({}, {}, {}, {}, {})" for _ in pending)
+    values = [
+        v
+        for e in pending
+        for v in (
+            e.id,
+            e.__struct_config__.tag,
+            e.subject,
+            e.time,
+            msgspec.json.encode(e.data).decode(),
+        )
+    ]
+    insert = f"INSERT INTO outbox {_COLUMNS} VALUES {rows}"
+    if is_sqlite():
+        await query(insert, *values)
+    else:
+        await query(
+            f"WITH written AS ({insert} RETURNING 1) SELECT pg_notify({{}}, '') "
+            "FROM (SELECT 1 FROM written LIMIT 1) AS one",
+            *values,
+            RELAY_CHANNEL,
+        )

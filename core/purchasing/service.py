@@ -1,7 +1,7 @@
 """Purchase order use cases: create, order, receive, cancel, and find them.
 
 Each action is one transaction: lock the order with its lines (`store.lock`), decide with
-`rules` (a changed copy), save what changed, and add the event with the order as saved. The
+`rules` (a changed copy), save what changed, and emit the event with the order as saved. The
 order is locked before any stock level, so concurrent actions on one order queue up and the
 ledger's lock order stays intact.
 """
@@ -15,13 +15,12 @@ import events
 from core import repo
 from core.catalog.service import reorder_points, skus
 from core.config import settings
-from core.db import transaction
+from core.db import Transaction, transaction
 from core.errors import DomainError, FieldError, Invalid, NotFound
 from core.http.pagination import Page
 from core.ids import new_id
 from core.inventory import stock
 from core.numbering import next_number
-from core.outbox import service as outbox
 from core.parties.service import get_supplier
 
 from . import rules, schemas, store
@@ -32,7 +31,7 @@ from .tables import PurchaseOrder as Table
 
 async def get_order(order_id: str) -> schemas.PurchaseOrder:
     """One purchase order (404 when there is none)."""
-    return resource(await store.get(order_id))
+    return resource(await store.load(order_id))
 
 
 async def list_orders(
@@ -72,10 +71,10 @@ async def create_order(
     """A draft purchase order (no event: the contract has none for drafts)."""
     currency = data.currency or settings().currency
     await _validate(data, currency)
-    async with transaction():
-        number = await next_number("purchase_order", "PO")
+    async with transaction() as tx:
+        number = await next_number(tx, "purchase_order", "PO")
         order = rules.draft(data, currency, number=number, by=by, at=repo.now(), make_id=new_id)
-        await store.insert(order)
+        await store.insert(tx, order)
     return resource(order)
 
 
@@ -84,28 +83,30 @@ Decided = type[
 ]
 
 
-async def _decided(before: PurchaseOrder, after: PurchaseOrder, event: Decided) -> PurchaseOrder:
-    """Save what the rules changed and write the event with the order as saved."""
-    saved = await store.save(before, after)
-    await outbox.write(event(subject=saved.id, data=resource(saved)))
+async def _decided(
+    tx: Transaction, before: PurchaseOrder, after: PurchaseOrder, event: Decided
+) -> PurchaseOrder:
+    """Save what the rules changed and emit the event with the order as saved."""
+    saved = await store.save(tx, before, after)
+    tx.emit(event(subject=saved.id, data=resource(saved)))
     return saved
 
 
 async def place_order(order_id: str, expected_version: int | None) -> schemas.PurchaseOrder:
     """Send a draft to the supplier: draft → ordered."""
-    async with transaction():
-        order = await store.lock(order_id, expected_version)
+    async with transaction() as tx:
+        order = await store.lock(tx, order_id, expected_version)
         placed = rules.place(order, repo.now())
-        saved = await _decided(order, placed, events.PurchaseOrderOrdered)
+        saved = await _decided(tx, order, placed, events.PurchaseOrderOrdered)
     return resource(saved)
 
 
 async def cancel_order(order_id: str, expected_version: int | None) -> schemas.PurchaseOrder:
     """Cancel a draft or an order of which nothing was received."""
-    async with transaction():
-        order = await store.lock(order_id, expected_version)
+    async with transaction() as tx:
+        order = await store.lock(tx, order_id, expected_version)
         cancelled = rules.cancel(order)
-        saved = await _decided(order, cancelled, events.PurchaseOrderCancelled)
+        saved = await _decided(tx, order, cancelled, events.PurchaseOrderCancelled)
     return resource(saved)
 
 
@@ -145,11 +146,11 @@ async def receive(
 ) -> schemas.PurchaseOrder:
     """Book what arrived from the supplier into bins; all lines or nothing."""
     await _require_bins(data.lines)
-    async with transaction():
-        order = await store.lock(order_id, expected_version)
+    async with transaction() as tx:
+        order = await store.lock(tx, order_id, expected_version)
         received = await _received(order, data.lines)
         supplier = stock.VIRTUAL["supplier"]
         moves = [stock.Move(r.product_id, supplier, r.location_id, r.quantity) for r in data.lines]
-        await stock.book(moves, cause="receipt", reference=order_id, by=by)
-        saved = await _decided(order, received, events.PurchaseOrderReceived)
+        await stock.book(tx, moves, cause="receipt", reference=order_id, by=by)
+        saved = await _decided(tx, order, received, events.PurchaseOrderReceived)
     return resource(saved)

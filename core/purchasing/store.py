@@ -1,5 +1,5 @@
 """Storage of purchase orders: the aggregate in (written once, then only what changed) and out
-(one statement per order, locked or not). Every function joins the caller's transaction.
+(one statement per order, locked or not). Every writer takes the caller's `Transaction` first.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from piccolo.custom_types import Combinable
 
 from core import repo
 from core.aggregate import changes, columns, quoted, values
-from core.db import is_sqlite, query
+from core.db import Transaction, is_sqlite, query
 from core.errors import NotFound
 from core.http.pagination import Page, page_of
 
@@ -47,18 +47,22 @@ def _order(row: dict[str, Any], lines: Sequence[Line]) -> PurchaseOrder:
     return PurchaseOrder(**{name: row[name] for name in HEADER}, lines=tuple(lines))
 
 
-async def get(order_id: str, *, lock: bool = False) -> PurchaseOrder:
-    """The order with its lines; `lock`: held until the transaction ends. 404 if absent."""
+async def load(order_id: str) -> PurchaseOrder:
+    """The order with its lines, not locked (404 if absent)."""
+    return await _read(order_id, lock=False)
+
+
+async def _read(order_id: str, *, lock: bool) -> PurchaseOrder:
     rows = await query(_SELECT + (" FOR UPDATE" if lock and not is_sqlite() else ""), order_id)
     if not rows:
         raise not_found(order_id)
     return _order(rows[0], [_line(r, LINE_PREFIX) for r in rows])
 
 
-async def lock(order_id: str, expected_version: int | None) -> PurchaseOrder:
-    """The order, locked until the transaction ends: 404 if absent, 412 if `expected_version`
-    is stale. On SQLite the write transaction already holds the database's write lock."""
-    order = await get(order_id, lock=True)
+async def lock(tx: Transaction, order_id: str, expected_version: int | None) -> PurchaseOrder:
+    """The order, locked until `tx` ends: 404 if absent, 412 if `expected_version` is stale.
+    On SQLite the write transaction already holds the database's write lock."""
+    order = await _read(order_id, lock=True)
     repo.check_version({"version": order.version}, expected_version, "purchase order")
     return order
 
@@ -81,7 +85,7 @@ async def page(
     return Page([_order(row, lines[row["id"]]) for row in found.items], found.next_cursor)
 
 
-async def insert(order: PurchaseOrder) -> None:
+async def insert(tx: Transaction, order: PurchaseOrder) -> None:
     """Write a new order and its lines (two statements)."""
     await tables.PurchaseOrder.insert(tables.PurchaseOrder(**values(order, HEADER)))
     await tables.PurchaseOrderLine.insert(
@@ -89,7 +93,7 @@ async def insert(order: PurchaseOrder) -> None:
     )
 
 
-async def save(before: PurchaseOrder, after: PurchaseOrder) -> PurchaseOrder:
+async def save(tx: Transaction, before: PurchaseOrder, after: PurchaseOrder) -> PurchaseOrder:
     """Write what the rules changed (one statement for the header, one for all changed lines),
     bump the version; the order as saved. `before` is the order as locked."""
     saved = replace(after, version=before.version + 1, updated_at=repo.now())

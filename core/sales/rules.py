@@ -83,6 +83,7 @@ class Offer:
     unit_price_minor: int
     currency: str
     tax_rate: Decimal
+    reorder_point: int = 0  # where sellable stock becomes low (`erp.stock.low`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,11 +211,22 @@ def apply_picks(lines: Sequence[LineState], picks: Sequence[PickRequest]) -> lis
     return picked
 
 
-def bin_totals(picks: Sequence[tuple[str, str, int]]) -> dict[tuple[str, str], int]:
+class BinQuantity(Protocol):
+    """A quantity of a product at a bin (a pick)."""
+
+    @property
+    def product_id(self) -> str: ...
+    @property
+    def location_id(self) -> str: ...
+    @property
+    def quantity(self) -> int: ...
+
+
+def bin_totals(picks: Sequence[BinQuantity]) -> dict[tuple[str, str], int]:
     """The total picked per (product, bin), in lock order (product id, location id)."""
     total: dict[tuple[str, str], int] = defaultdict(int)
-    for product_id, location_id, quantity in picks:
-        total[(product_id, location_id)] += quantity
+    for p in picks:
+        total[(p.product_id, p.location_id)] += p.quantity
     return dict(sorted(total.items()))
 
 

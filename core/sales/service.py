@@ -6,25 +6,29 @@ invoice; every action follows it, so two actions never wait on each other in a c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import msgspec
+
+import events
 from core import money, repo
-from core.catalog import schemas as catalog_schemas
 from core.catalog import service as catalog
-from core.db import transaction
-from core.errors import FieldError, Invalid, NotFound
+from core.catalog.schemas import Product
+from core.db import Transaction, require_transaction, transaction
+from core.errors import FieldError, Invalid, NotFound, StalePrecondition
 from core.http.pagination import Page
 from core.identity.principal import Principal
+from core.ids import new_id
 from core.inventory import stock
 from core.invoicing import service as invoicing
-from core.outbox import service as outbox
+from core.numbering import next_number
 from core.parties import service as parties
-from events import EventType
 
-from . import picklist, rules, schemas, store
+from . import order, picklist, rules, schemas, store
 from .errors import ArchivedProduct
-from .rules import Action, Status
+from .order import Line, Order
+from .rules import Action
 from .tables import SalesOrder
 
 
@@ -45,44 +49,66 @@ async def _customer_for(asked: str | None, principal: Principal) -> str:
     return asked
 
 
-def _offer(p: catalog_schemas.Product) -> rules.Offer:
+def _offer(p: Product) -> rules.Offer:
     minor = money.to_minor(p.unit_price, p.currency)
-    return rules.Offer(p.id, p.sku, p.name, p.active, minor, p.currency, p.tax_rate)
+    return rules.Offer(
+        p.id, p.sku, p.name, p.active, minor, p.currency, p.tax_rate, p.reorder_point
+    )
 
 
 async def _offers(
     lines: Sequence[schemas.OrderLineCreate],
 ) -> tuple[dict[str, rules.Offer], dict[str, rules.Offer]]:
-    """The catalogue's current offers for the products the lines name, by id and by SKU."""
-    by_id: dict[str, rules.Offer] = {}
-    for product_id in sorted({x.product_id for x in lines if x.product_id is not None}):
-        try:
-            by_id[product_id] = _offer(await catalog.get_product(product_id))
-        except NotFound:
-            continue
-    by_sku: dict[str, rules.Offer] = {}
-    for sku in sorted({x.sku for x in lines if x.product_id is None and x.sku is not None}):
-        page = await catalog.list_products(
-            q=None, sku=sku, barcode=None, active=None, cursor=None, limit=1
-        )
-        by_sku.update({p.sku: _offer(p) for p in page.items})
-    return by_id, by_sku
+    """The catalogue's current offers for the products the lines name, by id and by SKU (one
+    read)."""
+    ids = [x.product_id for x in lines if x.product_id is not None]
+    skus = [x.sku for x in lines if x.product_id is None and x.sku is not None]
+    by_id, by_sku = await catalog.by_ids_or_skus(ids, skus)
+    return (
+        {k: _offer(p) for k, p in by_id.items()},
+        {k: _offer(p) for k, p in by_sku.items()},
+    )
+
+
+# The events whose data is a sales order.
+OrderEvent = (
+    events.SalesOrderCreated
+    | events.SalesOrderConfirmed
+    | events.SalesOrderPicking
+    | events.SalesOrderShipped
+    | events.SalesOrderInvoiced
+    | events.SalesOrderPaid
+    | events.SalesOrderCancelled
+    | events.SalesOrderReallocated
+    | events.SalesOrderShort
+)
+
+
+def _emit(tx: Transaction, event: type[OrderEvent], order: Order) -> None:
+    """Emit `event` of the order (the subject is its id, the data the order as shown)."""
+    tx.emit(event(subject=order.id, data=order.resource()))
 
 
 async def create_order(data: schemas.SalesOrderCreate, by: Principal) -> schemas.SalesOrder:
     """A draft order priced from the catalogue; confirmed at once when asked or for a customer.
 
-    When confirming is refused (short stock), the whole transaction rolls back: no order.
+    The order is written once, in its final state: `erp.sales_order.created` still carries the
+    draft (version 1) and `erp.sales_order.confirmed` the confirmed order (version 2). When
+    confirming is refused (short stock), the whole transaction rolls back: no order.
     """
     customer_id = await _customer_for(data.customer_id, by)
-    priced = rules.price(data.lines, *await _offers(data.lines))
-    async with transaction():
-        order_id = await store.insert(priced, customer_id, by.id)
-        order = await store.view(order_id)
-        await outbox.add(EventType.sales_order_created, order_id, order)
+    async with transaction() as tx:
+        by_id, by_sku = await _offers(data.lines)
+        priced = rules.price(data.lines, by_id, by_sku)
+        number = await next_number(tx, "sales_order", "SO")
+        line_ids = [new_id() for _ in priced.lines]
+        placed = order.draft(new_id(), number, customer_id, priced, line_ids, by.id, repo.now())
+        _emit(tx, events.SalesOrderCreated, placed)
         if data.confirm or by.is_customer:
-            order = await _confirm(await store.lock(order_id))
-    return order
+            points = {p.offer.product_id: p.offer.reorder_point for p in priced.lines}
+            placed = await _confirm(tx, placed, points)
+        await store.insert(tx, placed)
+    return placed.resource()
 
 
 def _visible(order_id: str, customer_id: str, viewer: Principal | None) -> None:
@@ -92,16 +118,16 @@ def _visible(order_id: str, customer_id: str, viewer: Principal | None) -> None:
 
 async def get_order(order_id: str, viewer: Principal | None = None) -> schemas.SalesOrder:
     """An order; a customer sees only its own (another's is 404)."""
-    order = await store.view(order_id)
-    _visible(order_id, order.customer_id, viewer)
-    return order
+    found = await store.load(order_id)
+    _visible(order_id, found.customer_id, viewer)
+    return found.resource()
 
 
 async def pick_list(order_id: str, viewer: Principal | None = None) -> schemas.PickList:
     """What is left to pick of the order and from which bins (a customer sees only its own).
 
     Four reads: the order, its holds with their bins, its picks, the products' barcodes."""
-    order = await get_order(order_id, viewer)
+    shown = await get_order(order_id, viewer)
     holds = [
         picklist.Hold(
             r["product_id"], r["location_id"], r["code"], r["warehouse_id"], int(r["quantity"])
@@ -109,8 +135,8 @@ async def pick_list(order_id: str, viewer: Principal | None = None) -> schemas.P
         for r in await stock.holds_of(order_id)
     ]
     picked = rules.bin_totals(await store.picks_of(order_id))
-    codes = await catalog.barcodes([line.product_id for line in order.lines])
-    return picklist.build(order, holds, picked, codes)
+    codes = await catalog.barcodes([line.product_id for line in shown.lines])
+    return picklist.build(shown, holds, picked, codes)
 
 
 async def list_orders(
@@ -133,119 +159,111 @@ async def list_orders(
     if customer_id is not None:
         filters.append(SalesOrder.customer_id == customer_id)
     page = await repo.fetch_page(SalesOrder, filters, cursor, limit, lambda row: row)
-    return Page(await store.orders_of(page.items), page.next_cursor)
+    return Page([o.resource() for o in await store.orders_of(page.items)], page.next_cursor)
 
 
 async def _begin(
-    order_id: str, expected_version: int | None, viewer: Principal | None, action: Action
-) -> tuple[dict[str, Any], Status]:
-    """Lock the order, check who asks and the version they saw, and decide the next state."""
-    row = await store.lock(order_id)
-    _visible(order_id, row["customer_id"], viewer)  # before the version: a stranger gets 404
-    repo.check_version(row, expected_version, "sales order")
-    return row, rules.next_status(row["status"], action)
+    tx: Transaction, order_id: str, expected_version: int | None, viewer: Principal | None
+) -> Order:
+    """Lock the order, and check who asks and the version they saw."""
+    current = await store.lock(tx, order_id)
+    _visible(order_id, current.customer_id, viewer)  # before the version: a stranger gets 404
+    if expected_version is not None and expected_version != current.version:
+        raise StalePrecondition(
+            f"The sales order is at version {current.version}, not {expected_version}.",
+            current_version=current.version,
+        )
+    return current
 
 
-async def _moved(
-    row: dict[str, Any], status: Status, event: EventType, **stamps: Any
-) -> tuple[dict[str, Any], schemas.SalesOrder]:
-    """Write the new state and its event; returns the new row and the order as shown."""
-    new_row = await store.set_status(row, status, **stamps)
-    order = await store.view(row["id"])
-    await outbox.add(event, order.id, order)
-    return new_row, order
-
-
-async def _refuse_archived(lines: Sequence[dict[str, Any]]) -> None:
+async def _refuse_archived(lines: Sequence[Line]) -> None:
     """409 naming each line whose product was archived after the draft was written."""
-    gone = await catalog.archived([r["product_id"] for r in lines])
+    gone = await catalog.archived([x.product_id for x in lines])
     if gone:
         errors = [
-            FieldError(f"lines[{i}].product_id", f"product {r['sku']} is archived")
-            for i, r in enumerate(lines)
-            if r["product_id"] in gone
+            FieldError(f"lines[{i}].product_id", f"product {x.sku} is archived")
+            for i, x in enumerate(lines)
+            if x.product_id in gone
         ]
         raise ArchivedProduct("The order names archived products; remove them.", errors=errors)
 
 
-async def _confirm(row: dict[str, Any]) -> schemas.SalesOrder:
-    status = rules.next_status(row["status"], Action.confirm)
-    lines = (await store.lines_of([row["id"]]))[row["id"]]
-    await _refuse_archived(lines)
-    await stock.reserve(row["id"], [(r["product_id"], int(r["quantity"])) for r in lines])
-    stamp = repo.now()
-    return (await _moved(row, status, EventType.sales_order_confirmed, confirmed_at=stamp))[1]
+async def _confirm(tx: Transaction, draft: Order, points: Mapping[str, int] | None) -> Order:
+    """Reserve every line and confirm; `points`: the products' reorder points when known."""
+    now = repo.now()
+    confirmed = draft.moved(Action.confirm, now, confirmed_at=now)
+    demand = [stock.Demand(x.product_id, x.quantity) for x in draft.lines]
+    await stock.reserve(tx, draft.id, demand, points)
+    _emit(tx, events.SalesOrderConfirmed, confirmed)
+    return confirmed
 
 
 async def confirm_order(
     order_id: str, expected_version: int | None, viewer: Principal
 ) -> schemas.SalesOrder:
     """Reserve every line in sellable bins (all or nothing) and confirm the order."""
-    async with transaction():
-        row, _ = await _begin(order_id, expected_version, viewer, Action.confirm)
-        return await _confirm(row)
+    async with transaction() as tx:
+        current = await _begin(tx, order_id, expected_version, viewer)
+        rules.next_status(current.status, Action.confirm)  # 409 before anything is read
+        await _refuse_archived(current.lines)
+        confirmed = await _confirm(tx, current, None)
+        await store.save(tx, current, confirmed)
+    return confirmed.resource()
 
 
 async def _hold_picks(
-    order_id: str, earlier: Sequence[tuple[str, str, int]], asked: Sequence[schemas.PickLine]
+    tx: Transaction,
+    order_id: str,
+    earlier: Sequence[stock.Pick],
+    asked: Sequence[schemas.PickLine],
 ) -> list[str]:
     """Make the order hold, at every bin picked from, all that was picked there so far (free
     units first, else swapping other orders' unpicked holds); returns the orders swapped."""
-    now = [(p.product_id, p.location_id, p.quantity) for p in asked]
+    now = [stock.Pick(p.product_id, p.location_id, p.quantity) for p in asked]
     lines = {(p.product_id, p.location_id): i for i, p in reversed(list(enumerate(asked)))}
     totals = rules.bin_totals([*earlier, *now])
-    shifts = await stock.hold_picks(order_id, totals, index=lines, picked_by=store.picked_at)
+    shifts = await stock.hold_picks(tx, order_id, totals, index=lines, picked_by=store.picked_at)
     return sorted({s.reference for s in shifts})
 
 
-async def _set_short(
-    order_id: str, lines: Sequence[dict[str, Any]], picked: Sequence[int], products: set[str]
-) -> None:
-    """Recount the short units of the lines of `products` (whose stock locks are held) from
-    what the order holds now: a pick that reserved free units clears them."""
-    states = [
-        rules.LineState(r["product_id"], int(r["quantity"]), n)
-        for r, n in zip(lines, picked, strict=True)
+async def _short(order_id: str, current: Order, products: set[str]) -> list[int]:
+    """Each line's short units, recounted for the lines of `products` (whose stock locks are
+    held) from what the order holds now: a pick that reserved free units clears them."""
+    short = rules.shortages(current.states(), await stock.held_totals(order_id))
+    return [
+        s if x.product_id in products else x.short_quantity
+        for x, s in zip(current.lines, short, strict=True)
     ]
-    short = rules.shortages(states, await stock.held_totals(order_id))
-    mine = [(r, s) for r, s in zip(lines, short, strict=True) if r["product_id"] in products]
-    await store.set_short([r for r, _ in mine], [s for _, s in mine])
 
 
-async def _tell(order_ids: Sequence[str], event: EventType) -> None:
-    """Write `event` for orders another action changed (their rows are not locked: see
+async def _tell(tx: Transaction, order_ids: Sequence[str], event: type[OrderEvent]) -> None:
+    """Emit `event` for orders another action changed (their rows are not locked: see
     `core.inventory.holds` for why); the subject is the order id."""
-    for order_id in sorted(set(order_ids)):
-        await outbox.add(event, order_id, await store.view(order_id))
+    for other in await store.load_many(tx, order_ids):
+        _emit(tx, event, other)
 
 
-async def _count_moved(product_id: str, location_id: str, room: Any) -> None:
+async def _count_moved(tx: Transaction, product_id: str, location_id: str, room: Any) -> None:
     """A count left no room for some holds at a bin (`core.inventory.rules.Room`): undo the
     picks that vanished, recount the short units, and tell each order what happened to it.
 
     Holds moved whole: `erp.sales_order.reallocated`; units held nowhere now:
     `erp.sales_order.short` (the order cannot ship until they are picked where free)."""
     touched = {s.reference for s in room.shifts} | set(room.unpicked) | set(room.lost)
-    all_lines = await store.lines_of(sorted(touched))
-    for order_id in sorted(touched):
-        lines = all_lines[order_id]
-        picked = [int(r["picked_quantity"]) for r in lines]
-        if room.unpicked.get(order_id):
-            await store.unpick(order_id, product_id, location_id, room.unpicked[order_id])
-            picked = rules.unpick(store.line_states(lines), product_id, room.unpicked[order_id])
-            await store.set_picked(lines, picked)
-        await _set_short(order_id, lines, picked, {product_id})
-    await _tell(sorted(touched - set(room.lost)), EventType.sales_order_reallocated)
-    await _tell(sorted(room.lost), EventType.sales_order_short)
+    for before in await store.load_many(tx, sorted(touched)):
+        after = before
+        if room.unpicked.get(before.id):
+            await store.unpick(tx, before.id, product_id, location_id, room.unpicked[before.id])
+            picked = rules.unpick(before.states(), product_id, room.unpicked[before.id])
+            after = after.with_lines(picked=picked)
+        after = after.with_lines(short=await _short(before.id, after, {product_id}))
+        await store.save(tx, before, after)
+    await _tell(tx, sorted(touched - set(room.lost)), events.SalesOrderReallocated)
+    await _tell(tx, sorted(room.lost), events.SalesOrderShort)
 
 
 # What a count needs of sales orders (handed to `stock.adjust` by the inventory routes).
 HOLDERS = stock.Holders(picked=store.picked_at, moved=_count_moved)
-
-
-async def _ship_picks(order_id: str, picks: Sequence[tuple[str, str, int]], by: str | None) -> None:
-    """Move the picked stock to the customer, out of the order's reservations."""
-    await stock.consume(order_id, picks, by=by)
 
 
 async def pick_order(
@@ -257,61 +275,71 @@ async def pick_order(
     are not there (the contract, "Sales order states")."""
     for i, p in enumerate(data.lines):
         await stock.require_bins([p.location_id], f"lines[{i}].location_id")
-    async with transaction():
-        row, status = await _begin(order_id, expected_version, None, Action.pick)
-        lines = (await store.lines_of([order_id]))[order_id]
-        states = store.line_states(lines)
-        picked = rules.apply_picks(states, data.lines)
-        swapped = await _hold_picks(order_id, await store.picks_of(order_id), data.lines)
-        await store.add_picks(order_id, data.lines, by)
-        await store.set_picked(lines, picked)
-        await _set_short(order_id, lines, picked, {p.product_id for p in data.lines})
-        order = (await _moved(row, status, EventType.sales_order_picking))[1]
-        await _tell(swapped, EventType.sales_order_reallocated)
-        return order
+    async with transaction() as tx:
+        current = await _begin(tx, order_id, expected_version, None)
+        picking = current.moved(Action.pick, repo.now())
+        picked = rules.apply_picks(current.states(), data.lines)
+        swapped = await _hold_picks(tx, order_id, await store.picks_of(order_id), data.lines)
+        await store.add_picks(tx, order_id, data.lines, by)
+        picking = picking.with_lines(picked=picked)
+        products = {p.product_id for p in data.lines}
+        picking = picking.with_lines(short=await _short(order_id, picking, products))
+        await store.save(tx, current, picking)
+        _emit(tx, events.SalesOrderPicking, picking)
+        await _tell(tx, swapped, events.SalesOrderReallocated)
+    return picking.resource()
 
 
 async def ship_order(
     order_id: str, expected_version: int | None, by: str | None
 ) -> schemas.SalesOrder:
     """Ship a fully picked order: book the moves to the customer, issue the invoice."""
-    async with transaction():
-        row, status = await _begin(order_id, expected_version, None, Action.ship)
-        states = store.line_states((await store.lines_of([order_id]))[order_id])
-        rules.require_whole(states)
-        rules.require_fully_picked(states)
-        await _ship_picks(order_id, await store.picks_of(order_id), by)
-        shipped = repo.now()
-        row, _ = await _moved(row, status, EventType.sales_order_shipped, shipped_at=shipped)
+    async with transaction() as tx:
+        current = await _begin(tx, order_id, expected_version, None)
+        shipped_at = repo.now()
+        shipped = current.moved(Action.ship, shipped_at, shipped_at=shipped_at)
+        rules.require_whole(current.states())
+        rules.require_fully_picked(current.states())
+        await stock.consume(tx, order_id, await store.picks_of(order_id), by=by)
+        _emit(tx, events.SalesOrderShipped, shipped)
         invoice = await invoicing.issue_for_order(
             sales_order_id=order_id,
-            customer_id=row["customer_id"],
-            currency=row["currency"],
-            subtotal_minor=row["subtotal_minor"],
-            tax_minor=row["tax_minor"],
+            customer_id=current.customer_id,
+            currency=current.currency,
+            subtotal_minor=current.subtotal_minor,
+            tax_minor=current.tax_minor,
         )
-        invoiced = rules.next_status(row["status"], Action.invoice)
-        row, order = await _moved(row, invoiced, EventType.sales_order_invoiced)
+        invoiced = shipped.moved(Action.invoice, repo.now())
+        invoiced = msgspec.structs.replace(invoiced, invoice_id=invoice.id)
+        _emit(tx, events.SalesOrderInvoiced, invoiced)
+        final = invoiced
         if invoice.status == "paid":  # an invoice of nothing is settled when issued
-            order = await _paid(row)
-        return order
+            final = _paid(tx, invoiced)
+        await store.save(tx, current, final)
+    return final.resource()
 
 
 async def cancel_order(
     order_id: str, expected_version: int | None, viewer: Principal
 ) -> schemas.SalesOrder:
     """Cancel the order and release everything it holds."""
-    async with transaction():
-        row, status = await _begin(order_id, expected_version, viewer, Action.cancel)
-        await stock.release(order_id)
-        return (await _moved(row, status, EventType.sales_order_cancelled))[1]
+    async with transaction() as tx:
+        current = await _begin(tx, order_id, expected_version, viewer)
+        cancelled = current.moved(Action.cancel, repo.now())
+        await stock.release(tx, order_id)
+        await store.save(tx, current, cancelled)
+        _emit(tx, events.SalesOrderCancelled, cancelled)
+    return cancelled.resource()
 
 
-async def _paid(row: dict[str, Any]) -> schemas.SalesOrder:
-    status = rules.next_status(row["status"], Action.pay)
-    return (await _moved(row, status, EventType.sales_order_paid))[1]
+def _paid(tx: Transaction, current: Order) -> Order:
+    paid = current.moved(Action.pay, repo.now())
+    _emit(tx, events.SalesOrderPaid, paid)
+    return paid
 
 
 async def mark_paid(order_id: str) -> None:
     """The order's invoice is paid: the order is too (inside the payment's transaction)."""
-    await _paid(await store.lock(order_id))
+    tx = require_transaction()
+    current = await store.lock(tx, order_id)
+    await store.save(tx, current, _paid(tx, current))

@@ -1,6 +1,6 @@
-"""Storage of sales orders: rows in, rows out, and the order as the API shows it.
+"""Storage of sales orders: the aggregate (`order.Order`) loaded and saved, and the picks.
 
-Every writer here joins the caller's transaction.
+Every writer here takes the caller's `Transaction` first.
 """
 
 from __future__ import annotations
@@ -8,16 +8,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
+from enum import Enum
 from typing import Any
 
-from core import money, repo
-from core.db import query
-from core.errors import NotFound
-from core.ids import new_id
-from core.invoicing import service as invoicing
-from core.numbering import next_number
+import msgspec
 
-from . import rules, schemas
+from core import repo
+from core.db import Transaction, is_unique_violation, query
+from core.errors import Duplicate, NotFound
+from core.ids import new_id
+from core.inventory import stock
+from core.invoicing import service as invoicing
+
+from . import schemas
+from .order import Line, Order
+from .rules import Status
 from .tables import Pick, SalesOrder, SalesOrderLine
 
 
@@ -25,146 +30,121 @@ def not_found(order_id: str) -> NotFound:
     return NotFound(f"No sales order with id {order_id}.")
 
 
-def _line(row: dict[str, Any], currency: str) -> schemas.SalesOrderLine:
-    def amount(minor: int) -> Decimal:
-        return money.from_minor(minor, currency)
-
-    return schemas.SalesOrderLine(
-        line_no=row["line_no"],
-        product_id=row["product_id"],
-        sku=row["sku"],
-        name=row["name"],
-        quantity=int(row["quantity"]),
-        unit_price=amount(row["unit_price_minor"]),
-        tax_rate=Decimal(row["tax_rate"]),
-        subtotal=amount(row["subtotal_minor"]),
-        tax=amount(row["tax_minor"]),
-        total=amount(row["subtotal_minor"] + row["tax_minor"]),
-        picked_quantity=int(row["picked_quantity"]),
-        short_quantity=int(row["short_quantity"]),
-    )
+# The columns of the aggregate: named like its fields (see `order`).
+_ORDER_COLUMNS = [f for f in Order.__struct_fields__ if f not in ("lines", "invoice_id")]
+_LINE_COLUMNS = list(Line.__struct_fields__)
+_INVOICED = {Status.shipped, Status.invoiced, Status.paid}
 
 
-def to_order(
-    row: dict[str, Any], lines: Sequence[dict[str, Any]], invoice_id: str | None
-) -> schemas.SalesOrder:
-    cur = row["currency"]
-    return schemas.SalesOrder(
-        id=row["id"],
-        number=row["number"],
-        customer_id=row["customer_id"],
-        status=row["status"],
-        currency=cur,
-        lines=[_line(line, cur) for line in lines],
-        subtotal=money.from_minor(row["subtotal_minor"], cur),
-        tax=money.from_minor(row["tax_minor"], cur),
-        total=money.from_minor(row["total_minor"], cur),
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        confirmed_at=row["confirmed_at"],
-        shipped_at=row["shipped_at"],
-        invoice_id=invoice_id,
-    )
+def _value(value: Any) -> Any:
+    """A field's value as stored: enums as their value, decimals as text."""
+    if isinstance(value, Enum):
+        return value.value
+    return str(value) if isinstance(value, Decimal) else value
 
 
-async def lines_of(order_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
-    """The lines of each order, in line order."""
-    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    if order_ids:
-        rows = (
-            await SalesOrderLine.select()
-            .where(SalesOrderLine.order.is_in(sorted(set(order_ids))))
-            .order_by(SalesOrderLine.line_no)
-        )
-        for r in rows:
-            found[r["order"]].append(r)
-    return found
+def _orders(rows: Sequence[dict[str, Any]], lines: Sequence[dict[str, Any]]) -> list[Order]:
+    """Aggregates of order rows and the rows of their lines (any order)."""
+    by_order: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in sorted(lines, key=lambda r: r["line_no"]):
+        by_order[r["order"]].append(r)
+    return [msgspec.convert({**r, "lines": by_order[r["id"]]}, Order) for r in rows]
 
 
-async def orders_of(rows: Sequence[dict[str, Any]]) -> list[schemas.SalesOrder]:
-    """Order rows as the API shows them, with their lines and invoice ids."""
-    ids = [r["id"] for r in rows]
-    lines, invoices = await lines_of(ids), await invoicing.invoice_ids(ids)
-    return [to_order(r, lines[r["id"]], invoices.get(r["id"])) for r in rows]
+async def _with_invoices(orders: list[Order]) -> list[Order]:
+    """The orders with their invoice ids (one read, only when some order has shipped)."""
+    shipped = [o.id for o in orders if o.status in _INVOICED]
+    if not shipped:
+        return orders
+    ids = await invoicing.invoice_ids(shipped)
+    return [msgspec.structs.replace(o, invoice_id=ids.get(o.id)) for o in orders]
 
 
-async def view(order_id: str) -> schemas.SalesOrder:
-    """The order as the API shows it (404 when there is none)."""
+async def _lines_of(order_ids: Sequence[str]) -> list[dict[str, Any]]:
+    if not order_ids:
+        return []
+    return await SalesOrderLine.select().where(SalesOrderLine.order.is_in(sorted(set(order_ids))))
+
+
+async def orders_of(rows: Sequence[dict[str, Any]]) -> list[Order]:
+    """Aggregates of order rows, with their lines and invoice ids."""
+    found = _orders(rows, await _lines_of([r["id"] for r in rows]))
+    return await _with_invoices(found)
+
+
+async def load(order_id: str) -> Order:
+    """The order, not locked (404 when there is none)."""
     return (await orders_of([await repo.fetch(SalesOrder, order_id, "sales order")]))[0]
 
 
-async def lock(order_id: str) -> dict[str, Any]:
-    """The order's row, locked until the transaction ends."""
-    return await repo.lock(SalesOrder, order_id, "sales order")
+async def lock(tx: Transaction, order_id: str) -> Order:
+    """The order, its row locked until `tx` ends (two reads; a third once it shipped)."""
+    row = await repo.lock(SalesOrder, order_id, "sales order")
+    return (await _with_invoices(_orders([row], await _lines_of([order_id]))))[0]
 
 
-def line_states(lines: Sequence[dict[str, Any]]) -> list[rules.LineState]:
-    return [
-        rules.LineState(
-            r["product_id"],
-            int(r["quantity"]),
-            int(r["picked_quantity"]),
-            int(r["short_quantity"]),
-        )
-        for r in lines
-    ]
+async def load_many(tx: Transaction, order_ids: Sequence[str]) -> list[Order]:
+    """Orders read in `tx` without locking them, in id order: orders whose holds another
+    action moved (`core.inventory.holds` says why their rows are not locked)."""
+    if not order_ids:
+        return []
+    rows = await SalesOrder.select().where(SalesOrder.id.is_in(sorted(set(order_ids))))
+    return await orders_of(sorted(rows, key=lambda r: r["id"]))
 
 
-async def insert(priced: rules.PricedOrder, customer_id: str, by: str | None) -> str:
-    """Write a new draft order and its lines; returns its id."""
-    order_id = new_id()
-    values = {
-        "id": order_id,
-        "number": await next_number("sales_order", "SO"),
-        "customer_id": customer_id,
-        "status": rules.Status.draft.value,
-        "currency": priced.currency,
-        "subtotal_minor": priced.subtotal_minor,
-        "tax_minor": priced.tax_minor,
-        "total_minor": priced.total_minor,
-        "created_by": by,
-        "confirmed_at": None,
-        "shipped_at": None,
-    }
-    await repo.insert(SalesOrder, values, "This sales order number is taken.")
+async def insert(tx: Transaction, order: Order) -> None:
+    """Write a new order, in whatever state it is, and its lines (two statements)."""
+    values = {c: _value(getattr(order, c)) for c in _ORDER_COLUMNS}
+    try:
+        await SalesOrder.insert(SalesOrder(**values))
+    except Exception as exc:
+        if is_unique_violation(exc):
+            raise Duplicate("This sales order number is taken.") from None
+        raise
     await SalesOrderLine.insert(
         *[
-            SalesOrderLine(
-                id=new_id(),
-                order=order_id,
-                line_no=p.line_no,
-                product_id=p.offer.product_id,
-                sku=p.offer.sku,
-                name=p.offer.name,
-                quantity=p.quantity,
-                unit_price_minor=p.offer.unit_price_minor,
-                tax_rate=str(p.offer.tax_rate),
-                subtotal_minor=p.subtotal_minor,
-                tax_minor=p.tax_minor,
-                picked_quantity=0,
-            )
-            for p in priced.lines
+            SalesOrderLine(order=order.id, **{c: _value(getattr(x, c)) for c in _LINE_COLUMNS})
+            for x in order.lines
         ]
     )
-    return order_id
 
 
-async def set_status(row: dict[str, Any], status: rules.Status, **stamps: Any) -> dict[str, Any]:
-    """Move the (locked) order to `status`, bumping its version; returns the new row."""
-    changes: dict[Any, Any] = {SalesOrder.status: status.value}
-    for name, value in stamps.items():
-        changes[getattr(SalesOrder, name)] = value
-    return await repo.update(SalesOrder, row["id"], changes, row["version"], "sales order")
+async def save(tx: Transaction, before: Order, after: Order) -> None:
+    """Write what changed from `before` (as loaded, locked) to `after`: the order's changed
+    columns, guarded by its version, and each changed line."""
+    changes = {
+        getattr(SalesOrder, c): _value(getattr(after, c))
+        for c in _ORDER_COLUMNS
+        if getattr(after, c) != getattr(before, c) and c != "version"
+    }
+    if changes:
+        changes[SalesOrder.version] = after.version
+        updated = (
+            await SalesOrder.update(changes)
+            .where((SalesOrder.id == before.id) & (SalesOrder.version == before.version))
+            .returning(SalesOrder.id)
+        )
+        if not updated:
+            raise RuntimeError(f"sales order {before.id} changed while locked")
+    for old, new in zip(before.lines, after.lines, strict=True):
+        line_changes = {
+            getattr(SalesOrderLine, c): _value(getattr(new, c))
+            for c in _LINE_COLUMNS
+            if getattr(new, c) != getattr(old, c)
+        }
+        if line_changes:
+            await SalesOrderLine.update(line_changes).where(SalesOrderLine.id == old.id)
 
 
-async def picks_of(order_id: str) -> list[tuple[str, str, int]]:
-    """Every pick of the order as (product_id, location_id, quantity)."""
+async def picks_of(order_id: str) -> list[stock.Pick]:
+    """Every pick of the order, in the order they were made."""
     rows = await Pick.select().where(Pick.order == order_id).order_by(Pick.id)
-    return [(r["product_id"], r["location_id"], int(r["quantity"])) for r in rows]
+    return [stock.Pick(r["product_id"], r["location_id"], int(r["quantity"])) for r in rows]
 
 
-async def add_picks(order_id: str, picks: Sequence[schemas.PickLine], by: str | None) -> None:
+async def add_picks(
+    tx: Transaction, order_id: str, picks: Sequence[schemas.PickLine], by: str | None
+) -> None:
     now = repo.now()
     await Pick.insert(
         *[
@@ -182,23 +162,6 @@ async def add_picks(order_id: str, picks: Sequence[schemas.PickLine], by: str | 
     )
 
 
-async def set_picked(lines: Sequence[dict[str, Any]], picked: Sequence[int]) -> None:
-    for line, quantity in zip(lines, picked, strict=True):
-        if quantity != int(line["picked_quantity"]):
-            await SalesOrderLine.update({SalesOrderLine.picked_quantity: quantity}).where(
-                SalesOrderLine.id == line["id"]
-            )
-
-
-async def set_short(lines: Sequence[dict[str, Any]], short: Sequence[int]) -> None:
-    """Write each line's short quantity where it changed."""
-    for line, quantity in zip(lines, short, strict=True):
-        if quantity != int(line["short_quantity"]):
-            await SalesOrderLine.update({SalesOrderLine.short_quantity: quantity}).where(
-                SalesOrderLine.id == line["id"]
-            )
-
-
 async def picked_at(order_ids: Sequence[str], product_id: str, location_id: str) -> dict[str, int]:
     """What each order picked of a product at a bin so far (one query)."""
     if not order_ids:
@@ -214,7 +177,9 @@ async def picked_at(order_ids: Sequence[str], product_id: str, location_id: str)
     return {r["ref"]: int(r["q"]) for r in rows}
 
 
-async def unpick(order_id: str, product_id: str, location_id: str, quantity: int) -> None:
+async def unpick(
+    tx: Transaction, order_id: str, product_id: str, location_id: str, quantity: int
+) -> None:
     """Record that `quantity` picked units at a bin vanished (a count): a negative pick, so the
     picks still sum to what is in hand at each bin."""
     await Pick.insert(

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import msgspec
 import pytest
 
-from core.db import transaction
+from core.db import Transaction, transaction
 from core.inventory import stock
 from core.outbox.tables import OutboxEvent
 from tests.core.helpers import new_bins, new_product, new_shopper, stock_up
@@ -77,10 +77,10 @@ class Refused(Exception):
     """A step that fails after its change, as a refused step of a keyed POST does."""
 
 
-async def refused_block(change: Awaitable[None]) -> None:
+async def refused_block(change: Callable[[Transaction], Awaitable[None]]) -> None:
     """Make `change` in a nested block (a savepoint), then fail: the block is rolled back."""
-    async with transaction():
-        await change
+    async with transaction() as tx:
+        await change(tx)
         raise Refused
 
 
@@ -241,24 +241,24 @@ async def test_one_transaction_writes_one_row_per_product_and_none_when_it_nets_
     await stock_up(client, admin, pid, bin_id, 10)
     before = await rows([pid])
     # when one transaction reserves for three documents
-    async with transaction():
-        await stock.reserve("doc-1", [(pid, 2)])
-        await stock.reserve("doc-2", [(pid, 3)])
-        await stock.reserve("doc-3", [(pid, 1)])
+    async with transaction() as tx:
+        await stock.reserve(tx, "doc-1", [stock.Demand(pid, 2)])
+        await stock.reserve(tx, "doc-2", [stock.Demand(pid, 3)])
+        await stock.reserve(tx, "doc-3", [stock.Demand(pid, 1)])
     # then one row, with the sums after the last change
     after = await rows([pid])
     (row,) = after[len(before) :]
     assert data(row) == {"product_id": pid, "on_hand": 10, "reserved": 6, "available": 4}
     # when another transaction releases two of them and reserves as much again
-    async with transaction():
-        await stock.release("doc-1")
-        await stock.release("doc-2")
-        await stock.reserve("doc-4", [(pid, 5)])
+    async with transaction() as tx:
+        await stock.release(tx, "doc-1")
+        await stock.release(tx, "doc-2")
+        await stock.reserve(tx, "doc-4", [stock.Demand(pid, 5)])
     # then the sums are where they began: no row at all
     assert [data(r) for r in await rows([pid])] == [data(r) for r in after]
-    async with transaction():
-        await stock.release("doc-3")
-        await stock.release("doc-4")
+    async with transaction() as tx:
+        await stock.release(tx, "doc-3")
+        await stock.release(tx, "doc-4")
 
 
 async def test_a_savepoint_rolled_back_leaves_one_row_matching_what_committed(
@@ -271,24 +271,24 @@ async def test_a_savepoint_rolled_back_leaves_one_row_matching_what_committed(
     before = len(await rows([pid]))
     # when, in one transaction, a reservation is made, a nested block reserves more and fails,
     # and a last reservation follows
-    async with transaction():
-        await stock.reserve("sp-1", [(pid, 1)])
+    async with transaction() as tx:
+        await stock.reserve(tx, "sp-1", [stock.Demand(pid, 1)])
         with pytest.raises(Refused):
-            await refused_block(stock.reserve("sp-2", [(pid, 4)]))
-        await stock.reserve("sp-3", [(pid, 2)])
+            await refused_block(lambda tx: stock.reserve(tx, "sp-2", [stock.Demand(pid, 4)]))
+        await stock.reserve(tx, "sp-3", [stock.Demand(pid, 2)])
     # then one row, saying what committed
     (row,) = (await rows([pid]))[before:]
     assert data(row) == {"product_id": pid, "on_hand": 10, "reserved": 3, "available": 7}
     assert data(row) == await availability(client, admin, pid)
     # and when the first block's row is the one rolled back, a later change writes it afresh
-    async with transaction():
+    async with transaction() as tx:
         with pytest.raises(Refused):
-            await refused_block(stock.release("sp-1"))
-        await stock.release("sp-3")
+            await refused_block(lambda tx: stock.release(tx, "sp-1"))
+        await stock.release(tx, "sp-3")
     (row,) = (await rows([pid]))[before + 1 :]
     assert data(row) == {"product_id": pid, "on_hand": 10, "reserved": 1, "available": 9}
-    async with transaction():
-        await stock.release("sp-1")
+    async with transaction() as tx:
+        await stock.release(tx, "sp-1")
 
 
 async def test_the_last_event_holds_the_final_sums_when_bins_change_at_once(

@@ -144,10 +144,10 @@ async def test_a_rewritten_availability_event_keeps_the_moved_time(
     loss = stock.VIRTUAL["inventory_loss"]
     moment = datetime(2025, 2, 3, 9, tzinfo=UTC)
     with clock.at(moment):
-        async with transaction():
+        async with transaction() as tx:
             for quantity in (3, 2):
                 move = stock.Move(product["id"], loss, bin_id, quantity)
-                await stock.book([move], cause="adjustment", reference=unique("r"), by=None)
+                await stock.book(tx, [move], cause="adjustment", reference=unique("r"), by=None)
     # then the event says 5 available, stamped at the moved time
     rows = await query(
         "SELECT time, data FROM outbox WHERE subject = {} AND type = 'erp.availability.changed'",

@@ -12,8 +12,9 @@ from collections import Counter
 from typing import Any
 
 import httpx
+import msgspec
 
-from core import audit
+from core import audit, db
 from tests.core.helpers import make_user, new_customer, new_product
 from tests.core.test_inventory import bins, count
 
@@ -154,4 +155,45 @@ async def test_racing_picks_never_take_more_than_a_bin_holds(
         await client.get(f"/stock?product_id={product['id']}&location_id={b['id']}", headers=admin)
     ).json()["items"][0]
     assert level_b["reserved"] == 5
+    assert (await audit.check()).failures == []
+
+
+async def _low_alerts(product_id: str) -> list[dict[str, Any]]:
+    """The `erp.stock.low` events of a product in the outbox, oldest first."""
+    rows = await db.query(
+        "SELECT data FROM outbox WHERE type = 'erp.stock.low' AND subject = {} ORDER BY id",
+        product_id,
+    )
+    return [msgspec.json.decode(r["data"]) for r in rows]
+
+
+async def test_racing_orders_across_the_reorder_point_signal_low_stock_once_per_crossing(
+    server: str, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    # given a product with a reorder point of 10 and 30 units over two sellable bins
+    product = await new_product(client, admin, reorder_point=10)
+    a, b = await bins(client, admin, "A", "B")
+    for location in (a, b):
+        await count(client, admin, product, location, 15)
+    customer = await new_customer(client, admin)
+
+    def order(quantity: int) -> dict[str, Any]:
+        line = {"product_id": product["id"], "quantity": quantity}
+        return {"customer_id": customer["id"], "lines": [line], "confirm": True}
+
+    # when 25 clients at once each order one unit (30 -> 5 available: one crossing)
+    statuses = await race(server, admin, "POST", "/sales-orders", [order(1)] * 25)
+    # then every order is placed, and the crossing is signalled exactly once
+    assert statuses == {201: 25}
+    (alert,) = await _low_alerts(product["id"])
+    assert alert == {"product_id": product["id"], "available": 9, "reorder_point": 10}
+
+    # when the stock is counted back up (5 + 25 free) and 12 clients order two units each
+    await count(client, admin, product, a, 40)
+    statuses = await race(server, admin, "POST", "/sales-orders", [order(2)] * 12)
+    # then a second crossing, signalled once (30 -> 6, across 10 at 10 -> 8)
+    assert statuses == {201: 12}
+    first, second = await _low_alerts(product["id"])
+    assert first == alert
+    assert second == {"product_id": product["id"], "available": 8, "reorder_point": 10}
     assert (await audit.check()).failures == []

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from core import audit
-from core.inventory.service import VIRTUAL
+from core.inventory.locations import VIRTUAL
 from core.outbox.tables import OutboxEvent
 from tests.core.helpers import new_customer, new_product, unique
 

@@ -11,7 +11,8 @@ import msgspec
 import pytest
 
 from core.errors import DomainError, Invalid
-from core.inventory.service import VIRTUAL
+from core.inventory.locations import VIRTUAL
+from core.inventory.rules import Pick
 from core.outbox.tables import OutboxEvent
 from core.sales import rules
 from core.sales.errors import IllegalTransition, NotFullyPicked, OverPick
@@ -127,7 +128,7 @@ def test_picks_fill_lines_and_never_exceed_them(
 
 
 def test_bin_totals_and_fully_picked() -> None:
-    picks = [("q", "b2", 1), ("p", "b1", 2), ("p", "b1", 3), ("p", "b0", 1)]
+    picks = [Pick("q", "b2", 1), Pick("p", "b1", 2), Pick("p", "b1", 3), Pick("p", "b0", 1)]
     assert list(rules.bin_totals(picks).items()) == [
         (("p", "b0"), 1),
         (("p", "b1"), 5),

@@ -1,4 +1,4 @@
-"""Use cases of warehouses and locations."""
+"""Use cases of warehouses and their locations (bins; the virtual supplier, customer, loss)."""
 
 from __future__ import annotations
 
