@@ -1,7 +1,9 @@
 """The invoice as one value: its header and payments, named as their columns. No I/O.
 
 `rules` returns changed copies of it; `store` loads it under lock and writes what changed;
-`resource` turns it into what the API serves and the events carry.
+`resource` turns it into what the API serves and the events carry. A field is added as to the
+purchase order (see `core.purchasing.model`): here, in `tables.py` with a migration, and in
+`events/resources.py`.
 """
 
 from __future__ import annotations

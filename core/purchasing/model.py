@@ -2,6 +2,13 @@
 
 `rules` returns changed copies of it; `store` loads it under lock and writes what changed;
 `resource` turns it into what the API serves and the events carry.
+
+Adding a field to the order: the field here (last, with a default), the column in `tables.py`
+with its migration (named to sort after the newest file in `core/migrations/`), and the field
+in `events/resources.py` (with a default, so events stored before it still decode); then
+`ERP_UPDATE_SNAPSHOTS=1 ./erp test tests/test_contract.py`. The store and `resource` need no
+change: they read, write and copy the columns named like the fields. A field clients set also
+goes in `schemas.PurchaseOrderCreate` and `rules.draft`.
 """
 
 from __future__ import annotations
