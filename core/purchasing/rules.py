@@ -1,9 +1,14 @@
-"""Pure decisions of purchasing: the state machine, order lines and receipts. No I/O."""
+"""Pure decisions of purchasing: the state machine, new orders and receipts. No I/O.
+
+Each action takes the order as loaded and returns the changed copy the store saves.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -11,7 +16,8 @@ from core import money
 from core.errors import FieldError, Invalid
 
 from .errors import ExceedsOutstanding, IllegalTransition, OverReceipt
-from .schemas import PurchaseOrderLine, PurchaseOrderLineCreate, PurchaseReceiptLine, Status
+from .model import Line, PurchaseOrder
+from .schemas import PurchaseOrderCreate, PurchaseOrderLineCreate, PurchaseReceiptLine, Status
 
 Action = Literal["order", "receive", "cancel"]
 
@@ -76,8 +82,61 @@ def total_minor(lines: Sequence[PurchaseOrderLineCreate], currency: str) -> int:
     return sum(line.quantity * money.to_minor(line.unit_cost, currency) for line in lines)
 
 
-def receive(
-    lines: Sequence[PurchaseOrderLine], receipt: Sequence[PurchaseReceiptLine]
+def draft(
+    data: PurchaseOrderCreate,
+    currency: str,
+    *,
+    number: str,
+    by: str | None,
+    at: datetime,
+    make_id: Callable[[], str],
+) -> PurchaseOrder:
+    """A new draft of checked lines (see `line_errors`), numbered `number`, stamped `at`."""
+    lines = tuple(
+        Line(make_id(), i, line.product_id, line.quantity, money.to_minor(line.unit_cost, currency))
+        for i, line in enumerate(data.lines, start=1)
+    )
+    return PurchaseOrder(
+        id=make_id(),
+        number=number,
+        supplier_id=data.supplier_id,
+        status="draft",
+        currency=currency,
+        total_minor=total_minor(data.lines, currency),
+        created_by=by,
+        ordered_at=None,
+        version=1,
+        created_at=at,
+        updated_at=at,
+        lines=lines,
+    )
+
+
+def place(order: PurchaseOrder, at: datetime) -> PurchaseOrder:
+    """The order sent to its supplier at `at`: draft → ordered."""
+    return replace(order, status=next_status("order", order.status), ordered_at=at)
+
+
+def cancel(order: PurchaseOrder) -> PurchaseOrder:
+    """The order cancelled: only a draft, or an order of which nothing arrived."""
+    return replace(order, status=next_status("cancel", order.status))
+
+
+def receive(order: PurchaseOrder, receipt: Sequence[PurchaseReceiptLine]) -> PurchaseOrder:
+    """The order after the receipt: each line's received quantity and the status after."""
+    check_action("receive", order.status)
+    received = received_quantities(order.lines, receipt)
+    lines = tuple(
+        replace(line, received_quantity=received[line.product_id]) for line in order.lines
+    )
+    left = sum(line.outstanding for line in lines)
+    return replace(
+        order, lines=lines, status=next_status("receive", order.status, outstanding=left)
+    )
+
+
+def received_quantities(
+    lines: Sequence[Line], receipt: Sequence[PurchaseReceiptLine]
 ) -> dict[str, int]:
     """The received quantity of each product after the receipt: all of it, or an error.
 
@@ -105,8 +164,3 @@ def receive(
     if over:
         raise ExceedsOutstanding(over)
     return {p: line.received_quantity + asked.get(p, 0) for p, line in ordered.items()}
-
-
-def outstanding(lines: Sequence[PurchaseOrderLine], received: Mapping[str, int]) -> int:
-    """What is left to receive over all lines, given the received quantity per product."""
-    return sum(line.quantity - received[line.product_id] for line in lines)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -10,10 +12,14 @@ import msgspec
 import pytest
 
 from core.errors import DomainError, Invalid
-from core.invoicing import rules
+from core.invoicing import rules, service
 from core.invoicing.errors import AlreadyPaid, Overpayment
+from core.invoicing.model import Invoice, Payment, resource
+from core.invoicing.schemas import PaymentCreate
 from core.outbox.tables import OutboxEvent
+from core.sales.service import mark_paid
 from tests.core.helpers import new_shopper, shipped_order
+from tests.core.statements import counted
 
 H = dict[str, str]
 
@@ -54,6 +60,33 @@ def test_applying_a_payment_to_a_total_of_1000(
 def test_paid_once_payments_cover_the_total() -> None:
     assert [rules.status_after(1000, p) for p in (0, 999, 1000)] == ["issued", "issued", "paid"]
     assert rules.status_after(0, 0) == "paid"
+
+
+AT = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def _invoice(total: int, paid: int = 0) -> Invoice:
+    payments = (Payment("p0", paid, None, AT),) if paid else ()
+    status = rules.status_after(total, paid) if paid else "issued"
+    return Invoice("i", "INV-1", "so", "c", status, "EUR", total, 0, total, paid, AT, None, 1,
+                   AT, AT, payments)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("paid", "amount", "status", "paid_at"),
+    [(0, 400, "issued", None), (400, 600, "paid", AT), (0, 1000, "paid", AT)],
+)
+def test_a_payment_on_the_invoice(paid: int, amount: int, status: str, paid_at: object) -> None:
+    after = rules.pay(_invoice(1000, paid), Payment("p1", amount, "u", AT))
+    assert (after.paid_minor, after.status, after.paid_at) == (paid + amount, status, paid_at)
+    assert [p.id for p in after.payments][-1] == "p1" and after.version == 1  # the store bumps
+    assert resource(after).outstanding == Decimal(1000 - paid - amount) / 100
+
+
+def test_an_invoice_of_nothing_is_settled_as_issued() -> None:
+    assert rules.settle_if_nothing(_invoice(1000), AT) == _invoice(1000)
+    settled = rules.settle_if_nothing(_invoice(0), AT)
+    assert (settled.status, settled.paid_at, settled.version) == ("paid", AT, 2)
 
 
 # ---------------------------------------------------------------- the API
@@ -161,3 +194,70 @@ async def test_an_invoice_of_nothing_is_paid_when_issued(
         "erp.sales_order.invoiced",
         "erp.sales_order.paid",
     ]
+
+
+# ---------------------------------------------------------------- statements, and a race
+
+
+async def test_statements_of_a_payment(client: httpx.AsyncClient, admin: H) -> None:
+    # given an invoice of 24.00 with one payment on it
+    order = await shipped_order(client, admin)
+    invoice_id = order["invoice_id"]
+    await service.record_payment(
+        invoice_id,
+        PaymentCreate(Decimal("1.00")),
+        expected_version=None,
+        by=None,
+        on_paid=mark_paid,
+    )
+    before_paid: list[int] = []
+
+    async def on_paid(sales_order_id: str) -> None:
+        before_paid.append(len(paying))
+        await mark_paid(sales_order_id)
+
+    # when a part is paid, then the rest
+    with counted() as partial:
+        part = await service.record_payment(
+            invoice_id,
+            PaymentCreate(Decimal("3.00")),
+            expected_version=None,
+            by=None,
+            on_paid=on_paid,
+        )
+    with counted() as paying:
+        paid = await service.record_payment(
+            invoice_id,
+            PaymentCreate(Decimal("20.00")),
+            expected_version=None,
+            by=None,
+            on_paid=on_paid,
+        )
+    # then a payment is the invoice with its payments, the payment, the invoice, and its event
+    # at commit (6 before, 7 on PostgreSQL); the paying one hands over to the sales order after
+    # three, and its two events are written with the order's in one INSERT (13 and 16 before)
+    assert len(partial) <= 4, partial
+    assert len(before_paid) == 1 and before_paid[0] <= 3, paying
+    assert len(paying) <= 8, paying
+    assert [p.amount for p in part.payments] == [Decimal("1.00"), Decimal("3.00")]
+    assert paid == await service.get_invoice(invoice_id) and paid.status == "paid"
+
+
+async def test_concurrent_payments_each_see_the_ones_before(
+    client: httpx.AsyncClient, admin: H, sales: H
+) -> None:
+    # given an invoice of 24.00
+    order = await shipped_order(client, admin)
+    pay = f"/invoices/{order['invoice_id']}/payments"
+    # when six clients pay 5.00 at once
+    answers = await asyncio.gather(
+        *(client.post(pay, json={"amount": "5.00"}, headers=sales) for _ in range(6))
+    )
+    # then four are taken, two refused, and every answer and event lists the payments so far
+    assert sorted(r.status_code for r in answers) == [200] * 4 + [409] * 2
+    recorded = await data_of(order["invoice_id"], "erp.invoice.payment_recorded")
+    for body in [r.json() for r in answers if r.status_code == 200] + recorded:
+        amounts = [Decimal(p["amount"]) for p in body["payments"]]
+        assert sum(amounts) == Decimal(body["paid_amount"]) == 5 * len(amounts)
+    final = (await client.get(f"/invoices/{order['invoice_id']}", headers=sales)).json()
+    assert (final["paid_amount"], len(final["payments"]), final["version"]) == ("20.00", 4, 5)
