@@ -2,7 +2,7 @@
 
 Each event type's name (`erp.<aggregate>.<event>`, also its NATS subject) is written once: the
 tag of its struct below. Everything else that lists the types (`EVENT_CLASSES`, `BY_TYPE`,
-`DATA_TYPES`, the AsyncAPI document, the transitional `EventType` enum) is derived from `Event`.
+`DATA_TYPES`, the AsyncAPI document) is derived from `Event`.
 
 A producer makes an event as a typed value: `SalesOrderConfirmed(subject=order.id, data=order)`
 (`id` and `time` filled in), and the type checker refuses `data` of another resource. A consumer
@@ -17,8 +17,7 @@ decodes and dispatches with `match`:
 from __future__ import annotations
 
 from datetime import datetime
-from enum import EnumMeta, StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, get_args, get_type_hints
+from typing import Annotated, TypeAlias, get_args, get_type_hints
 
 import msgspec
 
@@ -209,27 +208,6 @@ DATA_TYPES: dict[str, type[msgspec.Struct]] = {
 }
 
 
-def member_name(event_type: str) -> str:
-    """The `EventType` member of a type: `erp.sales_order.confirmed` → `sales_order_confirmed`."""
-    return event_type.removeprefix("erp.").replace(".", "_")
-
-
-if TYPE_CHECKING:
-
-    class _Members(EnumMeta):
-        def __getattr__(cls, name: str) -> EventType: ...
-
-    class EventType(StrEnum, metaclass=_Members):
-        """Every event type by name (`EventType.sales_order_confirmed`), derived from `Event`.
-
-        Transitional: `core.outbox.service.add(EventType…, subject, data)` takes it until every
-        producer makes its events as typed values (`outbox.write(SalesOrderConfirmed(...))`).
-        """
-
-else:
-    EventType = StrEnum("EventType", {member_name(t): t for t in BY_TYPE}, module=__name__)
-
-
 class Unrecognised(msgspec.Struct, kw_only=True):
     """A CloudEvent this build cannot read as one of its types: a type it does not know (a core
     newer than this consumer) or data of another shape. The envelope is read; `data` is the
@@ -278,26 +256,6 @@ def type_of(event: Event | Unrecognised) -> str:
 def encode(event: Event) -> bytes:
     """The CloudEvent as JSON."""
     return _encoder.encode(event)
-
-
-def build(
-    event_type: str,
-    *,
-    id: str,
-    subject: str,
-    time: datetime,
-    data: Any,
-    sequence: int | None = None,
-) -> Event:
-    """The typed event of `event_type`; `data` must be that type's resource (else TypeError)."""
-    cls = BY_TYPE.get(event_type)
-    if cls is None:
-        raise TypeError(f"No event type {event_type!r}.")
-    if not isinstance(data, DATA_TYPES[event_type]):
-        wanted = DATA_TYPES[event_type].__name__
-        raise TypeError(f"{event_type} carries a {wanted}, not {type(data).__name__}.")
-    checked: Any = data  # its type was checked above, at run time
-    return cls(id=id, subject=subject, time=time, data=checked, sequence=sequence)
 
 
 def from_stored(

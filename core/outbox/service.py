@@ -4,8 +4,7 @@
 
 The event is a typed value, so the type checker refuses `data` of another resource; `id` and
 `time` are filled in when it is made. Code not handed the `Transaction` calls `write(event)`,
-which emits on the open one. `add(EventType…, subject, data)` is the older, run-time checked
-form, kept until every producer makes its events as values.
+which emits on the open one.
 """
 
 from __future__ import annotations
@@ -15,25 +14,10 @@ from collections.abc import Sequence
 import msgspec
 
 import events
-from core import clock
 from core.db import current_transaction, is_sqlite, query
-from core.ids import new_id
 
 RELAY_CHANNEL = "erp_outbox"  # the channel events/relay.py listens on
 _COLUMNS = "(id, type, subject, time, data, customer_id)"
-
-
-async def add(event_type: events.EventType, subject: str, data: msgspec.Struct) -> str:
-    """Record an event in the open transaction (written at its commit); returns the event id.
-
-    Transitional: prefer `write(events.<Type>(subject=…, data=…))`. `data` must be the
-    resource type of `event_type` (see `events.DATA_TYPES`), else TypeError: what is stored is
-    exactly what the typed decoder reads back.
-    """
-    event = events.build(
-        event_type.value, id=new_id(), subject=subject, time=clock.now(), data=data
-    )
-    return await write(event)
 
 
 async def write(event: events.Event) -> str:
