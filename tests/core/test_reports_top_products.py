@@ -130,10 +130,12 @@ async def test_a_cursor_not_given_out_for_this_ranking_is_refused(
 ) -> None:
     first = (await _ok(client.get(f"/reports/top-products?{RANGE}&limit=1", headers=sales))).json()
     cursor = first["next_cursor"]
-    flip = {"A": "B", "B": "A"}
+    # One character changed where all six of its bits are data (the last one's low bits may
+    # be padding that decodes to the same bytes, which made this test pass a valid cursor).
+    mid = len(cursor) // 2
+    tampered = cursor[:mid] + ("B" if cursor[mid] != "B" else "C") + cursor[mid + 1 :]
     products = (await _ok(client.get("/products?limit=1", headers=sales))).json()
-    for bad in (f"{cursor[:-1]}{flip.get(cursor[-1], 'A')}", cursor[:-2], "not-a-cursor",
-                products["next_cursor"]):  # fmt: skip
+    for bad in (tampered, cursor[:-2], "not-a-cursor", products["next_cursor"]):
         r = await client.get(f"/reports/top-products?{RANGE}&cursor={bad}", headers=sales)
         assert (r.status_code, r.json()["code"]) == (400, "malformed"), bad
     other = await client.get(f"/reports/top-products?{RANGE}&by=quantity&cursor={cursor}",
