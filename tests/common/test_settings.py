@@ -14,7 +14,7 @@ from common.settings import README, SettingsError, readme_with_table
 ROOT = Path(__file__).resolve().parents[2]
 # Read by the test harness and the heads' suites only, never by a process of the stack.
 TEST_ONLY = {"ERP_TEST_BACKEND", "ERP_HEADS_READY_TIMEOUT", "ERP_HEADS_STACK_LOG"}
-TEST_ONLY |= {"ERP_HEADS_STACK_HOME", "ERP_SHOP_TEST_ORIGIN"}
+TEST_ONLY |= {"ERP_HEADS_STACK_HOME", "ERP_SHOP_TEST_ORIGIN", "ERP_UPDATE_SNAPSHOTS"}
 _NAME = re.compile(r"\b(?:ERP_[A-Z][A-Z_]*[A-Z]|DATABASE_URL|NATS_URL)\b")
 
 
