@@ -122,7 +122,7 @@ async def create_order(
     async with transaction() as tx:
         values = {
             "id": order_id,
-            "number": await next_number(tx, "purchase_order", "PO"),
+            "number": await next_number(tx, "purchase_order", "PO", gap_free=False),
             "supplier_id": data.supplier_id,
             "status": "draft",
             "currency": currency,
