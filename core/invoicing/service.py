@@ -105,13 +105,21 @@ async def invoice_ids(order_ids: Sequence[str]) -> dict[str, str]:
 
 
 async def issue_for_order(
-    *, sales_order_id: str, customer_id: str, currency: str, subtotal_minor: int, tax_minor: int
+    *,
+    invoice_id: str,
+    sales_order_id: str,
+    customer_id: str,
+    currency: str,
+    subtotal_minor: int,
+    tax_minor: int,
 ) -> schemas.Invoice:
-    """Issue the invoice of a shipped order, inside the caller's transaction.
+    """Issue the invoice `invoice_id` of a shipped order, inside the caller's transaction.
 
-    An invoice of nothing (a total of 0) is settled at once: it is issued and paid.
+    The number is gap-free, so it locks the invoices' counter row until the commit: call this
+    as the transaction's last write. Two statements, the number and the insert (the invoice is
+    shown as written, not read back). An invoice of nothing (a total of 0) is settled at once:
+    it is issued and paid.
     """
-    invoice_id = new_id()
     total = subtotal_minor + tax_minor
     values = {
         "id": invoice_id,
@@ -126,8 +134,8 @@ async def issue_for_order(
         "paid_minor": 0,
         "issued_at": repo.now(),
     }
-    await repo.insert(Invoice, values, f"Order {sales_order_id} already has an invoice.")
-    invoice = await get_invoice(invoice_id)
+    row = await repo.insert(Invoice, values, f"Order {sales_order_id} already has an invoice.")
+    invoice = to_invoice(row | {"paid_at": None}, [])
     await outbox.add(EventType.invoice_issued, invoice_id, invoice)
     if total == 0:
         invoice = await _mark_paid(invoice_id, invoice.version)
