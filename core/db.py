@@ -77,6 +77,11 @@ class Transaction:
     with that INSERT and delivered at commit; SQLite: a datagram after commit). A nested block
     (a savepoint) gathers its own and hands them to the enclosing one when it succeeds; a block
     that fails takes its events with it.
+
+    The queries themselves find the open transaction through Piccolo's context (its engine's
+    `current_transaction`), so a function taking `tx` does not route its queries through it:
+    the parameter says, and the type checker holds, that the function writes only inside a
+    transaction, and gives it the handle to emit events on.
     """
 
     def __init__(self, parent: Transaction | None = None) -> None:

@@ -2,9 +2,14 @@
 
 Loaded once under lock (`store.lock`), changed by the rules into a new value (`moved`,
 `with_lines`), saved by writing only what differs from what was loaded (`store.save`), and
-shown as the API resource by `resource`. A field added to the order is added here, to the
-table (with its migration) and to the resource: the store reads and writes the columns named
-like the fields of `Order` and `Line`.
+shown as the API resource by `resource`.
+
+Adding a field to the order: the field here (and in `resource` and `draft` when it is set at
+creation), the column in `tables.py` with its migration (named to sort after the newest file
+in `core/migrations/`), the resource in `events/resources.py` with a default so events stored
+before it still decode, and the create input in `schemas.py` when clients send it; then
+`ERP_UPDATE_SNAPSHOTS=1 ./erp test tests/test_contract.py`. The store needs no change: it
+reads and writes the columns named like the fields of `Order` and `Line`.
 """
 
 from __future__ import annotations
