@@ -53,7 +53,7 @@ async def start_sequences() -> None:
         await engine.run_querystring(QueryString(start, name))
 
 
-async def forwards():
+async def forwards() -> MigrationManager:
     manager = MigrationManager(migration_id=ID, app_name="core", description=DESCRIPTION)
     manager.add_raw(start_sequences)
     return manager

@@ -35,11 +35,13 @@ async def create_indexes() -> None:
     """Create the report's indexes and drop those they replace (the same SQL on both
     databases); safe to run again."""
     engine = engine_finder()
+    if engine is None:
+        raise RuntimeError("no Piccolo engine configured")
     for statement in INDEXES:
         await engine.run_querystring(QueryString(statement))
 
 
-async def forwards():
+async def forwards() -> MigrationManager:
     manager = MigrationManager(migration_id=ID, app_name="core", description=DESCRIPTION)
     manager.add_raw(create_indexes)
     return manager
