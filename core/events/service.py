@@ -12,8 +12,8 @@ from piccolo.custom_types import Combinable
 from piccolo.query import Select
 
 import events
+from common.event_types import TypePattern
 from common.visibility import Term
-from core.db import is_sqlite
 from core.http.pagination import decode_int_cursor, encode_cursor
 from core.identity.principal import Principal
 from core.outbox import log as outbox_log
@@ -34,29 +34,37 @@ def _starts_with(prefix: str) -> WhereRaw:
     return WhereRaw("substr(type, 1, {}) = {}", len(prefix), prefix)
 
 
-def _type_filter(pattern: str) -> Combinable:
+def _type_filter(selected: TypePattern) -> Combinable:
     """A known type exactly, else the prefix of `erp.` or of a known aggregate (`erp.product`,
-    `erp.product.`, `erp.product.*`); 422 for anything else (`core.events.rules`)."""
-    selected = rules.type_filter(pattern)
+    `erp.product.`, `erp.product.*`), as `core.events.rules.type_filter` read it."""
     if selected.exact:
         return WhereRaw("type = {}", selected.value)
     return _starts_with(selected.value)
 
 
 def _owned_by(customer_id: str) -> WhereRaw:
-    """Events whose `data.customer_id` is this customer's."""
-    if is_sqlite():
-        return WhereRaw("json_extract(data, '$.customer_id') = {}", customer_id)
-    return WhereRaw("(data::json ->> 'customer_id') = {}", customer_id)
+    """Events that belong to this customer: the outbox's `customer_id` (`data.customer_id`, as
+    written), which the index `outbox_customer_sequence` serves in sequence order."""
+    return WhereRaw("customer_id = {}", customer_id)
 
 
-def _visible(seen: Visibility) -> Combinable | bool:
+def _visible(seen: Visibility, selected: TypePattern | None) -> Combinable | bool:
     """A condition on the rows the viewer may see: True for all of them, False for none; the
-    OR of the rule's terms (`common.visibility`, which the gateway's stream applies too)."""
+    OR of the rule's terms (`common.visibility`, which the gateway's stream applies too).
+    Terms no type of the `selected` filter can pass are left out, so that a customer's page of
+    `type=erp.sales_order` is one look-up of its own events by index."""
     if seen.everything:
         return True
-    terms = [_term(term) for term in seen.terms()]
+    terms = [_term(term) for term in seen.terms() if _may_pass(term, selected)]
     return reduce(or_, terms) if terms else False
+
+
+def _may_pass(term: Term, selected: TypePattern | None) -> bool:
+    """Whether an event of a type the filter selects may start with the term's prefix."""
+    if selected is None:
+        return True
+    value = selected.value
+    return value.startswith(term.prefix) or (not selected.exact and term.prefix.startswith(value))
 
 
 def _term(term: Term) -> Combinable:
@@ -98,11 +106,12 @@ def log_query(
 ) -> Select[Any] | None:
     """The log's query in sequence order, without its limit; None when nothing is visible."""
     start = _start(after, cursor)
-    selected = _type_filter(type_) if type_ else None  # 422 before anything is read
-    condition = _visible(visibility(viewer))
+    selected = rules.type_filter(type_) if type_ else None  # 422 before anything is read
+    condition = _visible(visibility(viewer), selected)
     if condition is False:
         return None
-    where = [c for c in (selected, condition) if c is not None and c is not True]
+    chosen = _type_filter(selected) if selected is not None else None
+    where = [c for c in (chosen, condition) if c is not None and c is not True]
     return outbox_log.published(start, *where, subject=subject)
 
 

@@ -20,7 +20,7 @@ from core.db import current_transaction, is_sqlite, query
 from core.ids import new_id
 
 RELAY_CHANNEL = "erp_outbox"  # the channel events/relay.py listens on
-_COLUMNS = "(id, type, subject, time, data)"
+_COLUMNS = "(id, type, subject, time, data, customer_id)"
 
 
 async def add(event_type: events.EventType, subject: str, data: msgspec.Struct) -> str:
@@ -49,9 +49,17 @@ async def write(event: events.Event) -> str:
     return event.id
 
 
+def owner(event: events.Event) -> str | None:
+    """The customer an event belongs to: its `data.customer_id` (orders and invoices), else
+    None. Stored in the outbox's `customer_id` column; the visibility rule reads it there."""
+    customer = getattr(event.data, "customer_id", None)
+    return customer if isinstance(customer, str) else None
+
+
 async def write_all(pending: Sequence[events.Event]) -> None:
     """Insert typed events in ONE statement, stored as the relay publishes them: the envelope
-    in columns, `data` as the resource's JSON text.
+    in columns, `data` as the resource's JSON text, and `customer_id` the customer the event
+    belongs to (`owner`), which the customer's event log is looked up by.
 
     On PostgreSQL the same statement notifies the relay, which LISTENs on `RELAY_CHANNEL`:
     the notification is delivered when the transaction commits, so the relay publishes at once
@@ -59,7 +67,7 @@ async def write_all(pending: Sequence[events.Event]) -> None:
     """
     if not pending:
         return
-    rows = ", ".join("({}, {}, {}, {}, {})" for _ in pending)
+    rows = ", ".join("({}, {}, {}, {}, {}, {})" for _ in pending)
     values = [
         v
         for e in pending
@@ -69,6 +77,7 @@ async def write_all(pending: Sequence[events.Event]) -> None:
             e.subject,
             e.time,
             msgspec.json.encode(e.data).decode(),
+            owner(e),
         )
     ]
     insert = f"INSERT INTO outbox {_COLUMNS} VALUES {rows}"

@@ -12,6 +12,9 @@ class OutboxEvent(Table, tablename="outbox"):
     subject = Varchar(length=64, null=False)
     time = Timestamptz(null=False)
     data = Text(null=False)
+    # `data.customer_id` when the event has one (orders, invoices): the customer's log is read
+    # by it, through the partial index `outbox_customer_sequence` (customer, then sequence).
+    customer_id = Varchar(length=36, null=True, default=None)
     # Set by the relay as it publishes, in one order for everybody.
     sequence = BigInt(null=True, default=None, unique=True)
     published_at = Timestamptz(null=True, default=None)
