@@ -59,13 +59,24 @@ async def invoice_ids(order_ids: Sequence[str]) -> dict[str, str]:
 
 
 async def issue_for_order(
-    *, sales_order_id: str, customer_id: str, currency: str, subtotal_minor: int, tax_minor: int
+    *,
+    invoice_id: str,
+    sales_order_id: str,
+    customer_id: str,
+    currency: str,
+    subtotal_minor: int,
+    tax_minor: int,
 ) -> schemas.Invoice:
-    """Issue the invoice of a shipped order, inside the caller's transaction; as issued, or as
-    paid when it is an invoice of nothing (a total of 0: settled at once, and written so)."""
+    """Issue the invoice `invoice_id` of a shipped order, inside the caller's transaction; as
+    issued, or as paid when it is an invoice of nothing (a total of 0: settled at once, and
+    written so).
+
+    The number is gap-free, so it locks the invoices' counter row until the commit: call this
+    as the transaction's last write. Two statements, the number and the insert.
+    """
     tx, now = require_transaction(), repo.now()
     issued = Invoice(
-        id=new_id(),
+        id=invoice_id,
         number=await next_number(tx, "invoice", "INV"),
         sales_order_id=sales_order_id,
         customer_id=customer_id,

@@ -72,7 +72,7 @@ async def create_order(
     currency = data.currency or settings().currency
     await _validate(data, currency)
     async with transaction() as tx:
-        number = await next_number(tx, "purchase_order", "PO")
+        number = await next_number(tx, "purchase_order", "PO", gap_free=False)
         order = rules.draft(data, currency, number=number, by=by, at=repo.now(), make_id=new_id)
         await store.insert(tx, order)
     return resource(order)

@@ -100,7 +100,7 @@ async def create_order(data: schemas.SalesOrderCreate, by: Principal) -> schemas
     async with transaction() as tx:
         by_id, by_sku = await _offers(data.lines)
         priced = rules.price(data.lines, by_id, by_sku)
-        number = await next_number(tx, "sales_order", "SO")
+        number = await next_number(tx, "sales_order", "SO", gap_free=False)
         line_ids = [new_id() for _ in priced.lines]
         placed = order.draft(new_id(), number, customer_id, priced, line_ids, by.id, repo.now())
         _emit(tx, events.SalesOrderCreated, placed)
@@ -293,7 +293,11 @@ async def pick_order(
 async def ship_order(
     order_id: str, expected_version: int | None, by: str | None
 ) -> schemas.SalesOrder:
-    """Ship a fully picked order: book the moves to the customer, issue the invoice."""
+    """Ship a fully picked order: book the moves to the customer, issue the invoice.
+
+    The invoice's gap-free number locks the invoices' counter until the commit, and every
+    shipment waits for that lock: so the order is saved first and the invoice written last.
+    The events still tell it in order: shipped, the invoice issued, invoiced (and paid)."""
     async with transaction() as tx:
         current = await _begin(tx, order_id, expected_version, None)
         shipped_at = repo.now()
@@ -301,21 +305,24 @@ async def ship_order(
         rules.require_whole(current.states())
         rules.require_fully_picked(current.states())
         await stock.consume(tx, order_id, await store.picks_of(order_id), by=by)
+        invoice_id = new_id()
+        invoiced = shipped.moved(Action.invoice, repo.now())
+        invoiced = msgspec.structs.replace(invoiced, invoice_id=invoice_id)
+        settled = current.subtotal_minor + current.tax_minor == 0  # paid when issued
+        final = invoiced.moved(Action.pay, repo.now()) if settled else invoiced
+        await store.save(tx, current, final)
         _emit(tx, events.SalesOrderShipped, shipped)
-        invoice = await invoicing.issue_for_order(
+        await invoicing.issue_for_order(
+            invoice_id=invoice_id,
             sales_order_id=order_id,
             customer_id=current.customer_id,
             currency=current.currency,
             subtotal_minor=current.subtotal_minor,
             tax_minor=current.tax_minor,
         )
-        invoiced = shipped.moved(Action.invoice, repo.now())
-        invoiced = msgspec.structs.replace(invoiced, invoice_id=invoice.id)
         _emit(tx, events.SalesOrderInvoiced, invoiced)
-        final = invoiced
-        if invoice.status == "paid":  # an invoice of nothing is settled when issued
-            final = _paid(tx, invoiced)
-        await store.save(tx, current, final)
+        if settled:
+            _emit(tx, events.SalesOrderPaid, final)
     return final.resource()
 
 
