@@ -1,9 +1,9 @@
 """What every document aggregate shares: its fields named as its columns, what changed, and the
 fields it has in common with its API resource.
 
-An aggregate is a frozen dataclass whose scalar fields are named as its table's columns, with
-its lines (or payments) as a tuple of dataclasses named as theirs. The rules return a changed
-copy (`dataclasses.replace`); the store writes the fields that differ. No I/O here.
+An aggregate is a frozen dataclass or msgspec struct whose scalar fields are named as its
+table's columns, with its lines (or payments) as a tuple of the same kind named as theirs.
+The rules return a changed copy; the store writes the fields that differ. No I/O here.
 """
 
 from __future__ import annotations
@@ -18,18 +18,22 @@ R = TypeVar("R", bound=msgspec.Struct)
 
 
 def columns(aggregate: type[Any], *, without: Iterable[str] = ()) -> list[str]:
-    """The field names of a dataclass that are columns (all but those named in `without`)."""
+    """The field names of a dataclass or msgspec struct that are columns (all but those named
+    in `without`)."""
     skip = set(without)
-    return [f.name for f in fields(aggregate) if f.name not in skip]
+    names = getattr(aggregate, "__struct_fields__", None)
+    if names is None:
+        names = tuple(f.name for f in fields(aggregate))
+    return [n for n in names if n not in skip]
 
 
 def values(item: Any, names: Iterable[str]) -> dict[str, Any]:
-    """The named fields of a dataclass instance, as a row to write."""
+    """The named fields of an aggregate, as a row to write."""
     return {name: getattr(item, name) for name in names}
 
 
 def changes(before: Any, after: Any, names: Iterable[str]) -> dict[str, Any]:
-    """The named fields whose value differs between two versions of one dataclass."""
+    """The named fields whose value differs between two versions of one aggregate."""
     return {n: v for n in names if (v := getattr(after, n)) != getattr(before, n)}
 
 

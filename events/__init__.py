@@ -39,6 +39,7 @@ from events.types import (
     decode,
     encode,
     from_stored,
+    owner_of,
     read,
     type_of,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "decode",
     "encode",
     "from_stored",
+    "owner_of",
     "read",
     "type_of",
 ]

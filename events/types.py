@@ -253,6 +253,32 @@ def type_of(event: Event | Unrecognised) -> str:
             return TYPE_OF[type(event)]
 
 
+class _Owned(msgspec.Struct):
+    """The one field of an unrecognised event's data that says whose it is."""
+
+    customer_id: str | None = None
+
+
+_owned = msgspec.json.Decoder(_Owned | None)
+
+
+def owner_of(event: Event | Unrecognised) -> str | None:
+    """The customer the event is about: its `data.customer_id` (orders and invoices), else
+    None. The one reading of it: core stores it in the outbox's `customer_id` column, which its
+    event log filters on, and the gateway's stream applies the same visibility rule with it.
+
+    `msgspec.DecodeError` when an unrecognised event's `data.customer_id` is not a string.
+    """
+    if isinstance(event, Unrecognised):
+        owned = _owned.decode(event.data)
+        return owned.customer_id if owned is not None else None
+    match event.data:
+        case r.SalesOrder(customer_id=customer) | r.Invoice(customer_id=customer):
+            return customer
+        case _:
+            return None
+
+
 def encode(event: Event) -> bytes:
     """The CloudEvent as JSON."""
     return _encoder.encode(event)

@@ -16,20 +16,10 @@ import msgspec
 import events
 from common.event_types import pattern, well_formed
 from common.visibility import Visibility
-from events import resources
 
 # Lines end in CRLF, as Litestar's own `ServerSentEvent` writes them.
 EOL = b"\r\n"
 MAX_TYPES = 32
-
-
-class _Owned(msgspec.Struct):
-    """The one field of an unrecognised event's data the visibility rule reads."""
-
-    customer_id: str | None = None
-
-
-_owned = msgspec.json.Decoder(_Owned | None)
 
 
 class NotAnEvent(ValueError):
@@ -50,28 +40,13 @@ def parse_event(raw: bytes) -> Event:
     """Read a CloudEvent's JSON (from JetStream or core's log) into an `Event`."""
     try:
         event = events.read(raw)
-        owner = customer_of(event)
+        owner = events.owner_of(event)
     except msgspec.DecodeError as exc:
         raise NotAnEvent(str(exc)) from None
     if event.sequence is None:
         raise NotAnEvent("the event has no sequence")
     type_ = events.type_of(event)
     return Event(event.sequence, type_, owner, event_frame(event.sequence, type_, raw))
-
-
-def customer_of(event: events.Event | events.Unrecognised) -> str | None:
-    """The customer the event is about: its `data.customer_id` (orders and invoices), else None.
-
-    `msgspec.DecodeError` when an unrecognised event's `data.customer_id` is not a string.
-    """
-    if isinstance(event, events.Unrecognised):
-        owned = _owned.decode(event.data)
-        return owned.customer_id if owned is not None else None
-    match event.data:
-        case resources.SalesOrder(customer_id=customer) | resources.Invoice(customer_id=customer):
-            return customer
-        case _:
-            return None
 
 
 def event_frame(sequence: int, type_: str, raw: bytes) -> bytes:

@@ -33,13 +33,6 @@ async def write(event: events.Event) -> str:
     return event.id
 
 
-def owner(event: events.Event) -> str | None:
-    """The customer an event belongs to: its `data.customer_id` (orders and invoices), else
-    None. Stored in the outbox's `customer_id` column; the visibility rule reads it there."""
-    customer = getattr(event.data, "customer_id", None)
-    return customer if isinstance(customer, str) else None
-
-
 async def write_all(pending: Sequence[events.Event]) -> None:
     """Insert typed events in ONE statement, stored as the relay publishes them: the envelope
     in columns, `data` as the resource's JSON text, and `customer_id` the customer the event
@@ -61,7 +54,7 @@ async def write_all(pending: Sequence[events.Event]) -> None:
             e.subject,
             e.time,
             msgspec.json.encode(e.data).decode(),
-            owner(e),
+            events.owner_of(e),
         )
     ]
     insert = f"INSERT INTO outbox {_COLUMNS} VALUES {rows}"

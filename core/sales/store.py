@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from core import repo
+from core.aggregate import changes, columns
 from core.db import Transaction, is_unique_violation, query
 from core.errors import Duplicate, NotFound
 from core.ids import new_id
@@ -31,8 +32,8 @@ def not_found(order_id: str) -> NotFound:
 
 
 # The columns of the aggregate: named like its fields (see `order`).
-_ORDER_COLUMNS = [f for f in Order.__struct_fields__ if f not in ("lines", "invoice_id")]
-_LINE_COLUMNS = list(Line.__struct_fields__)
+_ORDER_COLUMNS = columns(Order, without=("lines", "invoice_id"))
+_LINE_COLUMNS = columns(Line)
 _INVOICED = {Status.shipped, Status.invoiced, Status.paid}
 
 
@@ -112,15 +113,15 @@ async def insert(tx: Transaction, order: Order) -> None:
 async def save(tx: Transaction, before: Order, after: Order) -> None:
     """Write what changed from `before` (as loaded, locked) to `after`: the order's changed
     columns, guarded by its version, and each changed line."""
-    changes = {
-        getattr(SalesOrder, c): _value(getattr(after, c))
-        for c in _ORDER_COLUMNS
-        if getattr(after, c) != getattr(before, c) and c != "version"
+    header = {
+        getattr(SalesOrder, c): _value(v)
+        for c, v in changes(before, after, _ORDER_COLUMNS).items()
+        if c != "version"
     }
-    if changes:
-        changes[SalesOrder.version] = after.version
+    if header:
+        header[SalesOrder.version] = after.version
         updated = (
-            await SalesOrder.update(changes)
+            await SalesOrder.update(header)
             .where((SalesOrder.id == before.id) & (SalesOrder.version == before.version))
             .returning(SalesOrder.id)
         )
@@ -128,9 +129,8 @@ async def save(tx: Transaction, before: Order, after: Order) -> None:
             raise RuntimeError(f"sales order {before.id} changed while locked")
     for old, new in zip(before.lines, after.lines, strict=True):
         line_changes = {
-            getattr(SalesOrderLine, c): _value(getattr(new, c))
-            for c in _LINE_COLUMNS
-            if getattr(new, c) != getattr(old, c)
+            getattr(SalesOrderLine, c): _value(v)
+            for c, v in changes(old, new, _LINE_COLUMNS).items()
         }
         if line_changes:
             await SalesOrderLine.update(line_changes).where(SalesOrderLine.id == old.id)

@@ -11,7 +11,7 @@ import pytest
 
 import events
 from events import resources as r
-from gateway.sse import NotAnEvent, Selection, customer_of, parse_event
+from gateway.sse import NotAnEvent, Selection, parse_event
 
 NOW = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 ZERO = Decimal("0.00")
@@ -79,13 +79,13 @@ def test_what_is_no_streamable_event_is_refused_not_raised(raw: bytes) -> None:
         parse_event(raw)
 
 
-def test_customer_of_knows_every_resource_that_names_a_customer() -> None:
-    # A new resource with a `customer_id` must be added to `customer_of`, or customers
-    # would not see their own events of it on the live stream (core's log would show them).
+def test_owner_of_knows_every_resource_that_names_a_customer() -> None:
+    # A new resource with a `customer_id` must be added to `events.owner_of`, or customers
+    # would see their own events of it neither on the live stream nor in core's log.
     named = {
         t
         for t in events.DATA_TYPES.values()
         if "customer_id" in (f.name for f in msgspec.structs.fields(t))
     }
     assert named == {r.SalesOrder, r.Invoice}
-    assert customer_of(events.SalesOrderShort(subject="o1", data=ORDER)) == "c1"
+    assert events.owner_of(events.SalesOrderShort(subject="o1", data=ORDER)) == "c1"
