@@ -321,6 +321,18 @@ async def test_subject_gives_one_resources_history(client: httpx.AsyncClient, ad
     assert too_long.status_code == 422
 
 
+async def _plan(select: Any, backend: str) -> str:
+    """The database's plan for a page of 50 of `select`, as one line of text."""
+    inner = select.limit(51).querystrings[0]
+    async with transaction():
+        if backend == "sqlite":
+            plan = await query("EXPLAIN QUERY PLAN {}", inner)
+        else:  # the test log is small: make the planner show what it would do on a big one
+            await query("SET LOCAL enable_seqscan = off")
+            plan = await query("EXPLAIN {}", inner)
+    return " ".join(str(v) for row in plan for v in row.values())
+
+
 async def test_the_subject_filter_reads_its_index(app: Any, backend: str) -> None:
     """One resource's history stays fast on a large log: the plan walks the subject index."""
 
@@ -332,14 +344,7 @@ async def test_the_subject_filter_reads_its_index(app: Any, backend: str) -> Non
     for viewer in (SYSTEM, shopper):
         select = log_query(viewer, after=0, cursor=None, type_=None, subject="s")
         assert select is not None
-        inner = select.limit(51).querystrings[0]
-        async with transaction():
-            if backend == "sqlite":
-                plan = await query("EXPLAIN QUERY PLAN {}", inner)
-            else:  # the test log is small: make the planner show what it would do on a big one
-                await query("SET LOCAL enable_seqscan = off")
-                plan = await query("EXPLAIN {}", inner)
-        text = " ".join(str(v) for row in plan for v in row.values())
+        text = await _plan(select, backend)
         assert "outbox_subject_sequence" in text, text
 
 
@@ -400,13 +405,6 @@ async def test_the_customer_filter_reads_its_index(app: Any, backend: str) -> No
     for type_ in ("erp.sales_order", "erp.invoice.paid"):
         select = log_query(shopper, after=0, cursor=None, type_=type_, subject=None)
         assert select is not None
-        inner = select.limit(51).querystrings[0]
-        async with transaction():
-            if backend == "sqlite":
-                plan = await query("EXPLAIN QUERY PLAN {}", inner)
-            else:  # the test log is small: make the planner show what it would do on a big one
-                await query("SET LOCAL enable_seqscan = off")
-                plan = await query("EXPLAIN {}", inner)
-        text = " ".join(str(v) for row in plan for v in row.values())
+        text = await _plan(select, backend)
         assert "outbox_customer_sequence" in text, text
         assert "customer_id" in text and "json" not in text.lower(), text
