@@ -87,6 +87,16 @@ def _orders(
     return measured
 
 
+def _memory(stack: stackrun.Stack) -> dict[str, float]:
+    """Core's and the gateway's resident memory now and their peak so far, in MiB."""
+    out = {}
+    for name in ("core", "gateway"):
+        pid = stack.children[name].pid
+        out[name] = procs.rss_mb(pid)
+        out[f"{name}_peak"] = procs.peak_rss_mb(pid)
+    return out
+
+
 def _pages(stack: stackrun.Stack, data: setup.BenchData, timing: Timing) -> figures.Figures:
     """`GET /products?limit=50` through the gateway and at core, and the trivial baseline."""
     auth = {"Authorization": f"Bearer {data.admin}"}
@@ -170,7 +180,7 @@ def measure(
             for title, step in steps:
                 began = time.monotonic()
                 measured |= step()
-                rss[title] = {n: procs.rss_mb(stack.children[n].pid) for n in ("core", "gateway")}
+                rss[title] = _memory(stack)
                 console.print(f"  {title}: {time.monotonic() - began:.0f} s")
             measured["rss_mb_after"] = rss
             measured["core_rss_mb"] = procs.peak_rss_mb(stack.children["core"].pid)
@@ -211,11 +221,20 @@ def scratch_database(admin_url: str) -> Iterator[tuple[str, str]]:
         asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def _cpu_model() -> str:
+    """The CPU's model name (Linux's /proc/cpuinfo), else the architecture."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    return platform.machine()
+
+
 def machine() -> dict[str, Any]:
     """What the figures were measured on."""
     return {
         "cpus": os.cpu_count(),
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": _cpu_model(),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "system": platform.platform(),
         "python": platform.python_version(),
