@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from stack.bench import figures, pgbench
+from stack.bench import figures, pgbench, procs
 from stack.bench.loadgen import Job, Request, launch
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,6 +110,17 @@ def test_percentiles_and_load_summaries() -> None:
     summary = figures.load_summary(values, 4.0, {"201": 100, "409": 3, "503": 1})
     assert summary["per_s"] == 25.0
     assert summary["failed"] == 4
+
+
+def test_a_processs_peak_memory_starts_over_when_reset() -> None:
+    # given this process once held 200 MiB more than it does now
+    pid = os.getpid()
+    block = bytearray(200 * 2**20)
+    del block
+    if not procs.reset_peak(pid):
+        pytest.skip("this system cannot reset a process's peak memory")
+    # then after the reset its peak is its current size, not the 200 MiB more
+    assert procs.peak_rss_mb(pid) < procs.rss_mb(pid) + 50
 
 
 PGBENCH_REPORT = """\
