@@ -303,8 +303,9 @@ RATE_LIMIT = _var(
     600,
     count(),
     "gateway",
-    "requests per minute at the gateway, per signed-in user or confirmed API key, else per client"
-    " address (which also pays for every 401); `0` turns it off",
+    "requests per minute, per signed-in user or confirmed API key, else per client address (which"
+    " also pays for every 401), across the gateways that share a NATS (`ERP_RATE_LIMIT_SHARED`);"
+    " `0` turns it off",
 )
 RATE_LIMIT_SHARED = _var(
     "ERP_RATE_LIMIT_SHARED",

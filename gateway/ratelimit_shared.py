@@ -135,7 +135,6 @@ class SharedRateLimiter:
         self.timeout = timeout
         self.retry = retry
         self.max_keys = max_keys
-        self.round_trips = 0  # compare-and-sets and reads sent to the store (for the bench)
         self._wall = wall
         self._clock = clock
         self._held: OrderedDict[str, _Held] = OrderedDict()
@@ -195,7 +194,6 @@ class SharedRateLimiter:
                 return (1.0 - tokens) / self.rate
             take = min(self.batch, int(tokens))
             try:
-                self.round_trips += 1
                 revision = await kv.update(name, encode(tokens - take, now), last=held.revision)
             except KeyWrongLastSequenceError:
                 held.known = False  # another gateway wrote since: read again
@@ -208,7 +206,6 @@ class SharedRateLimiter:
 
     async def _read(self, kv: KeyValue, name: str, held: _Held, now: float) -> None:
         """Fill `held` from the entry; no entry (or an unreadable one) is a full bucket."""
-        self.round_trips += 1
         try:
             entry = await kv.get(name)
         except KeyNotFoundError:
