@@ -21,8 +21,10 @@ process, n gateways let a principal through n times `ERP_RATE_LIMIT`).
   gateway while another still holds up to `batch - 1` for it.
 - Fallback (fail open): while NATS is not connected, or an operation fails or takes longer than
   `timeout`, the gateway limits with its own buckets (per instance, as before), says so once
-  on the log, and tries the store again after `retry` seconds. Its own buckets are charged for
-  every request all along, so falling back mid-burst hands out no fresh burst.
+  on the log, and tries the store again after `retry` seconds; requests that waited behind the
+  failed reservation go to the local buckets at once (a frozen NATS costs one timeout, not one
+  per waiting request). Its own buckets are charged for every request all along, so falling
+  back mid-burst hands out no fresh burst.
 """
 
 from __future__ import annotations
@@ -178,6 +180,8 @@ class SharedRateLimiter:
             if held.tokens:  # a reservation made while this request waited
                 held.tokens -= 1
                 return 0.0
+            if self._clock() < self._down_until:  # the reservation it waited for failed
+                raise ConnectionError("the shared rate limits failed meanwhile")
             async with asyncio.timeout(self.timeout):
                 return await self._reserve(store_key(key), held)
 
