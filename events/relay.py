@@ -36,7 +36,7 @@ import msgspec
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import APIError, BadRequestError, NotFoundError
 
 from common import nats as nats_connection
 from common import settings as env
@@ -159,8 +159,11 @@ class Publisher:
         except NotFoundError:
             try:
                 info = await self.js.add_stream(self.config)
-            except BadRequestError:  # created meanwhile by another relay: theirs stands
-                info = await self.js.stream_info(self.stream)
+            except BadRequestError as refused:  # created meanwhile by another relay: it stands
+                try:
+                    info = await self.js.stream_info(self.stream)
+                except NotFoundError:  # refused for itself (more replicas than servers…)
+                    raise refused from None
             else:
                 _say(
                     logging.INFO,
@@ -252,7 +255,9 @@ class Publisher:
         again before the next try: it may be gone (a new server), or hold the row already (an
         acknowledgement lost with its server)."""
         if not self.failing:
-            _say(logging.WARNING, "publishing stalled", error=repr(exc), id=row.id)
+            # nats-py's API errors say what the server refused in str(), not in repr()
+            error = str(exc) if isinstance(exc, APIError) else repr(exc)
+            _say(logging.WARNING, "publishing stalled", error=error, id=row.id)
         self.failing = True
         self.stream_ready = False
         await asyncio.sleep(delay)
