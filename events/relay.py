@@ -141,7 +141,10 @@ class Publisher:
 
     def __init__(self, nc: NATS, stream: str, replicas: int = 1) -> None:
         self.nc = nc
-        self.js: JetStreamContext = nc.jetstream()
+        # Each JetStream request (stream info, create, last message) gives up after
+        # PUBLISH_TIMEOUT, not nats-py's 5 s: while a cluster elects a stream leader, a request
+        # that waits 5 s for the old one delays the first try at the new one.
+        self.js: JetStreamContext = nc.jetstream(timeout=PUBLISH_TIMEOUT)
         self.stream = stream
         self.config = stream_config(stream, replicas)
         self.stream_ready = False

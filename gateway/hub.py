@@ -32,6 +32,7 @@ from gateway.sse import Event, NotAnEvent, Selection, parse_event
 SUBJECT = "erp.>"
 HEARTBEAT = 1.0  # seconds: the ordered consumer's idle heartbeat (nats-py's default is 5)
 CHECK_EVERY = 1.0  # seconds between looks at the stream's info (one JetStream API request)
+REQUEST_TIMEOUT = 2.0  # seconds one JetStream API request of the hub may take
 _log = logging.getLogger("gateway.stream")
 
 
@@ -98,7 +99,9 @@ class EventHub:
         client = self.nats.client
         if client is None or not self.nats.connected:
             raise HubUnavailable("NATS is not connected")
-        js = client.jetstream()
+        # nats-py re-creates the ordered consumer with this context's timeout: a short one tries
+        # the new stream leader sooner than its 5 s default would.
+        js = client.jetstream(timeout=REQUEST_TIMEOUT)
         try:
             stream = await js.find_stream_name_by_subject(SUBJECT)
             info = await js.stream_info(stream)

@@ -119,13 +119,20 @@ class NatsCluster:
 async def connected(url: str) -> Any:
     """A NATS client on every server of `url`, reconnecting to any of them."""
     nc: NATS = await nats.connect(
-        servers=url.split(","), max_reconnect_attempts=-1, reconnect_time_wait=0.2
+        servers=url.split(","),
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.2,
+        error_cb=_quiet,  # a killed server is expected here: no traceback per attempt
     )
     try:
         yield nc
     finally:
         with contextlib.suppress(Exception):
             await nc.close()
+
+
+async def _quiet(exc: Exception) -> None:
+    """nats-py's error callback that says nothing."""
 
 
 @dataclass(slots=True)

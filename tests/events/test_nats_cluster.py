@@ -5,6 +5,7 @@ gateway. Each runs core, the relay and the gateway of its own (`cluster_support.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import time
@@ -23,7 +24,10 @@ from tests.gateway.stream_support import Sse, SseReader, open_stream
 
 ORDERS = 200
 KILL_AFTER = 60  # orders seen live before the stream's leader is killed
-RESUME_WITHIN = 10.0  # seconds: the longest pause in live delivery the kill may cause
+# Seconds: the longest pause in live delivery the kill may cause. NATS's Raft elects the new
+# leader 4 to 9 s after the old one's last heartbeat (its election timeout, not configurable
+# from the command line); the relay's retry and the hub's consumer reset add a second or two.
+RESUME_WITHIN = 15.0
 CREATED = "erp.sales_order.created"
 
 
@@ -107,7 +111,8 @@ async def test_the_streams_leader_killed_in_the_middle_of_200_orders(
             # and delivery paused for a few seconds at most
             times = [killed_at, *(t for t, _ in arrived if t >= killed_at)]
             pause = max(b - a for a, b in itertools.pairwise(times))
-            assert pause < RESUME_WITHIN, f"live delivery stopped for {pause:.1f} s"
+            said = [line for line in stack.relay.lines() if line.get("level") != "DEBUG"]
+            assert pause < RESUME_WITHIN, f"live delivery stopped for {pause:.1f} s: {said}"
             print(f"longest pause in live delivery after the kill: {pause:.2f} s")
 
             # when the relay restarts (with the killed node back)
@@ -178,7 +183,12 @@ async def test_readiness_is_the_stream_answering_not_its_name_being_known(
             # when the only server holding it dies (the others still know its name)
             holder = (await js.stream_info("ERP")).cluster.leader or ""  # type: ignore[union-attr]
             cluster.node(holder).kill()
-            assert await js.find_stream_name_by_subject("erp.>") == "ERP"
+            while True:  # the name is still known (once a meta leader answers, if it was it)
+                with contextlib.suppress(Exception):
+                    if await js.find_stream_name_by_subject("erp.>") == "ERP":
+                        break
+                assert time.monotonic() < deadline + 10, "the stream's name was forgotten"
+                await asyncio.sleep(0.2)
             while not link.connected:  # it may have been the link's server: another answers
                 assert time.monotonic() < deadline + 10, "the link never reconnected"
                 await asyncio.sleep(0.1)
