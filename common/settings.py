@@ -110,14 +110,19 @@ def seconds(most: float) -> Parser[float]:
 
 def count(most: int = 2**31) -> Parser[int]:
     """A whole number from 0 to `most`."""
+    return between(0, most)
+
+
+def between(least: int, most: int) -> Parser[int]:
+    """A whole number from `least` to `most`."""
 
     def parse(name: str, raw: str) -> int:
         try:
             value = int(raw.strip())
         except ValueError:
             raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
-        if not 0 <= value <= most:
-            raise SettingsError(f"{name} must be from 0 to {most}, not {raw!r}")
+        if not least <= value <= most:
+            raise SettingsError(f"{name} must be from {least} to {most}, not {raw!r}")
         return value
 
     return parse
@@ -413,6 +418,19 @@ RELAY_BATCH = _var(
 )
 STREAM = _var(
     "ERP_STREAM", "ERP", text, "relay, webhooks", "the JetStream stream the events are published to"
+)
+STREAM_REPLICAS = _var(
+    "ERP_STREAM_REPLICAS",
+    1,
+    between(1, 5),  # JetStream's own bounds for a stream's replicas
+    "relay, gateway",
+    "copies of the stream the relay creates, and of the gateways' shared rate-limit store"
+    " (1 to 5, at most the cluster's servers): 1 (the"
+    " embedded server) survives a restart of its server but not the loss of it or its disk, and"
+    " events stop while it is down; 3 (docker-compose) survives the loss of any one server, disk"
+    " and all, with delivery back within seconds. The relay never changes an existing stream: it"
+    " warns when its settings differ",
+    "`1`; `3` in docker-compose",
 )
 WEBHOOKS_ALLOW_PRIVATE = _var(
     "ERP_WEBHOOKS_ALLOW_PRIVATE",
