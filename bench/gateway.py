@@ -1,0 +1,271 @@
+"""Benchmark: what the gateway's hop costs, `GET /products?limit=50` through it vs core direct.
+
+Starts core and one gateway the way `erp up` does (`python -m stack.serve`, rate limit off, no
+NATS) on a scratch `ERP_HOME` (SQLite unless `--database-url` names a PostgreSQL database,
+which must be empty or migrated), adds 60 products, then loads both targets in interleaved
+rounds from a load client in a process of its own (aiohttp, keep-alive, `--connections`
+concurrent requests; it shares the machine's cores with the servers, so it is the cheapest
+client at hand). Prints the median throughput of each and
+
+    gateway_overhead = 1 - gateway req/s / core-direct req/s    (issue 13's target: <= 0.15)
+
+    .venv/bin/python bench/gateway.py [--seconds 5] [--rounds 3] [--connections 16]
+    .venv/bin/python bench/gateway.py --cores 2     # the gateway in front of two cores
+
+`--profile FILE` records the gateway with py-spy during its last round (a speedscope JSON).
+The load client alone: `bench/gateway.py load URL TOKEN SECONDS CONNECTIONS` prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+PATH = "/api/v1/products?limit=50"
+PASSWORD = "bench-password-1"
+PRODUCTS = 60
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _load(url: str, token: str, seconds: float, connections: int) -> dict[str, Any]:
+    """`connections` workers each sending `GET url` back to back over keep-alive connections
+    for `seconds`; the count of 200 answers, other statuses and errors, and latencies (ms)."""
+    import aiohttp
+
+    headers = {"Authorization": f"Bearer {token}"}
+    connector = aiohttp.TCPConnector(limit=connections, force_close=False)
+    ok = 0
+    other: dict[int, int] = {}
+    errors = 0
+    latencies: list[float] = []
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+        deadline = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            nonlocal ok, errors
+            while (start := time.perf_counter()) < deadline:
+                try:
+                    async with session.get(url) as response:
+                        await response.read()
+                        status = response.status
+                except aiohttp.ClientError:
+                    errors += 1
+                    continue
+                latencies.append((time.perf_counter() - start) * 1000)
+                if status == 200:
+                    ok += 1
+                else:
+                    other[status] = other.get(status, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(connections)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    p = (
+        (lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))])
+        if latencies
+        else None
+    )
+    return {
+        "rps": ok / elapsed,
+        "ok": ok,
+        "other": other,
+        "errors": errors,
+        "p50_ms": p(0.5) if p else None,
+        "p99_ms": p(0.99) if p else None,
+    }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds a process has used so far (Linux `/proc`)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load(url: str, token: str, seconds: float, connections: int) -> dict[str, Any]:
+    """Run the load client in a process of its own (so it takes no CPU from this one's loop)."""
+    argv = [sys.executable, __file__, "load", url, token, str(seconds), str(connections)]
+    out = subprocess.run(argv, check=True, capture_output=True, text=True, cwd=ROOT).stdout
+    return dict(json.loads(out))
+
+
+@contextlib.contextmanager
+def server(
+    name: str, env: dict[str, str], root: Path = ROOT
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`python -m stack.serve name` on a free port, waited for; yields its URL and process."""
+    port = free_port()
+    argv = [sys.executable, "-m", "stack.serve", name, "--host", "127.0.0.1", "--port", str(port)]
+    argv += ["--log-level", "warning"]
+    log = open(Path(env["ERP_HOME"]) / f"{name}-{port}.log", "wb")  # noqa: SIM115
+    env = {**env, "PYTHONPATH": str(root)}
+    process = subprocess.Popen(argv, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start; see {log.name}")
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(url + "/api/v1/health/ready", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.1)
+        yield url, process
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+        log.close()
+
+
+def prepare(core: str) -> str:
+    """Sign in as the admin core created, add the products (once); the token."""
+    with httpx.Client(base_url=core + "/api/v1", timeout=30) as client:
+        signed = client.post("/auth/token", json={"username": "admin", "password": PASSWORD})
+        signed.raise_for_status()
+        token = str(signed.json()["access_token"])
+        client.headers["Authorization"] = f"Bearer {token}"
+        have = len(client.get("/products", params={"limit": PRODUCTS}).json()["items"])
+        for i in range(have, PRODUCTS):
+            product = {"sku": f"BENCH-{i:04d}", "name": f"Bench product {i}", "unit_price": "9.90"}
+            client.post("/products", json=product).raise_for_status()
+    return token
+
+
+def main() -> None:
+    """Measure core direct and through the gateway in interleaved rounds; print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of one round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each target")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--cores", type=int, default=1, help="cores behind the gateway")
+    parser.add_argument("--database-url", help="a PostgreSQL database (default: SQLite)")
+    parser.add_argument("--profile", type=Path, help="py-spy the gateway's last round into FILE")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout (e.g. `git archive main | tar -x -C DIR`) whose gateway is"
+        " measured too, in the same rounds, in front of the same core",
+    )
+    args = parser.parse_args()
+    home = tempfile.mkdtemp(prefix="erp-bench-gw-")
+    env = {
+        **os.environ,
+        "ERP_HOME": home,
+        "ERP_SECRET": "bench-secret-" + "x" * 32,
+        "ERP_ADMIN_PASSWORD": PASSWORD,
+        "ERP_LOG_LEVEL": "WARNING",
+        "ERP_RATE_LIMIT": "0",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("NATS_URL", None)
+    env.pop("ERP_RELAY_WAKE", None)
+    if args.database_url:
+        env["DATABASE_URL"] = args.database_url
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{home}/erp.sqlite3"
+    subprocess.run([sys.executable, "-m", "stack.cli", "migrate"], check=True, cwd=ROOT, env=env)
+    try:
+        with contextlib.ExitStack() as stack:
+            cores = [stack.enter_context(server("core", env)) for _ in range(args.cores)]
+            core_urls = ",".join(url for url, _ in cores)
+            gateway, gw_process = stack.enter_context(
+                server("gateway", {**env, "ERP_CORE_URL": core_urls})
+            )
+            gateways = {"gateway": (gateway, gw_process.pid)}
+            if args.baseline:
+                url, process = stack.enter_context(
+                    server("gateway", {**env, "ERP_CORE_URL": core_urls}, args.baseline.resolve())
+                )
+                gateways["baseline"] = (url, process.pid)
+            token = prepare(cores[0][0])
+            run(args, cores[0], gateways, token)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def run(
+    args: argparse.Namespace,
+    core: tuple[str, subprocess.Popen[bytes]],
+    gateways: dict[str, tuple[str, int]],
+    token: str,
+) -> None:
+    """Warm every target up, then alternate rounds (core, then each gateway); print each round,
+    the medians, and the CPU core and each gateway spent per request through that gateway (ms;
+    less noisy than throughput on a busy machine)."""
+    core_url, core_process = core
+    targets = {"core": core_url, **{name: url for name, (url, _) in gateways.items()}}
+    for url in targets.values():
+        load(url + PATH, token, 1.0, args.connections)
+    rps: dict[str, list[float]] = {name: [] for name in targets}
+    cpu = {name: {"core": 0.0, "gateway": 0.0} for name in gateways}
+    served = dict.fromkeys(gateways, 0)
+    for i in range(args.rounds):
+        line = [f"round {i + 1}:"]
+        for name, url in targets.items():
+            profiler = None
+            if args.profile and name == "gateway" and i == args.rounds - 1:
+                spy = [str(Path(sys.executable).parent / "py-spy"), "record", "--nonblocking"]
+                spy += ["--pid", str(gateways[name][1]), "--format", "speedscope"]
+                spy += ["-o", str(args.profile), "--duration", str(int(args.seconds))]
+                profiler = subprocess.Popen(
+                    spy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                )
+            pids = {"core": core_process.pid, "gateway": gateways[name][1]} if name in cpu else {}
+            before = {role: cpu_seconds(pid) for role, pid in pids.items()}
+            result = load(url + PATH, token, args.seconds, args.connections)
+            for role, pid in pids.items():
+                cpu[name][role] += cpu_seconds(pid) - before[role]
+            if name in served:
+                served[name] += result["ok"]
+            if profiler is not None:
+                profiler.wait(timeout=60)
+            rps[name].append(result["rps"])
+            bad = result["other"] or result["errors"] or ""
+            line.append(f"{name} {result['rps']:7.1f} req/s (p50 {result['p50_ms']:.1f} ms){bad}")
+        print("  ".join(line), flush=True)
+    core_rps = statistics.median(rps["core"])
+    figures: dict[str, Any] = {
+        "client": "aiohttp",
+        "connections": args.connections,
+        "cores": args.cores,
+        "core_direct_rps": round(core_rps, 1),
+    }
+    for name in gateways:
+        prefix = "" if name == "gateway" else name + "_"
+        gateway_rps = statistics.median(rps[name])
+        figures[f"{prefix}gateway_rps"] = round(gateway_rps, 1)
+        figures[f"{prefix}gateway_overhead"] = round(1 - gateway_rps / core_rps, 3)
+        per = 1000 / max(1, served[name])
+        figures[f"{prefix}gateway_cpu_ms_per_request"] = round(cpu[name]["gateway"] * per, 3)
+        figures[f"{prefix}core_cpu_ms_per_request"] = round(cpu[name]["core"] * per, 3)
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "load":
+        _, _, url, token, seconds, connections = sys.argv
+        print(json.dumps(asyncio.run(_load(url, token, float(seconds), int(connections)))))
+    else:
+        main()
