@@ -12,6 +12,8 @@ client at hand). Prints the median throughput of each and
     .venv/bin/python bench/gateway.py [--seconds 5] [--rounds 3] [--connections 16]
     .venv/bin/python bench/gateway.py --cores 2     # the gateway in front of two cores
 
+`--baseline DIR` measures another checkout's core and gateway in the same rounds on the same
+database (before/after figures from one run: `git archive main | tar -x -C DIR`).
 `--profile FILE` records the gateway with py-spy during its last round (a speedscope JSON).
 The load client alone: `bench/gateway.py load URL TOKEN SECONDS CONNECTIONS` prints JSON.
 """
@@ -31,6 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -165,8 +168,8 @@ def main() -> None:
     parser.add_argument(
         "--baseline",
         type=Path,
-        help="another checkout (e.g. `git archive main | tar -x -C DIR`) whose gateway is"
-        " measured too, in the same rounds, in front of the same core",
+        help="another checkout (e.g. `git archive main | tar -x -C DIR`) whose core and gateway"
+        " are measured too, in the same rounds, on the same database",
     )
     args = parser.parse_args()
     home = tempfile.mkdtemp(prefix="erp-bench-gw-")
@@ -188,78 +191,81 @@ def main() -> None:
     subprocess.run([sys.executable, "-m", "stack.cli", "migrate"], check=True, cwd=ROOT, env=env)
     try:
         with contextlib.ExitStack() as stack:
-            cores = [stack.enter_context(server("core", env)) for _ in range(args.cores)]
-            core_urls = ",".join(url for url, _ in cores)
-            gateway, gw_process = stack.enter_context(
-                server("gateway", {**env, "ERP_CORE_URL": core_urls})
-            )
-            gateways = {"gateway": (gateway, gw_process.pid)}
+            setups = {"": start_setup(stack, env, args.cores, ROOT)}
             if args.baseline:
-                url, process = stack.enter_context(
-                    server("gateway", {**env, "ERP_CORE_URL": core_urls}, args.baseline.resolve())
-                )
-                gateways["baseline"] = (url, process.pid)
-            token = prepare(cores[0][0])
-            run(args, cores[0], gateways, token)
+                setups["baseline_"] = start_setup(stack, env, 1, args.baseline.resolve())
+            token = prepare(setups[""].core)
+            run(args, setups, token)
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def run(
-    args: argparse.Namespace,
-    core: tuple[str, subprocess.Popen[bytes]],
-    gateways: dict[str, tuple[str, int]],
-    token: str,
-) -> None:
-    """Warm every target up, then alternate rounds (core, then each gateway); print each round,
-    the medians, and the CPU core and each gateway spent per request through that gateway (ms;
-    less noisy than throughput on a busy machine)."""
-    core_url, core_process = core
-    targets = {"core": core_url, **{name: url for name, (url, _) in gateways.items()}}
-    for url in targets.values():
+@dataclass(frozen=True)
+class Setup:
+    """One checkout's core(s) and the gateway in front of them: URLs and the process ids of
+    the first core and of the gateway."""
+
+    core: str
+    gateway: str
+    core_pid: int
+    gateway_pid: int
+
+
+def start_setup(stack: contextlib.ExitStack, env: dict[str, str], cores: int, root: Path) -> Setup:
+    """Start `cores` cores and a gateway listing them, from the checkout at `root`."""
+    started = [stack.enter_context(server("core", env, root)) for _ in range(cores)]
+    listed = ",".join(url for url, _ in started)
+    gateway, process = stack.enter_context(server("gateway", {**env, "ERP_CORE_URL": listed}, root))
+    return Setup(started[0][0], gateway, started[0][1].pid, process.pid)
+
+
+def run(args: argparse.Namespace, setups: dict[str, Setup], token: str) -> None:
+    """Warm every target up, then alternate rounds (each setup's core direct, then its
+    gateway); print each round, the medians, and the CPU the core and the gateway spent per
+    request through the gateway (ms; less noisy than throughput on a busy machine)."""
+    targets: dict[str, tuple[str, dict[str, int]]] = {}
+    for prefix, setup in setups.items():
+        targets[prefix + "core"] = (setup.core, {"core": setup.core_pid})
+        pids = {"core": setup.core_pid, "gateway": setup.gateway_pid}
+        targets[prefix + "gateway"] = (setup.gateway, pids)
+    for url, _ in targets.values():
         load(url + PATH, token, 1.0, args.connections)
     rps: dict[str, list[float]] = {name: [] for name in targets}
-    cpu = {name: {"core": 0.0, "gateway": 0.0} for name in gateways}
-    served = dict.fromkeys(gateways, 0)
+    cpu = {name: {"core": 0.0, "gateway": 0.0} for name in targets}
+    served = dict.fromkeys(targets, 0)
     for i in range(args.rounds):
         line = [f"round {i + 1}:"]
-        for name, url in targets.items():
+        for name, (url, pids) in targets.items():
             profiler = None
             if args.profile and name == "gateway" and i == args.rounds - 1:
                 spy = [str(Path(sys.executable).parent / "py-spy"), "record", "--nonblocking"]
-                spy += ["--pid", str(gateways[name][1]), "--format", "speedscope"]
+                spy += ["--pid", str(pids["gateway"]), "--format", "speedscope"]
                 spy += ["-o", str(args.profile), "--duration", str(int(args.seconds))]
                 profiler = subprocess.Popen(
                     spy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
                 )
-            pids = {"core": core_process.pid, "gateway": gateways[name][1]} if name in cpu else {}
             before = {role: cpu_seconds(pid) for role, pid in pids.items()}
             result = load(url + PATH, token, args.seconds, args.connections)
             for role, pid in pids.items():
                 cpu[name][role] += cpu_seconds(pid) - before[role]
-            if name in served:
-                served[name] += result["ok"]
+            served[name] += result["ok"]
             if profiler is not None:
                 profiler.wait(timeout=60)
             rps[name].append(result["rps"])
             bad = result["other"] or result["errors"] or ""
-            line.append(f"{name} {result['rps']:7.1f} req/s (p50 {result['p50_ms']:.1f} ms){bad}")
+            line.append(f"{name} {result['rps']:6.1f}/s p50 {result['p50_ms']:.0f} ms{bad}")
         print("  ".join(line), flush=True)
-    core_rps = statistics.median(rps["core"])
-    figures: dict[str, Any] = {
-        "client": "aiohttp",
-        "connections": args.connections,
-        "cores": args.cores,
-        "core_direct_rps": round(core_rps, 1),
-    }
-    for name in gateways:
-        prefix = "" if name == "gateway" else name + "_"
-        gateway_rps = statistics.median(rps[name])
+    figures: dict[str, Any] = {"client": "aiohttp", "connections": args.connections}
+    for prefix in setups:
+        core_rps = statistics.median(rps[prefix + "core"])
+        gateway_rps = statistics.median(rps[prefix + "gateway"])
+        figures[f"{prefix}core_direct_rps"] = round(core_rps, 1)
         figures[f"{prefix}gateway_rps"] = round(gateway_rps, 1)
         figures[f"{prefix}gateway_overhead"] = round(1 - gateway_rps / core_rps, 3)
-        per = 1000 / max(1, served[name])
-        figures[f"{prefix}gateway_cpu_ms_per_request"] = round(cpu[name]["gateway"] * per, 3)
-        figures[f"{prefix}core_cpu_ms_per_request"] = round(cpu[name]["core"] * per, 3)
+        for name, role in ((prefix + "core", "core"), (prefix + "gateway", "gateway")):
+            per = 1000 / max(1, served[name])
+            figures[f"{prefix}{role}_cpu_ms_per_request"] = round(cpu[name][role] * per, 3)
+    figures["cores"] = args.cores
     print(json.dumps(figures))
 
 
