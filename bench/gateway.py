@@ -1,11 +1,11 @@
 """Benchmark: what the gateway's hop costs, `GET /products?limit=50` through it vs core direct.
 
-Starts core and one gateway the way `erp up` does (`python -m stack.serve`, rate limit off, no
-NATS) on a scratch `ERP_HOME` (SQLite unless `--database-url` names a PostgreSQL database,
-which must be empty or migrated), adds 60 products, then loads both targets in interleaved
-rounds from a load client in a process of its own (aiohttp, keep-alive, `--connections`
-concurrent requests; it shares the machine's cores with the servers, so it is the cheapest
-client at hand). Prints the median throughput of each and
+Starts core and one gateway the way `erp up` does (`python -m stack.serve`, no NATS; the rate
+limit on, as shipped, but so high that it refuses nothing) on a scratch `ERP_HOME` (SQLite
+unless `--database-url` names a PostgreSQL database, which must be empty or migrated), adds 60
+products, then loads both targets in interleaved rounds from a load client in a process of its
+own (aiohttp, keep-alive, `--connections` concurrent requests; it shares the machine's cores
+with the servers, so it is the cheapest client at hand). Prints the median throughput of each and
 
     gateway_overhead = 1 - gateway req/s / core-direct req/s    (issue 13's target: <= 0.15)
 
@@ -164,6 +164,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--cores", type=int, default=1, help="cores behind the gateway")
     parser.add_argument("--database-url", help="a PostgreSQL database (default: SQLite)")
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=100_000_000,
+        help="the gateway's ERP_RATE_LIMIT (default: on, so its cost is paid, but never reached)",
+    )
     parser.add_argument("--profile", type=Path, help="py-spy the gateway's last round into FILE")
     parser.add_argument(
         "--baseline",
@@ -179,7 +185,7 @@ def main() -> None:
         "ERP_SECRET": "bench-secret-" + "x" * 32,
         "ERP_ADMIN_PASSWORD": PASSWORD,
         "ERP_LOG_LEVEL": "WARNING",
-        "ERP_RATE_LIMIT": "0",
+        "ERP_RATE_LIMIT": str(args.rate_limit),
         "PYTHONPATH": str(ROOT),
     }
     env.pop("NATS_URL", None)
