@@ -220,9 +220,11 @@ class Proxy:
                     allow_redirects=False,
                 )
             except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-                # Nothing was sent: any request may go to the next core.
-                _log.warning(
-                    "core %s unreachable: %s",
+                # Nothing was sent: any request may go to the next core. Said once per outage
+                # (a core already down is tried only when every other failed too).
+                _log.log(
+                    logging.WARNING if core.up else logging.DEBUG,
+                    "core %s unreachable: %s; marked down",
                     core.url,
                     type(exc).__name__,
                     extra={"request_id": rid},
