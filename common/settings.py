@@ -452,8 +452,9 @@ STREAM_REPLICAS = _var(
     "ERP_STREAM_REPLICAS",
     1,
     between(1, 5),  # JetStream's own bounds for a stream's replicas
-    "relay",
-    "copies of the stream the relay creates (1 to 5, at most the cluster's servers): 1 (the"
+    "relay, gateway",
+    "copies of the stream the relay creates, and of the gateways' shared rate-limit store"
+    " (1 to 5, at most the cluster's servers): 1 (the"
     " embedded server) survives a restart of its server but not the loss of it or its disk, and"
     " events stop while it is down; 3 (docker-compose) survives the loss of any one server, disk"
     " and all, with delivery back within seconds. The relay never changes an existing stream: it"

@@ -37,6 +37,7 @@ class GatewaySettings:
     rate_limit_shared: bool = env.RATE_LIMIT_SHARED.default
     rate_limit_bucket: str = env.RATE_LIMIT_BUCKET.default  # the key-value bucket
     rate_limit_batch: int = env.RATE_LIMIT_BATCH.default  # tokens taken from it at once
+    replicas: int = env.STREAM_REPLICAS.default  # copies of that bucket when it is created
     portal_url: str | None = None
     portal_port: int | None = None
     log_level: str = "INFO"
@@ -68,6 +69,7 @@ class GatewaySettings:
             rate_limit_shared=env.RATE_LIMIT_SHARED.get(environ),
             rate_limit_bucket=env.RATE_LIMIT_BUCKET.get(environ),
             rate_limit_batch=env.RATE_LIMIT_BATCH.get(environ),
+            replicas=env.STREAM_REPLICAS.get(environ),
             portal_url=env.PORTAL_URL.get(environ),
             portal_port=env.PORTAL_PORT.given(environ) or None,  # unset: no portal to link
             log_level=env.LOG_LEVEL.get(environ),
