@@ -56,9 +56,12 @@ _COST = (
     " / (2 * cost_quantity)) ELSE 0 END"
 )
 _TOTALS_WRONG = (
-    "SELECT COALESCE(e.currency, t.currency) AS currency, e.on_hand AS want_on_hand,"
-    " t.on_hand AS has_on_hand, e.cost AS want_cost, t.cost AS has_cost,"
-    " e.retail AS want_retail, t.retail AS has_retail FROM"
+    "SELECT COALESCE(e.currency, t.currency) AS currency,"
+    + ", ".join(
+        f" COALESCE(e.{c}, 0) AS want_{c}, COALESCE(t.{c}, 0) AS has_{c}"
+        for c in ("on_hand", "cost", "retail")
+    )
+    + " FROM"
     f" (SELECT currency, SUM(on_hand) AS on_hand, SUM({_COST}) AS cost,"
     " SUM(on_hand * unit_price_minor) AS retail FROM product_stock WHERE on_hand <> 0"
     " GROUP BY currency) e"

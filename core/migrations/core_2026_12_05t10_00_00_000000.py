@@ -86,7 +86,7 @@ TOTALS = (
 )
 INDEXES = (
     "CREATE INDEX IF NOT EXISTS product_stock_low ON product_stock (product_id)"
-    " WHERE active AND sellable_on_hand - sellable_reserved < reorder_point",
+    " WHERE active AND reorder_point > sellable_on_hand - sellable_reserved",
     "CREATE INDEX IF NOT EXISTS product_stock_stocked ON product_stock (product_id)"
     " WHERE on_hand <> 0",
 )

@@ -93,10 +93,11 @@ def default_currency() -> str:
 # migration core_2026_12_05t10_00_00_000000) and `stock_value_totals`, so a page costs what it
 # does on a small catalogue (issue 13). The conditions below are those of the partial indexes
 # `product_stock_low` and `product_stock_stocked`, written the same way so both databases use
-# them for the keyset pages.
+# them for the keyset pages (SQLite matches a partial index's terms as written, after turning
+# `a - b < c` into `c > a - b`: hence the column first).
 _LOW = (
     " FROM product_stock s"
-    " WHERE s.active AND s.sellable_on_hand - s.sellable_reserved < s.reorder_point"
+    " WHERE s.active AND s.reorder_point > s.sellable_on_hand - s.sellable_reserved"
 )
 # How many products the low-stock report lists (the dashboard's figure).
 LOW_STOCK_COUNT = f"SELECT COUNT(*) AS n{_LOW}"
