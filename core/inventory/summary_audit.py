@@ -4,8 +4,9 @@ what the rows they sum up say.
 `product_stock` (migration core_2026_12_05t10_00_00_000000, kept by triggers) must hold, for
 every product and no other: the units on hand in bins and on hand and reserved in sellable
 bins (from `stock_levels`), the received cost and quantity (from `purchase_order_lines`), and
-the product's reorder point, active flag, currency and list price (from `products`). The sums of
-`stock_value_totals` per currency must be those of the products' contributions. Both are
+the product's reorder point, active flag, currency, list price, SKU and name (from
+`products`). The sums of `stock_value_totals` per currency must be those of the products'
+contributions. Both are
 compared in SQL, so memory stays bounded: only the rows that differ come back (at most `SHOWN`
 of each check are named, with how many there are).
 """
@@ -22,7 +23,7 @@ _EXPECTED = (
     " COALESCE(h.sellable_on_hand, 0) AS sellable_on_hand,"
     " COALESCE(h.sellable_reserved, 0) AS sellable_reserved,"
     " COALESCE(k.cost, 0) AS cost_minor, COALESCE(k.qty, 0) AS cost_quantity,"
-    " p.reorder_point, p.active, p.currency, p.unit_price_minor FROM products p"
+    " p.reorder_point, p.active, p.currency, p.unit_price_minor, p.sku, p.name FROM products p"
     " LEFT JOIN (SELECT s.product_id, SUM(s.on_hand) AS on_hand,"
     " SUM(CASE WHEN c.sellable THEN s.on_hand ELSE 0 END) AS sellable_on_hand,"
     " SUM(CASE WHEN c.sellable THEN s.reserved ELSE 0 END) AS sellable_reserved"
@@ -42,6 +43,8 @@ _COLUMNS = (
     "active",
     "currency",
     "unit_price_minor",
+    "sku",
+    "name",
 )
 _DIFFERS = " OR ".join(f"e.{c} <> s.{c}" for c in _COLUMNS)
 _SUMMARY_WRONG = (

@@ -4,7 +4,7 @@
 `product_stock` holds one row per product: `on_hand` over all bins, `sellable_on_hand` and
 `sellable_reserved` over sellable bins, `cost_minor` and `cost_quantity` (received quantity
 times unit cost, and received quantity, summed over purchase order lines), and copies of the
-product's `reorder_point`, `active`, `currency` and `unit_price_minor`. Triggers keep it in the
+product's `reorder_point`, `active`, `currency`, `unit_price_minor`, `sku` and `name`. Triggers keep it in the
 statement (so in the transaction) that changes `stock_levels`, `products` or
 `purchase_order_lines`: every writer is covered and none issues a statement more. On
 PostgreSQL the row of a product is changed under the product's stock lock
@@ -46,7 +46,9 @@ TABLES = (
     " reorder_point INTEGER NOT NULL DEFAULT 0,"
     " active BOOLEAN NOT NULL DEFAULT TRUE,"
     " currency VARCHAR(3) NOT NULL,"
-    " unit_price_minor BIGINT NOT NULL DEFAULT 0)",
+    " unit_price_minor BIGINT NOT NULL DEFAULT 0,"
+    " sku VARCHAR(64) NOT NULL DEFAULT '',"
+    " name VARCHAR(200) NOT NULL DEFAULT '')",
     "CREATE TABLE IF NOT EXISTS stock_value_totals ("
     " currency VARCHAR(3) NOT NULL,"
     " shard INTEGER NOT NULL,"
@@ -59,10 +61,10 @@ TABLES = (
 # `WHERE TRUE`: SQLite needs it to read `ON CONFLICT` as the upsert's, not a join's.
 FILL = (
     "INSERT INTO product_stock (product_id, on_hand, sellable_on_hand, sellable_reserved,"
-    " cost_minor, cost_quantity, reorder_point, active, currency, unit_price_minor)"
+    " cost_minor, cost_quantity, reorder_point, active, currency, unit_price_minor, sku, name)"
     " SELECT p.id, COALESCE(h.on_hand, 0), COALESCE(h.sellable_on_hand, 0),"
     " COALESCE(h.sellable_reserved, 0), COALESCE(k.cost, 0), COALESCE(k.qty, 0),"
-    " p.reorder_point, p.active, p.currency, p.unit_price_minor FROM products p"
+    " p.reorder_point, p.active, p.currency, p.unit_price_minor, p.sku, p.name FROM products p"
     " LEFT JOIN (SELECT s.product_id, SUM(s.on_hand) AS on_hand,"
     " SUM(CASE WHEN c.sellable THEN s.on_hand ELSE 0 END) AS sellable_on_hand,"
     " SUM(CASE WHEN c.sellable THEN s.reserved ELSE 0 END) AS sellable_reserved"
@@ -84,11 +86,23 @@ TOTALS = (
     " SUM(s.on_hand * s.unit_price_minor) FROM product_stock s WHERE s.on_hand <> 0"
     " GROUP BY s.currency ON CONFLICT (currency, shard) DO NOTHING"
 )
-INDEXES = (
-    "CREATE INDEX IF NOT EXISTS product_stock_low ON product_stock (product_id)"
-    " WHERE active AND reorder_point > sellable_on_hand - sellable_reserved",
+# The low rows' index carries everything the low-stock page shows, so the page reads that
+# index alone (index-only): the low products lie scattered over the table, and fetching 50
+# rows from 50 pages is what made a page cost more on a big catalogue than on a small one.
+_LOW = " WHERE active AND reorder_point > sellable_on_hand - sellable_reserved"
+_SHOWN = "sku, name, reorder_point, sellable_on_hand, sellable_reserved"
+STOCKED = (
     "CREATE INDEX IF NOT EXISTS product_stock_stocked ON product_stock (product_id)"
-    " WHERE on_hand <> 0",
+    " WHERE on_hand <> 0"
+)
+POSTGRES_INDEXES = (
+    f"CREATE INDEX IF NOT EXISTS product_stock_low ON product_stock (product_id)"
+    f" INCLUDE ({_SHOWN}){_LOW}",
+    STOCKED,
+)
+SQLITE_INDEXES = (
+    f"CREATE INDEX IF NOT EXISTS product_stock_low ON product_stock (product_id, {_SHOWN}){_LOW}",
+    STOCKED,
 )
 
 # --- SQLite: one writer at a time; booleans are 0 and 1. ----------------------------------
@@ -133,11 +147,12 @@ def _sqlite_cost(sign: str, row: str) -> str:
 _SAME_LEVEL = "OLD.product_id = NEW.product_id AND OLD.location_id = NEW.location_id"
 _PRODUCT_COPY = (
     "reorder_point = NEW.reorder_point, active = NEW.active, currency = NEW.currency,"
-    " unit_price_minor = NEW.unit_price_minor"
+    " unit_price_minor = NEW.unit_price_minor, sku = NEW.sku, name = NEW.name"
 )
 _PRODUCT_CHANGED = (
     "OLD.reorder_point IS NOT NEW.reorder_point OR OLD.active IS NOT NEW.active"
     " OR OLD.currency IS NOT NEW.currency OR OLD.unit_price_minor IS NOT NEW.unit_price_minor"
+    " OR OLD.sku IS NOT NEW.sku OR OLD.name IS NOT NEW.name"
 )
 _VALUE_CHANGED = (
     "OLD.on_hand <> NEW.on_hand OR OLD.cost_minor <> NEW.cost_minor"
@@ -172,11 +187,12 @@ SQLITE_TRIGGERS = (
     f" WHEN {_VALUE_CHANGED} BEGIN {_sqlite_value('-', 'OLD')} {_sqlite_value('', 'NEW')} END",
     # products -> product_stock
     "CREATE TRIGGER IF NOT EXISTS products_summary_insert AFTER INSERT ON products BEGIN"
-    " INSERT INTO product_stock (product_id, reorder_point, active, currency, unit_price_minor)"
-    " VALUES (NEW.id, NEW.reorder_point, NEW.active, NEW.currency, NEW.unit_price_minor)"
+    " INSERT INTO product_stock (product_id, reorder_point, active, currency, unit_price_minor,"
+    " sku, name) VALUES (NEW.id, NEW.reorder_point, NEW.active, NEW.currency,"
+    " NEW.unit_price_minor, NEW.sku, NEW.name)"
     " ON CONFLICT (product_id) DO NOTHING; END",
     "CREATE TRIGGER IF NOT EXISTS products_summary_update AFTER UPDATE OF reorder_point, active,"
-    f" currency, unit_price_minor ON products WHEN {_PRODUCT_CHANGED} BEGIN"
+    f" currency, unit_price_minor, sku, name ON products WHEN {_PRODUCT_CHANGED} BEGIN"
     f" UPDATE product_stock SET {_PRODUCT_COPY} WHERE product_id = NEW.id; END",
     "CREATE TRIGGER IF NOT EXISTS products_summary_delete AFTER DELETE ON products BEGIN"
     " DELETE FROM product_stock WHERE product_id = OLD.id; END",
@@ -251,8 +267,9 @@ POSTGRES_FUNCTIONS = (
     "CREATE OR REPLACE FUNCTION products_summary() RETURNS trigger LANGUAGE plpgsql AS $$"
     " BEGIN"
     " IF TG_OP = 'INSERT' THEN"
-    " INSERT INTO product_stock (product_id, reorder_point, active, currency, unit_price_minor)"
-    " VALUES (NEW.id, NEW.reorder_point, NEW.active, NEW.currency, NEW.unit_price_minor)"
+    " INSERT INTO product_stock (product_id, reorder_point, active, currency, unit_price_minor,"
+    " sku, name) VALUES (NEW.id, NEW.reorder_point, NEW.active, NEW.currency,"
+    " NEW.unit_price_minor, NEW.sku, NEW.name)"
     " ON CONFLICT (product_id) DO NOTHING;"
     " ELSIF TG_OP = 'DELETE' THEN DELETE FROM product_stock WHERE product_id = OLD.id;"
     f" ELSE UPDATE product_stock SET {_PRODUCT_COPY} WHERE product_id = NEW.id;"
@@ -310,13 +327,13 @@ async def build() -> None:
     """Create and fill the summary tables, then their indexes and triggers."""
     engine = engine_finder()
     postgres = isinstance(engine, PostgresEngine)
-    statements = [*TABLES, FILL, TOTALS, *INDEXES]
+    statements = [*TABLES, FILL, TOTALS]
     if postgres:
-        statements += POSTGRES_FUNCTIONS
+        statements += [*POSTGRES_INDEXES, *POSTGRES_FUNCTIONS]
         for trigger in POSTGRES_TRIGGERS:
             statements += _postgres_trigger(*trigger)
     else:
-        statements += SQLITE_TRIGGERS
+        statements += [*SQLITE_INDEXES, *SQLITE_TRIGGERS]
     for sql in statements:
         await engine.run_ddl(sql)
 

@@ -92,9 +92,10 @@ def default_currency() -> str:
 # the transaction of every change of its levels, its catalogue entry and its purchase lines:
 # migration core_2026_12_05t10_00_00_000000) and `stock_value_totals`, so a page costs what it
 # does on a small catalogue (issue 13). The conditions below are those of the partial indexes
-# `product_stock_low` and `product_stock_stocked`, written the same way so both databases use
-# them for the keyset pages (SQLite matches a partial index's terms as written, after turning
-# `a - b < c` into `c > a - b`: hence the column first).
+# `product_stock_low` (which carries every column the low-stock page shows) and
+# `product_stock_stocked`, written the same way so both databases use them for the keyset
+# pages (SQLite matches a partial index's terms as written, after turning `a - b < c` into
+# `c > a - b`: hence the column first).
 _LOW = (
     " FROM product_stock s"
     " WHERE s.active AND s.reorder_point > s.sellable_on_hand - s.sellable_reserved"
@@ -107,11 +108,9 @@ async def low_stock(cursor: str | None, limit: int) -> tuple[list[schemas.LowSto
     """Active products whose sellable availability is below their reorder point."""
     after = decode_cursor(cursor) or ""
     rows = await query(
-        "SELECT p.id, p.sku, p.name, s.reorder_point,"
-        " s.sellable_on_hand - s.sellable_reserved AS available FROM"
-        f" (SELECT s.product_id, s.reorder_point, s.sellable_on_hand, s.sellable_reserved{_LOW}"
-        " AND s.product_id > {} ORDER BY s.product_id LIMIT {}) s"
-        " JOIN products p ON p.id = s.product_id ORDER BY p.id",
+        "SELECT s.product_id AS id, s.sku, s.name, s.reorder_point,"
+        f" s.sellable_on_hand - s.sellable_reserved AS available{_LOW}"
+        " AND s.product_id > {} ORDER BY s.product_id LIMIT {}",
         after,
         limit + 1,
     )
@@ -133,11 +132,9 @@ async def stock_valuation(cursor: str | None, limit: int) -> schemas.StockValuat
     """Stock in bins per product, valued at average purchase cost and at list price."""
     after = decode_cursor(cursor) or ""
     rows = await query(
-        "SELECT p.id, p.sku, p.name, p.currency, p.unit_price_minor, s.on_hand,"
-        " s.cost_minor AS cost, s.cost_quantity AS qty FROM"
-        " (SELECT s.product_id, s.on_hand, s.cost_minor, s.cost_quantity FROM product_stock s"
-        " WHERE s.on_hand <> 0 AND s.product_id > {} ORDER BY s.product_id LIMIT {}) s"
-        " JOIN products p ON p.id = s.product_id ORDER BY p.id",
+        "SELECT s.product_id AS id, s.sku, s.name, s.currency, s.unit_price_minor, s.on_hand,"
+        " s.cost_minor AS cost, s.cost_quantity AS qty FROM product_stock s"
+        " WHERE s.on_hand <> 0 AND s.product_id > {} ORDER BY s.product_id LIMIT {}",
         after,
         limit + 1,
     )
