@@ -90,7 +90,7 @@ TOTALS = (
 # index alone (index-only): the low products lie scattered over the table, and fetching 50
 # rows from 50 pages is what made a page cost more on a big catalogue than on a small one.
 _LOW = " WHERE active AND reorder_point > sellable_on_hand - sellable_reserved"
-_SHOWN = "sku, name, reorder_point, sellable_on_hand, sellable_reserved"
+_SHOWN = "sku, name, reorder_point, sellable_on_hand, sellable_reserved, active"
 STOCKED = (
     "CREATE INDEX IF NOT EXISTS product_stock_stocked ON product_stock (product_id)"
     " WHERE on_hand <> 0"
