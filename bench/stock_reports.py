@@ -2,16 +2,18 @@
 
 For each database given (a demo one and a large one, `erp seed` and `erp seed --large`, on
 SQLite and on PostgreSQL), in its own process: applies the migrations (timed: the first run
-builds `product_stock` from the data), then times, in process (no HTTP), case after case (each warmed up first),
-the first page of 50 of `/reports/low-stock` and `/reports/stock-valuation` as they are now
-(`core.reports.service`, "after") and as they were before the summary (their SQL copied below,
-"before", 3 rounds: they take seconds at scale), and `erp check`'s summary check once. Prints p50 per report, database and data set,
-and large ÷ demo of the p50s measured in this run (target: at most 1.5).
+builds `product_stock` from the data), then times in process (no HTTP), one case after the
+other, each warmed up first: the first page of 50 of `/reports/low-stock` and
+`/reports/stock-valuation` as they are now (`core.reports.service`, "after") and as they were
+before the summary (their SQL copied below, "before"; 3 rounds, they take seconds at scale);
+then the valuation totals two ways (the rows of `stock_value_totals`, as served, and one SQL
+sum over `product_stock`, the option not taken) and `erp check`'s summary check once. Prints
+p50 per case, database and data set, and large / demo of the p50s of this run (target: 1.5).
 
     .venv/bin/python bench/stock_reports.py \\
         --demo sqlite:////tmp/demo/erp.sqlite3 --large sqlite:////tmp/large/erp.sqlite3 \\
         --demo postgresql://postgres@127.0.0.1:5432/demo \\
-        --large postgresql://postgres@127.0.0.1:5432/large [--rounds 30]
+        --large postgresql://postgres@127.0.0.1:5432/large [--rounds 50]
 """
 
 from __future__ import annotations
@@ -57,6 +59,13 @@ BEFORE_VALUATION = (
     f" LEFT JOIN ({_COST}) k ON k.product_id = p.id"
     " WHERE p.id > {} AND h.on_hand <> 0 ORDER BY p.id LIMIT {}"
 )
+# The option not taken for the totals: one sum over the summary on each page.
+SUMMARY_SUM = (
+    "SELECT currency, CAST(SUM(on_hand) AS BIGINT) AS on_hand, CAST(SUM(CASE WHEN"
+    " cost_quantity > 0 THEN on_hand * ((2 * cost_minor + cost_quantity) / (2 * cost_quantity))"
+    " ELSE 0 END) AS BIGINT) AS cost, CAST(SUM(on_hand * unit_price_minor) AS BIGINT) AS retail"
+    " FROM product_stock WHERE on_hand <> 0 GROUP BY currency"
+)
 BEFORE_TOTALS = (
     "SELECT p.currency, CAST(SUM(h.on_hand) AS BIGINT) AS on_hand,"
     " CAST(SUM(CASE WHEN k.qty > 0 THEN h.on_hand * ((2 * k.cost + k.qty) / (2 * k.qty))"
@@ -96,11 +105,19 @@ async def measure(rounds: int) -> dict[str, Any]:
         async def after_valuation() -> None:
             await service.stock_valuation(None, PAGE)
 
+        async def totals_rows() -> None:
+            await service.stock_value()
+
+        async def totals_summed() -> None:
+            await query(SUMMARY_SUM)
+
         cases: dict[str, Callable[[], Awaitable[None]]] = {
             "low-stock before": before_low,
             "low-stock after": after_low,
             "stock-valuation before": before_valuation,
             "stock-valuation after": after_valuation,
+            "totals: stock_value_totals": totals_rows,
+            "totals: sum of summary": totals_summed,
         }
         times: dict[str, list[float]] = {name: [] for name in cases}
         # One case after the other, each after a warm-up: a "before" query reads the whole
@@ -164,10 +181,10 @@ def main() -> None:
             f" summary check on large {large['summary_check_s']:.2f} s,"
             f" {large['summary_check_failures']} failures)"
         )
-        print(f"{'report':<26}{'demo p50 ms':>12}{'large p50 ms':>14}{'large/demo':>12}")
+        print(f"{'case':<28}{'demo p50 ms':>12}{'large p50 ms':>14}{'large/demo':>12}")
         for name in demo["p50_ms"]:
             d, g = demo["p50_ms"][name], large["p50_ms"][name]
-            print(f"{name:<26}{d:>12.2f}{g:>14.2f}{g / d:>11.1f}x")
+            print(f"{name:<28}{d:>12.2f}{g:>14.2f}{g / d:>11.1f}x")
 
 
 if __name__ == "__main__":
