@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.db import query
+from core.inventory.summary_audit import summary_matches_levels
 
 Key = tuple[str, str]
 OPEN_ORDER_STATES = ("confirmed", "picking")
@@ -39,6 +40,7 @@ async def check() -> Report:
     await _reserved_within_on_hand(report)
     await _reservations_match_levels(report)
     await _reservations_match_orders(report)
+    await summary_matches_levels(report)
     return report
 
 
