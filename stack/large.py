@@ -97,8 +97,11 @@ class LargeResult:
     events: int = 0
 
 
-def _products(count: int, rng: random.Random, now: Any) -> Iterator[tuple[Any, ...]]:
-    for n in range(1, count + 1):
+def _products(
+    count: int, rng: random.Random, now: Any, first: int = 1
+) -> Iterator[tuple[Any, ...]]:
+    """`count` products numbered from `first` (SKU L-000001, its GTIN from the number)."""
+    for n in range(first, first + count):
         name = f"{rng.choice(WORDS)} {rng.choice(THINGS)} L{n:06d}"
         body = f"29{n:010d}"
         sku, barcode = f"L-{n:06d}", body + str(gtin_check_digit(body))
@@ -120,10 +123,11 @@ def _products(count: int, rng: random.Random, now: Any) -> Iterator[tuple[Any, .
         )
 
 
-def _parties(kind: str, count: int, now: Any) -> list[tuple[Any, ...]]:
-    """Customers (`kind` "customer") or suppliers, named and searchable as the API makes them."""
+def _parties(kind: str, count: int, now: Any, first: int = 1) -> list[tuple[Any, ...]]:
+    """Customers (`kind` "customer") or suppliers numbered from `first`, named and searchable
+    as the API makes them."""
     rows = []
-    for n in range(1, count + 1):
+    for n in range(first, first + count):
         name = f"Large {kind.title()} {n:05d}"
         email = f"{kind}{n:05d}@large.example"
         row = (new_id(), name, email, "", search.text_of(name), 1, now, now)
@@ -161,9 +165,9 @@ async def seed_large(
     stamp = _sqlite_stamp if sqlite else _pg_stamp
     now = stamp(moment)
     with _progress(console) as progress:
-        catalogue_rows = list(_products(products, rng, now))
-        customers = _parties("customer", max(25, orders // 100), now)
-        suppliers = _parties("supplier", 20, now)
+        catalogue_rows = list(_products(products, rng, now, taken["product"] + 1))
+        customers = _parties("customer", max(25, orders // 100), now, taken["customer"] + 1)
+        suppliers = _parties("supplier", 20, now, taken["supplier"] + 1)
         catalogue = [hist.Product(r[0], r[1], r[2], r[5]) for r in catalogue_rows]
         task = progress.add_task("history      ", total=None)
         history = hist.simulate(
@@ -171,7 +175,9 @@ async def seed_large(
             moment, rng, new_id, moves, taken,
         )  # fmt: skip
         progress.update(task, total=1, completed=1)
-        tables = _tables(history, stamp, moment, catalogue_rows, customers, suppliers, events)
+        tables = _tables(
+            history, stamp, moment, catalogue_rows, customers, suppliers, events, taken
+        )
         if sqlite:
             _load_sqlite(db.engine().path, tables, progress)  # type: ignore[attr-defined]
         else:
@@ -208,6 +214,7 @@ def _tables(
     customers: list[tuple[Any, ...]],
     suppliers: list[tuple[Any, ...]],
     events: int,
+    taken: dict[str, int],
 ) -> list[Table]:
     """Every table to load, parents before children (foreign keys), with its row count."""
     sales = rows.order_rows(history, stamp)
@@ -233,17 +240,28 @@ def _tables(
     sized.append(
         ("stock_moves", MOVE_COLUMNS, rows.move_rows(history, stamp), len(history.stock.moves))
     )
-    sized.append(("outbox", rows.OUTBOX_COLUMNS, rows.event_rows(history, kept, stamp), len(kept)))
+    after = taken.get("sequence", 0)
+    outbox = rows.event_rows(history, kept, stamp, after)
+    sized.append(("outbox", rows.OUTBOX_COLUMNS, outbox, len(kept)))
     return sized
 
 
 async def _numbers_taken() -> dict[str, int]:
     """The last number of each series (`core.numbering`'s counters and, on PostgreSQL, its
-    sequences)."""
+    sequences), the outbox's highest `sequence`, and how many products, customers and
+    suppliers an earlier run of this seed made."""
     from core.db import is_sqlite, query
     from core.numbering import SEQUENCES
 
     taken = {r["name"]: int(r["value"]) for r in await query("SELECT name, value FROM counters")}
+    top = await query("SELECT COALESCE(MAX(sequence), 0) AS n FROM outbox")
+    taken["sequence"] = int(top[0]["n"])
+    for name, sql in (  # this seed's own rows from an earlier run
+        ("product", "SELECT COUNT(*) AS n FROM products WHERE sku LIKE 'L-%'"),
+        ("customer", "SELECT COUNT(*) AS n FROM customers WHERE email LIKE '%@large.example'"),
+        ("supplier", "SELECT COUNT(*) AS n FROM suppliers WHERE email LIKE '%@large.example'"),
+    ):
+        taken[name] = int((await query(sql))[0]["n"])
     if not is_sqlite():
         for name, sequence in SEQUENCES.items():
             got = await query(
@@ -267,7 +285,7 @@ async def _finish(history: hist.History, taken: dict[str, int]) -> None:
     }
     await db.connect()
     try:
-        for name, value in last.items():
+        for name, value in last.items():  # only the document series are counters
             value = max(value, taken.get(name, 0))
             await query(
                 "INSERT INTO counters (name, value) VALUES ({}, {}) "

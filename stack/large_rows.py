@@ -7,7 +7,8 @@ aware datetime on PostgreSQL).
 Events are those the actions would have written (`erp.sales_order.*`, `erp.invoice.*`,
 `erp.purchase_order.*`, and `erp.stock.changed` / `erp.availability.changed` for each hold
 and shipment), published: numbered 1, 2, … in time order, with `published_at` set and the
-owner column `customer_id` as core writes it (`events.owner_of`). Only the newest `keep` are
+owner column `customer_id` as core writes it (`events.owner_of`), after any sequence already
+taken. Only the newest `keep` are
 written, as if older ones had been pruned; their data is the resource at that moment, except
 that stock and availability figures are today's (the history keeps no per-moment levels).
 """
@@ -224,11 +225,12 @@ def newest_events(history: History, keep: int) -> list[Stub]:
     return _stubs(history)[-keep:] if keep > 0 else []
 
 
-def event_rows(history: History, stubs: list[Stub], stamp: Stamp) -> Iterator[Row]:
-    """The events as published `outbox` rows, sequence 1, 2, … in time order."""
+def event_rows(history: History, stubs: list[Stub], stamp: Stamp, after: int = 0) -> Iterator[Row]:
+    """The events as published `outbox` rows, numbered `after` + 1, + 2, … in time order (the
+    relay numbers new rows after the highest sequence)."""
     render = _Renderer(history)
     encode = msgspec.json.Encoder().encode
-    for sequence, (at, _, type_, about, detail) in enumerate(stubs, start=1):
+    for sequence, (at, _, type_, about, detail) in enumerate(stubs, start=after + 1):
         subject, data, owner = render(type_, about, detail, at)
         yield (new_id(), type_, subject, stamp(at), encode(data).decode(), owner, sequence,
                stamp(at))  # fmt: skip
