@@ -275,8 +275,6 @@ async def _finish(history: hist.History, taken: dict[str, int]) -> None:
     """Move each series past the numbers the history took; on PostgreSQL, restart its
     sequences after them and refresh the planner's statistics (a bulk load leaves none)."""
     from core import db
-    from core.db import query
-    from core.migrations.core_2026_12_03t09_00_00_000000 import start_sequences
 
     last = {
         "sales_order": max((o.number for o in history.orders), default=0),
@@ -285,19 +283,27 @@ async def _finish(history: hist.History, taken: dict[str, int]) -> None:
     }
     await db.connect()
     try:
-        for name, value in last.items():  # only the document series are counters
-            value = max(value, taken.get(name, 0))
-            await query(
-                "INSERT INTO counters (name, value) VALUES ({}, {}) "
-                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                name,
-                value,
-            )
-        if not db.is_sqlite():
-            await start_sequences()
-            await query("ANALYZE")
+        async with db.unbounded():  # ANALYZE of a large database takes longer than a request
+            await _set_counters(last, taken)
     finally:
         await db.disconnect()
+
+
+async def _set_counters(last: dict[str, int], taken: dict[str, int]) -> None:
+    from core import db
+    from core.db import query
+    from core.migrations.core_2026_12_03t09_00_00_000000 import start_sequences
+
+    for name, value in last.items():  # only the document series are counters
+        await query(
+            "INSERT INTO counters (name, value) VALUES ({}, {}) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            name,
+            max(value, taken.get(name, 0)),
+        )
+    if not db.is_sqlite():
+        await start_sequences()
+        await query("ANALYZE")
 
 
 async def _ensure_bins() -> list[str]:
