@@ -425,12 +425,12 @@ async def test_a_customers_whole_log_walks_one_index_per_kind_it_sees(
     select = log_query(shopper, after=0, cursor=None, type_=None, subject=None)
     assert select is not None
     text = await _plan(select, backend)
-    assert "outbox_type_sequence" in text and "outbox_customer_sequence" in text, text
-    assert "json" not in text.lower(), text
+    assert "outbox_customer_sequence" in text and "json" not in text.lower(), text
     if backend == "sqlite":
-        assert "SCAN outbox" not in text, text
-    else:
+        assert "outbox_type_sequence" in text and "SCAN outbox" not in text, text
+    else:  # on the tiny test log the planner may read (type) and sort: still no whole walk
         assert "Seq Scan" not in text and "outbox_sequence_key" not in text, text
+        assert "Index Cond: ((type)::text = 'erp.product.created'::text)" in text, text
 
 
 async def test_a_customers_merged_log_is_the_admins_log_as_the_rule_filters_it(
