@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -430,7 +431,7 @@ async def test_a_customers_whole_log_walks_one_index_per_kind_it_sees(
         assert "outbox_type_sequence" in text and "SCAN outbox" not in text, text
     else:  # on the tiny test log the planner may read (type) and sort: still no whole walk
         assert "Seq Scan" not in text and "outbox_sequence_key" not in text, text
-        assert "Index Cond: ((type)::text = 'erp.product.created'::text)" in text, text
+        assert re.search(r"Index Cond: \(+\(type\)::text = 'erp\.product\.created'", text), text
 
 
 async def test_a_customers_merged_log_is_the_admins_log_as_the_rule_filters_it(
