@@ -14,6 +14,7 @@ import argparse
 import ipaddress
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,6 +196,14 @@ def origins(name: str, raw: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+def kv_bucket(name: str, raw: str) -> str:
+    """A NATS key-value bucket name: letters, digits, `-` and `_` (what JetStream allows)."""
+    value = raw.strip()
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", value):
+        raise SettingsError(f"{name} may hold only letters, digits, - and _, not {raw!r}")
+    return value
+
+
 # --- the variables, in the README's order -------------------------------------------------
 
 VARIABLES: dict[str, Var[Any]] = {}
@@ -294,8 +303,37 @@ RATE_LIMIT = _var(
     600,
     count(),
     "gateway",
-    "requests per minute at the gateway, per signed-in user or confirmed API key, else per client"
-    " address (which also pays for every 401); `0` turns it off",
+    "requests per minute, per signed-in user or confirmed API key, else per client address (which"
+    " also pays for every 401), across the gateways that share a NATS (`ERP_RATE_LIMIT_SHARED`);"
+    " `0` turns it off",
+)
+RATE_LIMIT_SHARED = _var(
+    "ERP_RATE_LIMIT_SHARED",
+    True,
+    flag,
+    "gateway",
+    "`1`: the gateways that share a NATS (`NATS_URL`) share each principal's limit through its"
+    " key-value store, and each limits on its own while NATS is away; `0`: every gateway limits"
+    " on its own (then set `ERP_RATE_LIMIT` to the limit divided by the number of gateways)",
+    "`1`",
+)
+RATE_LIMIT_BUCKET = _var(
+    "ERP_RATE_LIMIT_BUCKET",
+    "erp_rate_limits",
+    kv_bucket,
+    "gateway",
+    "the NATS key-value bucket of the shared limits (in memory, entries gone after 60 s"
+    " unused); the gateways of one deployment name the same, another deployment on the same"
+    " NATS its own",
+)
+RATE_LIMIT_BATCH = _var(
+    "ERP_RATE_LIMIT_BATCH",
+    10,
+    count(10_000),
+    "gateway",
+    "requests a gateway takes from a principal's shared limit at once (at most 1/20 of"
+    " `ERP_RATE_LIMIT`; `0` or `1`: NATS is asked for every request); a principal may get up to"
+    " this many more per gateway, or fewer while another gateway holds them",
 )
 SIGNIN_USER_LIMIT = _var(
     "ERP_SIGNIN_USER_LIMIT",

@@ -232,3 +232,12 @@ def test_the_gateway_serves_the_storefront_in_the_image_and_passes_cors_origins(
     assert not ignored & {"heads", "heads/storefront", "heads/*"}
     gateway_env = services["gateway"]["environment"]
     assert "ERP_CORS_ORIGINS" in gateway_env and gateway_env["ERP_CORS_ORIGINS"] is None
+
+
+def test_every_head_can_be_the_images_head():
+    # `--build-arg HEAD=<head>` installs heads/<head>/requirements.txt, so the file must be in
+    # the build before that step, for every head that has one (it once copied only the portal's).
+    lines = [line.strip() for line in (ROOT / "Dockerfile").read_text().splitlines()]
+    for requirements in sorted((ROOT / "heads").glob("*/requirements.txt")):
+        relative = requirements.relative_to(ROOT).as_posix()
+        assert f"COPY {relative} /tmp/{relative}" in lines, relative
