@@ -28,7 +28,7 @@ IdMaker = Callable[[], str]  # a new UUIDv7 string each call (core.ids.new_id)
 HISTORY_DAYS = 365
 DAY = 86_400.0
 TAX_RATE = Decimal("0.20")  # every product of the large catalogue has this rate
-PO_LINES = 20  # receipts gathered into one purchase order
+PO_LINES = 5  # receipts gathered into one purchase order (as many lines as the demo's have)
 OPEN_STATES = ("confirmed", "picking")  # the states that hold stock (core.audit)
 
 
