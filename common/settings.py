@@ -110,14 +110,19 @@ def seconds(most: float) -> Parser[float]:
 
 def count(most: int = 2**31) -> Parser[int]:
     """A whole number from 0 to `most`."""
+    return between(0, most)
+
+
+def between(least: int, most: int) -> Parser[int]:
+    """A whole number from `least` to `most`."""
 
     def parse(name: str, raw: str) -> int:
         try:
             value = int(raw.strip())
         except ValueError:
             raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
-        if not 0 <= value <= most:
-            raise SettingsError(f"{name} must be from 0 to {most}, not {raw!r}")
+        if not least <= value <= most:
+            raise SettingsError(f"{name} must be from {least} to {most}, not {raw!r}")
         return value
 
     return parse
@@ -193,6 +198,26 @@ def origins(name: str, raw: str) -> tuple[str, ...]:
         host = f"[{url.hostname}]" if ":" in (url.hostname or "") else url.hostname
         default = {"http": 80, "https": 443}[url.scheme]  # browsers leave it out of `Origin`
         found.append(f"{url.scheme}://{host}" + (f":{port}" if port not in (None, default) else ""))
+    return tuple(dict.fromkeys(found))
+
+
+def urls(name: str, raw: str) -> tuple[str, ...]:
+    """Comma-separated base URLs (`http://core-a:8101, http://core-b:8101/`), each http or https
+    with a host and an optional port and path, no query, fragment or credentials; a trailing
+    `/` is dropped and a repeated URL kept once. SettingsError names the first bad entry."""
+    found: list[str] = []
+    for entry in (part.strip() for part in raw.split(",")):
+        if not entry:
+            continue
+        try:
+            url = urlsplit(entry)
+            url.port  # noqa: B018 (a malformed port raises here)
+        except ValueError:
+            raise SettingsError(f"{name}: {entry!r} is not a URL") from None
+        plain = url.scheme in ("http", "https") and url.hostname and not url.username
+        if not plain or url.query or url.fragment or url.password:
+            raise SettingsError(f"{name}: {entry!r} is not a URL like http://core:8101")
+        found.append(entry.rstrip("/"))
     return tuple(dict.fromkeys(found))
 
 
@@ -295,8 +320,17 @@ GATEWAY_URL = _var(
     "the gateway a head talks to",
     "the one `erp up` runs for the same `ERP_HOME`",
 )
+NO_URLS: tuple[str, ...] = ()
 CORE_URL = _var(
-    "ERP_CORE_URL", "", text, "gateway", "where the gateway finds core (required); `erp up` sets it"
+    "ERP_CORE_URL",
+    NO_URLS,
+    urls,
+    "gateway",
+    "where the gateway finds core (required); `erp up` sets it. Several cores, comma-separated"
+    " (`http://core-a:8101,http://core-b:8101`): the gateway spreads requests over the healthy"
+    " ones, sends a request whose connection a core refused to another, retries a read (GET,"
+    " HEAD, OPTIONS) or a write with an `Idempotency-Key` on another when a core drops it before"
+    " answering, and leaves out a failing core until it answers its probe again",
 )
 RATE_LIMIT = _var(
     "ERP_RATE_LIMIT",
@@ -413,6 +447,19 @@ RELAY_BATCH = _var(
 )
 STREAM = _var(
     "ERP_STREAM", "ERP", text, "relay, webhooks", "the JetStream stream the events are published to"
+)
+STREAM_REPLICAS = _var(
+    "ERP_STREAM_REPLICAS",
+    1,
+    between(1, 5),  # JetStream's own bounds for a stream's replicas
+    "relay, gateway",
+    "copies of the stream the relay creates, and of the gateways' shared rate-limit store"
+    " (1 to 5, at most the cluster's servers): 1 (the"
+    " embedded server) survives a restart of its server but not the loss of it or its disk, and"
+    " events stop while it is down; 3 (docker-compose) survives the loss of any one server, disk"
+    " and all, with delivery back within seconds. The relay never changes an existing stream: it"
+    " warns when its settings differ",
+    "`1`; `3` in docker-compose",
 )
 WEBHOOKS_ALLOW_PRIVATE = _var(
     "ERP_WEBHOOKS_ALLOW_PRIVATE",

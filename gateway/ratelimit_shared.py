@@ -81,7 +81,11 @@ def limiter_for(settings: GatewaySettings, nats: NatsLink) -> Limiter:
     configured and `rate_limit_shared` is on, else this gateway's own buckets."""
     if settings.rate_limit_shared and nats.configured:
         return SharedRateLimiter(
-            settings.rate_limit, nats, settings.rate_limit_bucket, settings.rate_limit_batch
+            settings.rate_limit,
+            nats,
+            settings.rate_limit_bucket,
+            settings.rate_limit_batch,
+            replicas=settings.replicas,
         )
     return RateLimiter(settings.rate_limit)
 

@@ -22,7 +22,11 @@ DEFAULT_SHOP_DIR = env.SHOP_DIR.default
 
 @dataclass(frozen=True, slots=True)
 class GatewaySettings:
-    """Everything the gateway needs to know about its surroundings."""
+    """Everything the gateway needs to know about its surroundings.
+
+    `core_url` is one core's base URL or several, comma-separated (`ERP_CORE_URL`);
+    `core_urls` has them one by one.
+    """
 
     core_url: str
     nats_url: str | None = None
@@ -33,6 +37,7 @@ class GatewaySettings:
     rate_limit_shared: bool = env.RATE_LIMIT_SHARED.default
     rate_limit_bucket: str = env.RATE_LIMIT_BUCKET.default  # the key-value bucket
     rate_limit_batch: int = env.RATE_LIMIT_BATCH.default  # tokens taken from it at once
+    replicas: int = env.STREAM_REPLICAS.default  # copies of that bucket when it is created
     portal_url: str | None = None
     portal_port: int | None = None
     log_level: str = "INFO"
@@ -53,17 +58,18 @@ class GatewaySettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GatewaySettings:
         """Build settings from `ERP_*` and `NATS_URL` variables (default: `os.environ`);
         SettingsError names a variable that is missing (`ERP_CORE_URL`) or wrong."""
-        core_url = env.CORE_URL.get(environ)
-        if not core_url:
+        core_urls = env.CORE_URL.get(environ)
+        if not core_urls:
             raise SettingsError("ERP_CORE_URL is required, e.g. http://127.0.0.1:8101")
         return cls(
-            core_url=core_url.rstrip("/"),
+            core_url=",".join(core_urls),
             nats_url=env.NATS_URL.get(environ),
             secret=env.SECRET.get(environ),
             rate_limit=env.RATE_LIMIT.get(environ),
             rate_limit_shared=env.RATE_LIMIT_SHARED.get(environ),
             rate_limit_bucket=env.RATE_LIMIT_BUCKET.get(environ),
             rate_limit_batch=env.RATE_LIMIT_BATCH.get(environ),
+            replicas=env.STREAM_REPLICAS.get(environ),
             portal_url=env.PORTAL_URL.get(environ),
             portal_port=env.PORTAL_PORT.given(environ) or None,  # unset: no portal to link
             log_level=env.LOG_LEVEL.get(environ),
@@ -74,3 +80,12 @@ class GatewaySettings:
             shop_dir=env.SHOP_DIR.get(environ),
             cors_origins=env.CORS_ORIGINS.get(environ),
         )
+
+    @property
+    def core_urls(self) -> tuple[str, ...]:
+        """Each core's base URL, in the order given, without a trailing `/` (at least one;
+        SettingsError when `core_url` names none or a malformed one)."""
+        found = env.urls(env.CORE_URL.name, self.core_url)
+        if not found:
+            raise SettingsError("ERP_CORE_URL is required, e.g. http://127.0.0.1:8101")
+        return found

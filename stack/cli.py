@@ -1,5 +1,5 @@
 """The `erp` command line: up, relay, webhooks, migrate, seed, check, create-admin, terminal,
-test."""
+test, bench."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import asyncio
 import getpass
 import os
 import sys
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -41,6 +42,16 @@ def _parser() -> argparse.ArgumentParser:
     terminal = commands.add_parser("terminal", help="open the warehouse terminal on the stack")
     terminal.add_argument("--gateway", help="a gateway URL (default: the one erp up printed)")
     commands.add_parser("test", help="run pytest on SQLite (and PostgreSQL if TEST_DATABASE_URL)")
+    bench = commands.add_parser(
+        "bench", help="measure the stack on PostgreSQL and SQLite (docs/performance.md)"
+    )
+    bench.add_argument("--quick", action="store_true", help="shorter phases: about two minutes")
+    bench.add_argument("--out", type=Path, help="the JSON file of figures (default: a temp file)")
+    bench.add_argument(
+        "--postgres",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="a PostgreSQL server's URL for the scratch database (default: %(default)s)",
+    )
     return parser
 
 
@@ -141,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+    if args.command == "bench":
+        from stack.bench.run import run as bench
+
+        return bench(args.quick, args.out, args.postgres, console)
     if args.command == "terminal":
         from stack import terminal as warehouse_terminal
 

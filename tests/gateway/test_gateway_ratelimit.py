@@ -199,3 +199,22 @@ def test_a_shared_entry_round_trips_and_garbage_reads_as_none() -> None:
     assert decode(encode(12.5, 1700000000.25)) == (12.5, 1700000000.25)
     assert decode(b"not an entry") is None
     assert decode(None) is None
+
+
+def test_the_shared_store_keeps_as_many_copies_as_the_stream() -> None:
+    import logging
+
+    from common.nats import NatsLink
+    from gateway.ratelimit_shared import SharedRateLimiter, limiter_for
+    from gateway.settings import GatewaySettings
+
+    settings = GatewaySettings.from_env(
+        {
+            "ERP_CORE_URL": "http://core:8100",
+            "NATS_URL": "nats://a:4222,nats://b:4222,nats://c:4222",
+            "ERP_STREAM_REPLICAS": "3",
+        }
+    )
+    link = NatsLink(settings.nats_url, "gateway", logging.getLogger("tests.ratelimit"))
+    limiter = limiter_for(settings, link)
+    assert isinstance(limiter, SharedRateLimiter) and limiter.replicas == 3
