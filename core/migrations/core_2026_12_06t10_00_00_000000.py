@@ -213,24 +213,32 @@ POSTGRES_FUNCTIONS = (
             "total_minor": "d_total",
         },
     ),
-    # TG_ARGV[0]: 'sales' or 'purchase'. Sales orders also count toward their day when confirmed.
-    "CREATE OR REPLACE FUNCTION orders_summary() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+    # Sales orders: their status, and their day once confirmed.
+    "CREATE OR REPLACE FUNCTION sales_orders_summary() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN"
     " IF TG_OP <> 'INSERT' THEN"
     " IF TG_OP = 'DELETE' OR OLD.status IS DISTINCT FROM NEW.status THEN"
-    " PERFORM order_status_add(TG_ARGV[0], OLD.status, -1); END IF;"
-    " IF TG_ARGV[0] = 'sales' AND OLD.confirmed_at IS NOT NULL AND (TG_OP = 'DELETE'"
+    " PERFORM order_status_add('sales', OLD.status, -1); END IF;"
+    " IF OLD.confirmed_at IS NOT NULL AND (TG_OP = 'DELETE'"
     " OR OLD.confirmed_at IS DISTINCT FROM NEW.confirmed_at OR OLD.currency <> NEW.currency)"
     f" THEN PERFORM sales_day_add({_PG_DAY_OLD.format('confirmed_at')}, OLD.currency,"
     " -1, 0, 0, 0, 0); END IF;"
     " END IF;"
     " IF TG_OP <> 'DELETE' THEN"
     " IF TG_OP = 'INSERT' OR OLD.status IS DISTINCT FROM NEW.status THEN"
-    " PERFORM order_status_add(TG_ARGV[0], NEW.status, 1); END IF;"
-    " IF TG_ARGV[0] = 'sales' AND NEW.confirmed_at IS NOT NULL AND (TG_OP = 'INSERT'"
+    " PERFORM order_status_add('sales', NEW.status, 1); END IF;"
+    " IF NEW.confirmed_at IS NOT NULL AND (TG_OP = 'INSERT'"
     " OR OLD.confirmed_at IS DISTINCT FROM NEW.confirmed_at OR OLD.currency <> NEW.currency)"
     f" THEN PERFORM sales_day_add({_PG_DAY_NEW.format('confirmed_at')}, NEW.currency,"
     " 1, 0, 0, 0, 0); END IF;"
     " END IF; RETURN NULL; END $$",
+    "CREATE OR REPLACE FUNCTION purchase_orders_summary() RETURNS trigger LANGUAGE plpgsql AS"
+    " $$ BEGIN"
+    " IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.status IS DISTINCT FROM NEW.status) THEN"
+    " PERFORM order_status_add('purchase', OLD.status, -1); END IF;"
+    " IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND OLD.status IS DISTINCT FROM NEW.status) THEN"
+    " PERFORM order_status_add('purchase', NEW.status, 1); END IF;"
+    " RETURN NULL; END $$",
     "CREATE OR REPLACE FUNCTION invoices_day() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
     " IF TG_OP <> 'INSERT' THEN"
     f" PERFORM sales_day_add({_PG_DAY_OLD.format('issued_at')}, OLD.currency, 0, -1,"
@@ -247,21 +255,21 @@ POSTGRES_FUNCTIONS = (
 _DISTINCT = " IS DISTINCT FROM "
 # (table, trigger, events and condition, function call); dropped and created again when run.
 POSTGRES_TRIGGERS = (
-    ("sales_orders", "sales_orders_counts", "INSERT OR DELETE", "orders_summary('sales')"),
+    ("sales_orders", "sales_orders_counts", "INSERT OR DELETE", "sales_orders_summary()"),
     (
         "sales_orders",
         "sales_orders_counts_update",
         "UPDATE WHEN (OLD.status IS DISTINCT FROM NEW.status OR "
         + _ORDER_DAY_CHANGED.replace(" IS NOT ", _DISTINCT)
         + ")",
-        "orders_summary('sales')",
+        "sales_orders_summary()",
     ),
-    ("purchase_orders", "purchase_orders_counts", "INSERT OR DELETE", "orders_summary('purchase')"),
+    ("purchase_orders", "purchase_orders_counts", "INSERT OR DELETE", "purchase_orders_summary()"),
     (
         "purchase_orders",
         "purchase_orders_counts_update",
         "UPDATE WHEN (OLD.status IS DISTINCT FROM NEW.status)",
-        "orders_summary('purchase')",
+        "purchase_orders_summary()",
     ),
     ("invoices", "invoices_day", "INSERT OR DELETE", "invoices_day()"),
     (
