@@ -73,11 +73,12 @@ async def _load(args: argparse.Namespace) -> dict[str, Any]:
     """Run `clients` closed-loop clients for `seconds`; latencies (ms) and counts."""
     import aiohttp
 
-    setup = json.loads(Path(args.setup).read_text())
+    setup = args.setup_data
     headers = {"Authorization": f"Bearer {setup['token']}"}
     base = setup["base"]
     latencies: list[float] = []
     errors: dict[str, int] = {}
+    done = [0]  # every answer, warm-up included (for CPU per request)
     stop = time.monotonic() + args.seconds
     warm = time.monotonic() + min(2.0, args.seconds / 5)
 
@@ -100,6 +101,7 @@ async def _load(args: argparse.Namespace) -> dict[str, Any]:
                 await response.read()
                 status = response.status
             took = (time.perf_counter() - started) * 1000
+            done[0] += 1
             if now < warm:
                 continue
             if status in (200, 201):
@@ -120,6 +122,7 @@ async def _load(args: argparse.Namespace) -> dict[str, Any]:
         "p99_ms": pct(latencies, 0.99),
         "mean_ms": statistics.fmean(latencies) if latencies else 0.0,
         "count": len(latencies),
+        "completed": done[0],
         "errors": errors,
     }
 
@@ -131,6 +134,7 @@ def load_main(args: argparse.Namespace) -> None:
         uvloop.install()
     except ImportError:
         pass
+    args.setup_data = json.loads(Path(args.setup).read_text())
     print(json.dumps(asyncio.run(_load(args))))
 
 
@@ -181,14 +185,30 @@ def server_argv(server: str, port: int, workers: int) -> list[str]:
     return [*argv, "--workers", str(workers)] if workers != 1 else argv
 
 
+def _tree(pid: int) -> list[int]:
+    """`pid` and its children (workers)."""
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return pids
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its children, in seconds: the
+    figure that a shared, loaded machine disturbs least (wall-clock rates swing with the
+    neighbours' load)."""
+    ticks = 0
+    for p in _tree(pid):
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of a process and its children, in MB (Linux /proc)."""
     total = 0
-    pids = [pid]
-    with contextlib.suppress(OSError):
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(c) for c in children]
-    for p in pids:
+    for p in _tree(pid):
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -255,7 +275,9 @@ def prepare(base: str) -> dict[str, Any]:
             return result
 
         warehouse = post("/warehouses", {"code": "BW", "name": "Bench"})
-        location = post("/locations", {"warehouse_id": warehouse["id"], "code": "A1", "sellable": True})
+        location = post(
+            "/locations", {"warehouse_id": warehouse["id"], "code": "A1", "sellable": True}
+        )
         products = []
         for n in range(PRODUCTS):
             body = {"sku": f"B-{n:04d}", "name": f"Bench {n}", "unit_price": "2.50"}
@@ -273,11 +295,15 @@ def prepare(base: str) -> dict[str, Any]:
     return {"base": base, "token": token, "products": products, "customer": customer["id"]}
 
 
-def run_load(setup_file: Path, path: str, clients: int, seconds: float) -> dict[str, Any]:
+def run_load(setup_file: Path, path: str, clients: int, seconds: float, pid: int) -> dict[str, Any]:
+    """One load run in its own process; its figures, with core's CPU ms per request."""
+    cpu = cpu_seconds(pid)
     argv = [sys.executable, __file__, "--load", "--setup", str(setup_file), "--path", path]
     argv += ["--clients", str(clients), "--seconds", str(seconds)]
     out = subprocess.run(argv, check=True, capture_output=True, text=True, cwd=ROOT)
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    used = cpu_seconds(pid) - cpu
+    result["cpu_ms"] = round(used * 1000 / result["completed"], 2) if result["completed"] else 0
     return result
 
 
@@ -289,19 +315,19 @@ def measure(kind: str, args: argparse.Namespace, root: Path) -> dict[str, Any]:
         setup = home / "setup.json"
         setup.write_text(json.dumps(prepare(base)))
         figures: dict[str, Any] = {"database": kind, "server": args.server, "workers": args.workers}
-        figures["baseline"] = run_load(setup, "live", 16, args.seconds)
-        figures["orders_1"] = run_load(setup, "orders", 1, args.seconds)
+        figures["baseline"] = run_load(setup, "live", 16, args.seconds, pid)
+        figures["orders_1"] = run_load(setup, "orders", 1, args.seconds, pid)
         spy = None
         if args.profile:
             svg = root / f"profile-{kind}.txt"  # collapsed stacks (flamegraph.pl, speedscope)
             spy = subprocess.Popen(
-                [str(Path(sys.executable).parent / "py-spy"), "record", "-o", str(svg), "--format", "raw",
-                 "--pid", str(pid), "--subprocesses", "--idle", "--rate", "200",
+                [str(Path(sys.executable).parent / "py-spy"), "record", "-o", str(svg),
+                 "--format", "raw", "--pid", str(pid), "--subprocesses", "--idle", "--rate", "200",
                  "--duration", str(int(args.seconds))],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             figures["profile"] = str(svg)
-        figures["orders_16"] = run_load(setup, "orders", 16, args.seconds)
+        figures["orders_16"] = run_load(setup, "orders", 16, args.seconds, pid)
         figures["core_rss_mb"] = round(rss_mb(pid), 1)
         if spy is not None:
             spy.wait(timeout=60)
@@ -314,14 +340,15 @@ def show(figures: dict[str, Any]) -> None:
     base = figures["baseline"]
     print(
         f"{figures['database']:9} {figures['server']} x{figures['workers']}  "
-        f"baseline /health/live 16c: {base['per_second']:.0f}/s  "
+        f"baseline /health/live 16c: {base['per_second']:.0f}/s ({base['cpu_ms']} ms CPU)  "
         f"core RSS {figures['core_rss_mb']} MB  tail ratio {figures['order_tail_ratio']}"
     )
     for key in ("orders_1", "orders_16"):
         f = figures[key]
         print(
             f"   {f['clients']:2} client(s): {f['per_second']:7.1f} orders/s  "
-            f"p50 {f['p50_ms']:7.1f} ms  p99 {f['p99_ms']:7.1f} ms  errors {f['errors'] or 0}"
+            f"p50 {f['p50_ms']:7.1f} ms  p99 {f['p99_ms']:7.1f} ms  "
+            f"core CPU {f['cpu_ms']} ms/order  errors {f['errors'] or 0}"
         )
     print(json.dumps(figures))
 
