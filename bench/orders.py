@@ -182,6 +182,7 @@ def server_argv(server: str, port: int, workers: int) -> list[str]:
         ]  # fmt: skip
     argv = [sys.executable, "-m", "stack.serve", "core", "--host", "127.0.0.1"]
     argv += ["--port", str(port), "--log-level", "warning"]
+    # ERP_CORE_WORKERS says 1 too (core's env, below): a core older than --workers runs
     return [*argv, "--workers", str(workers)] if workers != 1 else argv
 
 
@@ -228,6 +229,7 @@ def core(url: str, home: Path, server: str, workers: int) -> Iterator[tuple[str,
         "ERP_ADMIN_PASSWORD": PASSWORD,
         "ERP_LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
+        "ERP_CORE_WORKERS": str(workers),
     }
     env.pop("ERP_RELAY_WAKE", None)
     subprocess.run([sys.executable, "-m", "stack.cli", "migrate"], env=env, check=True, cwd=ROOT)

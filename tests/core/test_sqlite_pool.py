@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from core.engines import BoundedSQLite
 
 
 @pytest.fixture
-def connects(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def connects(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every `sqlite3.connect` from now on (aiosqlite and the pool both call it)."""
     opened: list[str] = []
     real = sqlite3.connect
@@ -34,7 +34,7 @@ def connects(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         return real(*args, **kwargs)
 
     monkeypatch.setattr(sqlite3, "connect", counting)
-    yield opened
+    return opened
 
 
 @pytest.fixture
@@ -80,10 +80,13 @@ async def test_a_failed_transaction_leaves_a_clean_connection_in_the_pool(
     engine: BoundedSQLite, connects: list[str]
 ) -> None:
     # given a write transaction that fails after it wrote
-    with pytest.raises(sqlite3.OperationalError):
+    async def fails() -> None:
         async with engine.transaction(transaction_type=TransactionType.immediate):
             await _rows(engine, "INSERT INTO t (n) VALUES (1)")
             await _rows(engine, "SELECT * FROM no_such_table")
+
+    with pytest.raises(sqlite3.OperationalError):
+        await fails()
     # when the next transaction takes a connection from the pool
     async with engine.transaction(transaction_type=TransactionType.immediate):
         await _rows(engine, "INSERT INTO t (n) VALUES (2)")
