@@ -20,6 +20,8 @@ WORKDIR /app
 # lock names. A head's requirements must then be met already (--no-index): they are locked too.
 COPY pyproject.toml uv.lock ./
 COPY heads/portal/requirements.txt /tmp/heads/portal/requirements.txt
+COPY heads/warehouse/requirements.txt /tmp/heads/warehouse/requirements.txt
+COPY heads/storefront/requirements.txt /tmp/heads/storefront/requirements.txt
 RUN uv=$(python -c "import tomllib; print(next(p['version'] for p in tomllib.load(open('uv.lock', 'rb'))['package'] if p['name'] == 'uv'))") \
  && pip install "uv==$uv" \
  && uv export --frozen --no-dev --no-emit-project --no-header --output-file /tmp/requirements.txt \

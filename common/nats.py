@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from typing import Any
 
 from nats.aio.client import Client as NATS
@@ -31,6 +32,17 @@ def servers(url: str) -> list[str]:
     if not found:
         raise ValueError("NATS_URL names no server")
     return found
+
+
+def redact(url: str) -> str:
+    """`NATS_URL` for printing: each server's credentials (user and password, or a token, or an
+    nkey seed in the user part) replaced by `***`; host, port and scheme kept."""
+    return ",".join(_USERINFO.sub(r"\1***@", server) for server in servers(url))
+
+
+# A server URL's `scheme://userinfo@`: the userinfo is everything up to the last "@" before
+# the host, since a password may itself contain "@".
+_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)?[^/]*@", re.IGNORECASE)
 
 
 def server_of(nc: NATS) -> str:

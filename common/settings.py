@@ -14,6 +14,7 @@ import argparse
 import ipaddress
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,14 +110,19 @@ def seconds(most: float) -> Parser[float]:
 
 def count(most: int = 2**31) -> Parser[int]:
     """A whole number from 0 to `most`."""
+    return between(0, most)
+
+
+def between(least: int, most: int) -> Parser[int]:
+    """A whole number from `least` to `most`."""
 
     def parse(name: str, raw: str) -> int:
         try:
             value = int(raw.strip())
         except ValueError:
             raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
-        if not 0 <= value <= most:
-            raise SettingsError(f"{name} must be from 0 to {most}, not {raw!r}")
+        if not least <= value <= most:
+            raise SettingsError(f"{name} must be from {least} to {most}, not {raw!r}")
         return value
 
     return parse
@@ -193,6 +199,14 @@ def origins(name: str, raw: str) -> tuple[str, ...]:
         default = {"http": 80, "https": 443}[url.scheme]  # browsers leave it out of `Origin`
         found.append(f"{url.scheme}://{host}" + (f":{port}" if port not in (None, default) else ""))
     return tuple(dict.fromkeys(found))
+
+
+def kv_bucket(name: str, raw: str) -> str:
+    """A NATS key-value bucket name: letters, digits, `-` and `_` (what JetStream allows)."""
+    value = raw.strip()
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", value):
+        raise SettingsError(f"{name} may hold only letters, digits, - and _, not {raw!r}")
+    return value
 
 
 # --- the variables, in the README's order -------------------------------------------------
@@ -294,8 +308,37 @@ RATE_LIMIT = _var(
     600,
     count(),
     "gateway",
-    "requests per minute at the gateway, per signed-in user or confirmed API key, else per client"
-    " address (which also pays for every 401); `0` turns it off",
+    "requests per minute, per signed-in user or confirmed API key, else per client address (which"
+    " also pays for every 401), across the gateways that share a NATS (`ERP_RATE_LIMIT_SHARED`);"
+    " `0` turns it off",
+)
+RATE_LIMIT_SHARED = _var(
+    "ERP_RATE_LIMIT_SHARED",
+    True,
+    flag,
+    "gateway",
+    "`1`: the gateways that share a NATS (`NATS_URL`) share each principal's limit through its"
+    " key-value store, and each limits on its own while NATS is away; `0`: every gateway limits"
+    " on its own (then set `ERP_RATE_LIMIT` to the limit divided by the number of gateways)",
+    "`1`",
+)
+RATE_LIMIT_BUCKET = _var(
+    "ERP_RATE_LIMIT_BUCKET",
+    "erp_rate_limits",
+    kv_bucket,
+    "gateway",
+    "the NATS key-value bucket of the shared limits (in memory, entries gone after 60 s"
+    " unused); the gateways of one deployment name the same, another deployment on the same"
+    " NATS its own",
+)
+RATE_LIMIT_BATCH = _var(
+    "ERP_RATE_LIMIT_BATCH",
+    10,
+    count(10_000),
+    "gateway",
+    "requests a gateway takes from a principal's shared limit at once (at most 1/20 of"
+    " `ERP_RATE_LIMIT`; `0` or `1`: NATS is asked for every request); a principal may get up to"
+    " this many more per gateway, or fewer while another gateway holds them",
 )
 SIGNIN_USER_LIMIT = _var(
     "ERP_SIGNIN_USER_LIMIT",
@@ -375,6 +418,19 @@ RELAY_BATCH = _var(
 )
 STREAM = _var(
     "ERP_STREAM", "ERP", text, "relay, webhooks", "the JetStream stream the events are published to"
+)
+STREAM_REPLICAS = _var(
+    "ERP_STREAM_REPLICAS",
+    1,
+    between(1, 5),  # JetStream's own bounds for a stream's replicas
+    "relay, gateway",
+    "copies of the stream the relay creates, and of the gateways' shared rate-limit store"
+    " (1 to 5, at most the cluster's servers): 1 (the"
+    " embedded server) survives a restart of its server but not the loss of it or its disk, and"
+    " events stop while it is down; 3 (docker-compose) survives the loss of any one server, disk"
+    " and all, with delivery back within seconds. The relay never changes an existing stream: it"
+    " warns when its settings differ",
+    "`1`; `3` in docker-compose",
 )
 WEBHOOKS_ALLOW_PRIVATE = _var(
     "ERP_WEBHOOKS_ALLOW_PRIVATE",

@@ -1,7 +1,10 @@
 """The outbox relay: numbers committed outbox rows and publishes them to JetStream, in order.
 
 `python -m events.relay` (or `erp relay`) reads `DATABASE_URL`, `NATS_URL`, `ERP_HOME`,
-`ERP_STREAM` (default `ERP`) and `ERP_LOG_LEVEL`. The loop, while holding the relay lock:
+`ERP_STREAM` (default `ERP`), `ERP_STREAM_REPLICAS` and `ERP_LOG_LEVEL`. The stream is created
+when it is missing, with the configured replicas; an existing one is never changed (an
+operator's settings stay), only a warning names how it differs. The loop, while holding the
+relay lock:
 
 1. once per lock taken: re-publish rows numbered but not marked published (a crash between
    the two), by sequence;
@@ -11,7 +14,11 @@
    waiting for each PubAck (retrying forever with backoff, same msg id);
 4. mark the batch published; wait for a notification or a poll to find more.
 
-JetStream drops a re-published event as a duplicate within the stream's duplicate window.
+JetStream drops a re-published event as a duplicate within the stream's duplicate window. Past
+it (a relay down longer than that, an outage of NATS), the stream's last message decides: on
+start and after every failed publish the relay reads it, and rows up to its event `sequence`
+are not sent again, provided its `Nats-Msg-Id` is this outbox's row of that sequence (else it
+is another database's stream, and nothing is skipped).
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import msgspec
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import APIError, BadRequestError, NotFoundError
 
 from common import nats as nats_connection
 from common import settings as env
@@ -54,6 +61,7 @@ class Settings:
     home: Path
     stream: str
     batch: int = BATCH
+    replicas: int = 1
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -64,6 +72,7 @@ class Settings:
             home=home,
             stream=env.STREAM.get(),
             batch=env.RELAY_BATCH.get() or BATCH,
+            replicas=env.STREAM_REPLICAS.get(),
         )
 
 
@@ -89,38 +98,136 @@ async def connect_nats(url: str) -> NATS:
     return await nats_connection.connect(url, "erp-relay", log)
 
 
-class Publisher:
-    """Publishes rows in order, each until JetStream acknowledges it (a duplicate ack counts)."""
+def stream_config(name: str, replicas: int) -> StreamConfig:
+    """The stream the relay creates: `erp.>`, file storage, the duplicate window, `replicas`."""
+    return StreamConfig(
+        name=name,
+        subjects=SUBJECTS,
+        storage=StorageType.FILE,
+        duplicate_window=DUPLICATE_WINDOW,
+        num_replicas=replicas,
+    )
 
-    def __init__(self, nc: NATS, stream: str) -> None:
+
+def differences(actual: StreamConfig, wanted: StreamConfig) -> dict[str, str]:
+    """How an existing stream differs from the configured one, by setting: `{"num_replicas":
+    "3 (configured: 1)"}`; empty when it is the same."""
+    pairs = {
+        "subjects": (sorted(actual.subjects or []), sorted(wanted.subjects or [])),
+        "storage": (actual.storage, wanted.storage),
+        "duplicate_window": (actual.duplicate_window, wanted.duplicate_window),
+        "num_replicas": (actual.num_replicas or 1, wanted.num_replicas or 1),
+    }
+    return {
+        name: f"{_shown(have)} (configured: {_shown(want)})"
+        for name, (have, want) in pairs.items()
+        if have != want
+    }
+
+
+def _shown(value: Any) -> str:
+    return str(getattr(value, "value", value))
+
+
+class LastEvent(msgspec.Struct):
+    """The part of the stream's last message the relay reads: the outbox sequence it carries."""
+
+    sequence: int
+
+
+class Publisher:
+    """Publishes rows in order, each until JetStream acknowledges it (a duplicate ack counts),
+    skipping the rows the stream's last message shows were published already."""
+
+    def __init__(self, nc: NATS, stream: str, replicas: int = 1) -> None:
         self.nc = nc
-        self.js: JetStreamContext = nc.jetstream()
+        # Each JetStream request (stream info, create, last message) gives up after
+        # PUBLISH_TIMEOUT, not nats-py's 5 s: while a cluster elects a stream leader, a request
+        # that waits 5 s for the old one delays the first try at the new one.
+        self.js: JetStreamContext = nc.jetstream(timeout=PUBLISH_TIMEOUT)
         self.stream = stream
+        self.config = stream_config(stream, replicas)
         self.stream_ready = False
         self.failing = False
+        self.warned: dict[str, str] = {}
+        # The stream's last message as last read: (its Nats-Msg-Id, its event sequence).
+        self.last: tuple[str, int] | None = None
+        self.through = 0  # rows up to this sequence are in the stream (checked with the outbox)
 
     async def ensure_stream(self) -> None:
-        """Create or update the stream: `erp.>`, file storage, the duplicate window."""
-        config = StreamConfig(
-            name=self.stream,
-            subjects=SUBJECTS,
-            storage=StorageType.FILE,
-            duplicate_window=DUPLICATE_WINDOW,
-        )
+        """Create the stream when it is missing; leave an existing one as it is (warning when
+        it differs from the configured one); then read its last message."""
         try:
-            await self.js.stream_info(self.stream)
+            info = await self.js.stream_info(self.stream)
         except NotFoundError:
-            await self.js.add_stream(config)
-            _say(logging.INFO, "stream created", stream=self.stream)
-        else:
-            await self.js.update_stream(config)
+            try:
+                info = await self.js.add_stream(self.config)
+            except BadRequestError as refused:  # created meanwhile by another relay: it stands
+                try:
+                    info = await self.js.stream_info(self.stream)
+                except NotFoundError:  # refused for itself (more replicas than servers…)
+                    raise refused from None
+            else:
+                _say(
+                    logging.INFO,
+                    "stream created",
+                    stream=self.stream,
+                    replicas=self.config.num_replicas,
+                )
+        differ = differences(info.config, self.config)
+        if differ and differ != self.warned:
+            _say(
+                logging.WARNING,
+                "stream settings differ from the configured ones, left as they are",
+                stream=self.stream,
+                **differ,
+            )
+        self.warned = differ
+        self.last = await self._last_message(info.state.last_seq)
+        self.through = 0
         self.stream_ready = True
 
-    async def publish(self, rows: list[Row]) -> None:
-        for row in rows:
-            await self._publish_one(row, envelope(row))
+    async def _last_message(self, stream_seq: int) -> tuple[str, int] | None:
+        """The msg id and event sequence of the stream's message `stream_seq` (its last);
+        None for an empty stream or a message that is not one of the relay's."""
+        if stream_seq == 0:
+            return None
+        try:
+            msg = await self.js.get_msg(self.stream, stream_seq)
+            sequence = msgspec.json.decode(msg.data or b"", type=LastEvent).sequence
+        except (NotFoundError, msgspec.ValidationError, msgspec.DecodeError):
+            return None
+        msg_id = (msg.headers or {}).get("Nats-Msg-Id")
+        return (msg_id, sequence) if msg_id else None
 
-    async def _publish_one(self, row: Row, payload: bytes) -> None:
+    async def publish(self, rows: list[Row], outbox: Outbox | None = None) -> None:
+        """Publish `rows` (by sequence); `outbox` confirms the stream's last message as one of
+        its rows before rows up to it are skipped (without it, nothing is skipped)."""
+        for row in rows:
+            await self._publish_one(row, envelope(row), outbox)
+
+    async def _in_stream(self, row: Row, outbox: Outbox | None) -> bool:
+        """Whether `row` is in the stream already: its sequence is at most the last message's,
+        which is this outbox's row of that sequence (looked up once per reading)."""
+        if row.sequence <= self.through:
+            return True
+        if self.last is None or outbox is None or row.sequence > self.last[1]:
+            return False
+        msg_id, sequence = self.last
+        self.last = None  # one look-up per reading of the stream
+        if await outbox.sequence_of(msg_id) != sequence:
+            _say(
+                logging.WARNING,
+                "the stream's last event is not this outbox's: publishing every row",
+                id=msg_id,
+                sequence=sequence,
+            )
+            return False
+        self.through = sequence
+        _say(logging.INFO, "rows already in the stream skipped", through=sequence)
+        return True
+
+    async def _publish_one(self, row: Row, payload: bytes, outbox: Outbox | None) -> None:
         delay = BACKOFF_START
         headers = {"Nats-Msg-Id": row.id}
         while True:
@@ -129,22 +236,35 @@ class Publisher:
                     raise ConnectionError("nats is not connected")
                 if not self.stream_ready:
                     await self.ensure_stream()
+            except Exception as exc:
+                delay = await self._stalled(exc, row, delay)
+                continue
+            if await self._in_stream(row, outbox):  # a database error here: pump starts over
+                return
+            try:
                 await self.js.publish(
                     row.type, payload, timeout=PUBLISH_TIMEOUT, stream=self.stream, headers=headers
                 )
             except Exception as exc:
-                if not self.failing:
-                    _say(logging.WARNING, "publishing stalled", error=repr(exc), id=row.id)
-                self.failing = True
-                # The stream may be gone (a new server): check it again before the next try.
-                self.stream_ready = False
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, BACKOFF_CAP)
+                delay = await self._stalled(exc, row, delay)
                 continue
             if self.failing:
                 _say(logging.INFO, "publishing again", sequence=row.sequence)
                 self.failing = False
             return
+
+    async def _stalled(self, exc: Exception, row: Row, delay: float) -> float:
+        """Say so (once per outage), wait `delay`, and return the next wait. The stream is read
+        again before the next try: it may be gone (a new server), or hold the row already (an
+        acknowledgement lost with its server)."""
+        if not self.failing:
+            # nats-py's API errors say what the server refused in str(), not in repr()
+            error = str(exc) if isinstance(exc, APIError) else repr(exc)
+            _say(logging.WARNING, "publishing stalled", error=error, id=row.id)
+        self.failing = True
+        self.stream_ready = False
+        await asyncio.sleep(delay)
+        return min(delay * 2, BACKOFF_CAP)
 
 
 async def pump(outbox: Outbox, publisher: Publisher, batch: int) -> None:
@@ -159,7 +279,7 @@ async def pump(outbox: Outbox, publisher: Publisher, batch: int) -> None:
             await outbox.wait()
             continue
         started = time.monotonic()
-        await publisher.publish(rows)
+        await publisher.publish(rows, outbox)
         await outbox.mark_published(rows[0].sequence, rows[-1].sequence)
         _say(
             logging.DEBUG,
@@ -175,7 +295,7 @@ async def pump(outbox: Outbox, publisher: Publisher, batch: int) -> None:
 async def run(settings: Settings) -> None:
     """Connect to NATS, then hold the lock and publish; on a database error start over."""
     nc = await connect_nats(settings.nats_url)
-    publisher = Publisher(nc, settings.stream)
+    publisher = Publisher(nc, settings.stream, settings.replicas)
     try:
         with contextlib.suppress(Exception):
             await publisher.ensure_stream()

@@ -53,6 +53,7 @@ UPDATE outbox SET published_at = {at}
 WHERE sequence >= {first} AND sequence <= {last} AND published_at IS NULL
 """
 WAITING_SQL = "SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1"
+SEQUENCE_OF_SQL = "SELECT sequence FROM outbox WHERE id = {id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,10 @@ class Outbox(Protocol):
 
     async def mark_published(self, first: int, last: int) -> None:
         """Mark the rows with sequences `first..last` published."""
+
+    async def sequence_of(self, id: str) -> int | None:
+        """The sequence of the row `id` (an event id, the stream's `Nats-Msg-Id`); None when
+        this outbox has no such row or it is not numbered."""
 
     async def wait(self) -> None:
         """Return when there may be new rows (a notification, or a poll found some)."""
@@ -162,6 +167,10 @@ class SqliteOutbox:
     async def mark_published(self, first: int, last: int) -> None:
         sql = MARK_SQL.format(at="?", first="?", last="?")
         await self._db().execute(sql, (str(datetime.now(UTC)), first, last))
+
+    async def sequence_of(self, id: str) -> int | None:
+        rows = list(await self._db().execute_fetchall(SEQUENCE_OF_SQL.format(id="?"), (id,)))
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
 
     async def wait(self) -> None:
         # A read, not a write: idle polling never takes SQLite's write lock from core.
@@ -236,6 +245,10 @@ class PostgresOutbox:
     async def mark_published(self, first: int, last: int) -> None:
         sql = MARK_SQL.format(at="$1", first="$2", last="$3")
         await self._db().execute(sql, datetime.now(UTC), first, last)
+
+    async def sequence_of(self, id: str) -> int | None:
+        value = await self._db().fetchval(SEQUENCE_OF_SQL.format(id="$1"), id)
+        return int(value) if value is not None else None
 
     async def wait(self) -> None:
         while True:

@@ -21,7 +21,7 @@ from gateway.limits import RatePolicy, core_confirms
 from gateway.logs import configure_logging
 from gateway.problems import http_exception_handler, internal_error_handler
 from gateway.proxy import Proxy
-from gateway.ratelimit import RateLimiter
+from gateway.ratelimit_shared import limiter_for
 from gateway.settings import GatewaySettings
 from gateway.shop import Shop
 from gateway.stream import event_stream
@@ -71,7 +71,7 @@ def create_app(settings: GatewaySettings | None = None) -> Litestar:
         ),
     )
     policy = (
-        RatePolicy(RateLimiter(settings.rate_limit), settings.secret, core_confirms(proxy))
+        RatePolicy(limiter_for(settings, nats), settings.secret, core_confirms(proxy))
         if settings.rate_limit > 0
         else None
     )

@@ -134,7 +134,7 @@ class Edge:
             await self._route(scope, receive, reply, client)
         finally:
             if charge is not None and self.policy is not None:
-                self.policy.settle(charge, reply.status)
+                await self.policy.settle(charge, reply.status)
 
     async def _route(
         self, scope: HTTPScope, receive: Receive, reply: Reply, client: Origin

@@ -73,14 +73,17 @@ async def check_core(proxy: Proxy, rid: str) -> tuple[str, str]:
 
 
 async def check_stream(nats: NatsLink, budget: float) -> str:
-    """`ok` when a JetStream stream holds `erp.>` (the relay creates `ERP`), `down` when none
-    does or JetStream does not answer in `budget` seconds, `unknown` while NATS is down."""
+    """`ok` when the JetStream stream holding `erp.>` (the relay creates `ERP`) answers for its
+    info, which needs its leader (the list of names alone does not: it answers while no
+    server holding the stream is up); `down` when there is none, or it does not answer within
+    `budget` seconds; `unknown` while NATS is down."""
     if not nats.configured:
         return "not_configured"
     if nats.client is None or not nats.connected:
         return "unknown"
     try:
-        await nats.client.jetstream(timeout=budget).find_stream_name_by_subject(SUBJECT)
+        js = nats.client.jetstream(timeout=budget)
+        await js.stream_info(await js.find_stream_name_by_subject(SUBJECT))
     except Exception:  # nats-py raises many kinds (not found, timeout, no responders): all down
         return "down"
     return "ok"

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import httpx
 
 from gateway.proxy import Proxy
-from gateway.ratelimit import Clock, RateLimiter, address_key, verified_subject
+from gateway.ratelimit import Clock, Limiter, address_key, verified_subject
 
 API_KEY_PREFIX = "erp_"
 CONFIRMED_FOR = 60.0
@@ -106,7 +106,7 @@ class RatePolicy:
 
     def __init__(
         self,
-        limiter: RateLimiter,
+        limiter: Limiter,
         secret: str | None,
         ask_core: AskCore,
         verdicts: ApiKeyVerdicts | None = None,
@@ -120,26 +120,26 @@ class RatePolicy:
         """Take a token for a request carrying `authorization` from `address`."""
         by_address = address_key(address)
         if not authorization:
-            return self._take(by_address, by_address)
+            return await self._take(by_address, by_address)
         subject = verified_subject(authorization, self.secret)
         if subject is not None:
-            return self._take("sub:" + subject, by_address)
+            return await self._take("sub:" + subject, by_address)
         digest = api_key_digest(authorization)
         if digest is not None and self.verdicts.valid(digest):
-            return self._take("key:" + digest, by_address, digest)
-        charge = self._take(by_address, by_address, digest)
+            return await self._take("key:" + digest, by_address, digest)
+        charge = await self._take(by_address, by_address, digest)
         if digest is not None and not charge.wait and await self.ask_core(authorization, rid):
             self.verdicts.remember(digest)
         return charge
 
-    def settle(self, charge: Charge, status: int) -> None:
+    async def settle(self, charge: Charge, status: int) -> None:
         """After the answer: a 401 costs the address too and drops the key's confirmation."""
         if status != 401:
             return
         if charge.key != charge.address_key:
-            self.limiter.acquire(charge.address_key)
+            await self.limiter.take(charge.address_key)
         if charge.api_key is not None:
             self.verdicts.forget(charge.api_key)
 
-    def _take(self, key: str, by_address: str, api_key: str | None = None) -> Charge:
-        return Charge(key, by_address, self.limiter.acquire(key), api_key)
+    async def _take(self, key: str, by_address: str, api_key: str | None = None) -> Charge:
+        return Charge(key, by_address, await self.limiter.take(key), api_key)

@@ -7,10 +7,20 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Protocol
 
 import jwt
 
 Clock = Callable[[], float]
+
+
+class Limiter(Protocol):
+    """What the edge's policy charges: this gateway's buckets (`RateLimiter`) or the ones all
+    gateways share (`gateway.ratelimit_shared.SharedRateLimiter`)."""
+
+    async def take(self, key: str) -> float:
+        """Take one token for `key`: 0.0 when allowed, else the seconds until one is due."""
+        ...
 
 
 class _Bucket:
@@ -42,6 +52,10 @@ class RateLimiter:
     def __len__(self) -> int:
         """Number of buckets currently held."""
         return len(self._buckets)
+
+    async def take(self, key: str) -> float:
+        """`acquire`, as the `Limiter` the policy awaits."""
+        return self.acquire(key)
 
     def acquire(self, key: str) -> float:
         """Take one token for `key`: 0.0 when allowed, else the seconds until one is due."""

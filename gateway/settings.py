@@ -28,6 +28,12 @@ class GatewaySettings:
     nats_url: str | None = None
     secret: str | None = None
     rate_limit: int = DEFAULT_RATE_LIMIT
+    # Share each principal's limit with the other gateways through NATS's key-value store
+    # (`gateway.ratelimit_shared`); only with a `nats_url`.
+    rate_limit_shared: bool = env.RATE_LIMIT_SHARED.default
+    rate_limit_bucket: str = env.RATE_LIMIT_BUCKET.default  # the key-value bucket
+    rate_limit_batch: int = env.RATE_LIMIT_BATCH.default  # tokens taken from it at once
+    replicas: int = env.STREAM_REPLICAS.default  # copies of that bucket when it is created
     portal_url: str | None = None
     portal_port: int | None = None
     log_level: str = "INFO"
@@ -56,6 +62,10 @@ class GatewaySettings:
             nats_url=env.NATS_URL.get(environ),
             secret=env.SECRET.get(environ),
             rate_limit=env.RATE_LIMIT.get(environ),
+            rate_limit_shared=env.RATE_LIMIT_SHARED.get(environ),
+            rate_limit_bucket=env.RATE_LIMIT_BUCKET.get(environ),
+            rate_limit_batch=env.RATE_LIMIT_BATCH.get(environ),
+            replicas=env.STREAM_REPLICAS.get(environ),
             portal_url=env.PORTAL_URL.get(environ),
             portal_port=env.PORTAL_PORT.given(environ) or None,  # unset: no portal to link
             log_level=env.LOG_LEVEL.get(environ),

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sysconfig
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -26,11 +27,29 @@ def nats_binary() -> str:
     return found
 
 
-def nats_command(store_dir: Path, port: int, monitor_port: int | None = None) -> list[str]:
-    """The command line of a JetStream server on 127.0.0.1 storing its streams in `store_dir`."""
+def nats_command(
+    store_dir: Path,
+    port: int,
+    monitor_port: int | None = None,
+    *,
+    name: str | None = None,
+    cluster_port: int | None = None,
+    routes: Sequence[int] = (),
+    cluster_name: str = "erp",
+) -> list[str]:
+    """The command line of a JetStream server on 127.0.0.1 storing its streams in `store_dir`.
+
+    With `cluster_port`, the server is a node of the cluster `cluster_name`, listening for
+    routes on that port and routing to the nodes on the ports `routes` (the others' cluster
+    ports, 127.0.0.1); `name` names it (a stream's leader is given by that name)."""
     argv = [nats_binary(), "-js", "-sd", str(store_dir), "-a", "127.0.0.1", "-p", str(port)]
     if monitor_port is not None:
         argv += ["-m", str(monitor_port)]
+    if name is not None:
+        argv += ["-n", name]
+    if cluster_port is not None:
+        argv += ["--cluster_name", cluster_name, "--cluster", f"nats://127.0.0.1:{cluster_port}"]
+        argv += ["--routes", ",".join(f"nats://127.0.0.1:{route}" for route in routes)]
     return argv
 
 

@@ -21,6 +21,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from common import settings
+from common.nats import redact as redact_nats
 from events import wake
 from stack import demo, logfiles, serve
 from stack.env import PROJECT_ROOT, StackEnv, redact, resolve
@@ -382,7 +383,7 @@ def _panel(
         *([("Storefront", urls["shop"])] if "shop" in urls else []),
         ("Data folder", str(env.home)),
         ("Database", redact(env.database_url)),
-        ("NATS", f"{urls['nats']} (embedded)" if embedded else redact(urls["nats"])),
+        ("NATS", f"{urls['nats']} (embedded)" if embedded else redact_nats(urls["nats"])),
         ("Logs", _logs(env)),
         ("Webhooks", _webhook_targets()),
     ]

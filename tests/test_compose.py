@@ -232,3 +232,22 @@ def test_the_gateway_serves_the_storefront_in_the_image_and_passes_cors_origins(
     assert not ignored & {"heads", "heads/storefront", "heads/*"}
     gateway_env = services["gateway"]["environment"]
     assert "ERP_CORS_ORIGINS" in gateway_env and gateway_env["ERP_CORS_ORIGINS"] is None
+
+
+def test_every_head_can_be_the_images_head():
+    # `--build-arg HEAD=<head>` installs heads/<head>/requirements.txt, so the file must be in
+    # the build before that step, for every head that has one (it once copied only the portal's).
+    lines = [line.strip() for line in (ROOT / "Dockerfile").read_text().splitlines()]
+    for requirements in sorted((ROOT / "heads").glob("*/requirements.txt")):
+        relative = requirements.relative_to(ROOT).as_posix()
+        assert f"COPY {relative} /tmp/{relative}" in lines, relative
+
+
+def test_the_stream_and_the_shared_limits_keep_a_copy_on_every_nats_node(services):
+    # The form tests/events/test_nats_cluster.py proved: every node listed in NATS_URL and
+    # three replicas, so losing one node (disk and all) loses no event and no limit.
+    for name in ("relay", "gateway"):
+        environment = services[name]["environment"]
+        assert environment["ERP_STREAM_REPLICAS"] == str(len(NATS_NODES)), name
+        listed = environment["NATS_URL"].split(",")
+        assert listed == [f"nats://{node}:4222" for node in NATS_NODES], name

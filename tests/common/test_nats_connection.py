@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from common.nats import NatsLink, connect, servers
+from common.nats import NatsLink, connect, redact, servers
 from stack.nats import EmbeddedNats
 from stack.ports import free_port
 
@@ -21,6 +21,12 @@ def test_a_comma_separated_url_is_a_list_of_servers() -> None:
     assert servers("nats://a:4222") == ["nats://a:4222"]
     with pytest.raises(ValueError, match="no server"):
         servers(" , ")
+
+
+def test_printing_a_server_list_hides_every_servers_credentials() -> None:
+    shown = redact("nats://erp:s3cret@a:4222, nats://erp:p@ss@b:4222,tls://t0ken@c:4222,d:4222")
+    assert shown == "nats://***@a:4222,nats://***@b:4222,tls://***@c:4222,d:4222"
+    assert "s3cret" not in shown and "t0ken" not in shown and "p@ss" not in shown
 
 
 async def test_connect_takes_a_list_whose_first_server_is_down(tmp_path: Path) -> None:

@@ -6,18 +6,20 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
+from nats.aio.client import Client as NATS
 
 from events import decode
 from stack.nats import EmbeddedNats
 from stack.ports import free_udp_port
 from tests.core.helpers import make_user, new_customer, new_product
 from tests.core.test_inventory import bins, count
-from tests.events.conftest import ERP_RELAY, Published, StartRelay, StreamLog
+from tests.events.conftest import ERP_RELAY, STREAM, Published, StartRelay, StreamLog
 
 READY = "relay lock acquired, publishing"
 
@@ -184,3 +186,48 @@ async def test_a_commit_wakes_the_relay_without_waiting_for_its_poll(
     await new_product(client, admin)
 
     await all_published(stream, within=3)
+
+
+async def test_rows_in_the_stream_are_not_sent_again_past_the_dedupe_window(
+    start_relay: StartRelay,
+    stream: StreamLog,
+    nc: NATS,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+) -> None:
+    # given everything published, and an operator's stream whose duplicate window is 1 s
+    relay = await start_relay()
+    await relay.wait_said(READY)
+    await products(client, admin, 5)
+    await all_published(stream)
+    relay.kill()
+    js = nc.jetstream()
+    configured = (await js.stream_info(STREAM)).config
+    await js.update_stream(replace(configured, duplicate_window=1.0))
+    try:
+        # and the last rows left unmarked, as by a relay killed between publishing and marking
+        await unmark_last(3)
+        await asyncio.sleep(1.5)  # past the window: JetStream would take them again
+        # when a relay starts and more is published
+        again = await start_relay()
+        await again.wait_said(READY)
+        created = await products(client, admin, 2)
+        messages = await all_published(stream)  # no id twice, sequences without a gap
+        # then the unmarked rows were found in the stream and skipped, not sent again
+        assert set(created) <= {m.event["subject"] for m in messages}
+        assert again.said("rows already in the stream skipped")
+        assert all(r["published_at"] is not None for r in await outbox())
+        # and the operator's stream was left as it was, with a warning naming the difference
+        assert (await js.stream_info(STREAM)).config.duplicate_window == 1.0
+        differ = [line for line in again.lines() if line["msg"].startswith("stream settings")]
+        assert differ and "duplicate_window" in json.dumps(differ[0])
+    finally:
+        await js.update_stream(configured)
+
+
+async def unmark_last(n: int) -> None:
+    """Mark the `n` rows of the highest sequences unpublished."""
+    from core import db
+
+    last = "(SELECT max(sequence) FROM outbox)"
+    await db.query(f"UPDATE outbox SET published_at = NULL WHERE sequence > {last} - {int(n)}")

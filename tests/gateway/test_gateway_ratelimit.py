@@ -10,6 +10,7 @@ import pytest
 
 from gateway.limits import ApiKeyVerdicts, api_key_digest
 from gateway.ratelimit import RateLimiter, address_key, retry_after_header, verified_subject
+from gateway.ratelimit_shared import batch_for, decode, encode, store_key
 
 SECRET = "a-test-secret-that-is-32-bytes-long"
 
@@ -175,3 +176,45 @@ def test_a_refused_api_key_is_forgotten_and_the_cache_is_bounded() -> None:
     assert not verdicts.valid("k99")
     assert verdicts.valid("k98")
     assert not verdicts.valid("k0")
+
+
+@pytest.mark.parametrize(
+    ("per_minute", "batch", "taken"), [(600, 10, 10), (600, 100, 30), (60, 10, 3), (30, 10, 1)]
+)
+def test_a_shared_batch_is_at_most_a_twentieth_of_the_limit(
+    per_minute: int, batch: int, taken: int
+) -> None:
+    assert batch_for(per_minute, batch) == taken
+    assert batch_for(per_minute, 0) == 1
+
+
+def test_a_shared_bucket_is_keyed_by_a_digest_the_store_accepts() -> None:
+    keys = {store_key(k) for k in ("sub:user-1", "ip:2001:db8:1:2::/64", "key:" + "a" * 64)}
+
+    assert len(keys) == 3
+    assert all(len(k) == 32 and k.isalnum() for k in keys)
+
+
+def test_a_shared_entry_round_trips_and_garbage_reads_as_none() -> None:
+    assert decode(encode(12.5, 1700000000.25)) == (12.5, 1700000000.25)
+    assert decode(b"not an entry") is None
+    assert decode(None) is None
+
+
+def test_the_shared_store_keeps_as_many_copies_as_the_stream() -> None:
+    import logging
+
+    from common.nats import NatsLink
+    from gateway.ratelimit_shared import SharedRateLimiter, limiter_for
+    from gateway.settings import GatewaySettings
+
+    settings = GatewaySettings.from_env(
+        {
+            "ERP_CORE_URL": "http://core:8100",
+            "NATS_URL": "nats://a:4222,nats://b:4222,nats://c:4222",
+            "ERP_STREAM_REPLICAS": "3",
+        }
+    )
+    link = NatsLink(settings.nats_url, "gateway", logging.getLogger("tests.ratelimit"))
+    limiter = limiter_for(settings, link)
+    assert isinstance(limiter, SharedRateLimiter) and limiter.replicas == 3

@@ -147,7 +147,9 @@ StartGateway = Callable[..., Server]
 @pytest.fixture(scope="package")
 def start_gateway(core_server: Server, sec_nats: EmbeddedNats) -> Iterator[StartGateway]:
     """Start a gateway subprocess in front of `core_server`; keyword arguments are `ERP_*`
-    environment overrides (e.g. `ERP_RATE_LIMIT="60"`). Stopped at the end of the session."""
+    environment overrides (e.g. `ERP_RATE_LIMIT="60"`). Stopped at the end of the session.
+    Each gateway shares its limits through a NATS bucket of its own, so no test finds the
+    buckets another test's gateway used (they all share the session's NATS)."""
     started: list[Server] = []
 
     def start(**overrides: str) -> Server:
@@ -156,6 +158,7 @@ def start_gateway(core_server: Server, sec_nats: EmbeddedNats) -> Iterator[Start
             "ERP_CORE_URL": core_server.url,
             "NATS_URL": sec_nats.url,
             "ERP_RATE_LIMIT": "0",
+            "ERP_RATE_LIMIT_BUCKET": f"sec_{secrets.token_hex(4)}",
             "PYTHONPATH": str(PROJECT_ROOT),
             **overrides,
         }
