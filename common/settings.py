@@ -201,6 +201,26 @@ def origins(name: str, raw: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+def urls(name: str, raw: str) -> tuple[str, ...]:
+    """Comma-separated base URLs (`http://core-a:8101, http://core-b:8101/`), each http or https
+    with a host and an optional port and path, no query, fragment or credentials; a trailing
+    `/` is dropped and a repeated URL kept once. SettingsError names the first bad entry."""
+    found: list[str] = []
+    for entry in (part.strip() for part in raw.split(",")):
+        if not entry:
+            continue
+        try:
+            url = urlsplit(entry)
+            url.port  # noqa: B018 (a malformed port raises here)
+        except ValueError:
+            raise SettingsError(f"{name}: {entry!r} is not a URL") from None
+        plain = url.scheme in ("http", "https") and url.hostname and not url.username
+        if not plain or url.query or url.fragment or url.password:
+            raise SettingsError(f"{name}: {entry!r} is not a URL like http://core:8101")
+        found.append(entry.rstrip("/"))
+    return tuple(dict.fromkeys(found))
+
+
 def kv_bucket(name: str, raw: str) -> str:
     """A NATS key-value bucket name: letters, digits, `-` and `_` (what JetStream allows)."""
     value = raw.strip()
@@ -300,8 +320,17 @@ GATEWAY_URL = _var(
     "the gateway a head talks to",
     "the one `erp up` runs for the same `ERP_HOME`",
 )
+NO_URLS: tuple[str, ...] = ()
 CORE_URL = _var(
-    "ERP_CORE_URL", "", text, "gateway", "where the gateway finds core (required); `erp up` sets it"
+    "ERP_CORE_URL",
+    NO_URLS,
+    urls,
+    "gateway",
+    "where the gateway finds core (required); `erp up` sets it. Several cores, comma-separated"
+    " (`http://core-a:8101,http://core-b:8101`): the gateway spreads requests over the healthy"
+    " ones, sends a request whose connection a core refused to another, retries a read (GET,"
+    " HEAD, OPTIONS) or a write with an `Idempotency-Key` on another when a core drops it before"
+    " answering, and leaves out a failing core until it answers its probe again",
 )
 RATE_LIMIT = _var(
     "ERP_RATE_LIMIT",

@@ -1,13 +1,28 @@
-"""Forwarding of `/api/v1/*` to core over one pooled HTTP client, streaming the answer."""
+"""Forwarding of `/api/v1/*` to core, streaming the answer, over aiohttp's pooled client.
+
+Two clients share the cores (`gateway.cores.CorePool`, one or several from `ERP_CORE_URL`):
+- `Proxy.session` (aiohttp: its C parser costs the gateway about half what httpx did per
+  forwarded request, `bench/gateway.py`) forwards the clients' requests;
+- `Proxy.client` (httpx) makes the gateway's own few requests (`/me`, the event log for SSE,
+  readiness, the landing page's portal probe): relative URLs go to a core of the pool (the
+  transport picks one), absolute ones where they say.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections import deque
 from urllib.parse import unquote_plus
 
+import aiohttp
 import httpx
 from litestar.types import HTTPScope, Receive, Send
+from multidict import CIMultiDict
+from yarl import URL
 
+from gateway.cores import PROBE_EVERY, PROBE_PATH, Core, CorePool
 from gateway.forwarded import Origin
 from gateway.problems import send_problem
 from gateway.settings import GatewaySettings
@@ -51,7 +66,17 @@ _REQUEST_SKIP = HOP_BY_HOP | {b"host", b"content-length", b"expect", b"x-request
 QUERY_CREDENTIAL = "access_token"
 # Seconds a pooled connection to core may idle: below core's keep-alive timeout (5 s).
 UPSTREAM_IDLE = 2.0
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# Requests that may be sent to core again after one was dropped before any answer came: the
+# reads, and writes carrying an `Idempotency-Key` (core applies a keyed request once). A write
+# without a key is sent again only when it never left (the connection was refused).
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# An answer with a `Content-Length` up to this many bytes is read whole, then sent to the client
+# in one message (fewer writes than chunk by chunk); longer or chunked ones are streamed.
+WHOLE_BODY = 256 * 1024
+# aiohttp adds these unless told not to: the client's own (if any) are forwarded instead.
+_NO_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
+# The host of `Proxy.client`'s base URL: requests to it go to a core of the pool.
+POOL_HOST = "core.pool.invalid"
 _RESPONSE_SKIP = HOP_BY_HOP | {b"date", b"server", b"x-request-id"}
 
 Headers = list[tuple[bytes, bytes]]
@@ -66,45 +91,107 @@ class ClientGone(Exception):
 
 
 class Proxy:
-    """Forwards raw ASGI requests to core; owns the pooled `httpx.AsyncClient`."""
+    """Forwards raw ASGI requests to the cores; owns the pooled clients and the probe of down
+    cores (`start` … `close`, the app's lifespan)."""
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
-        self._base = httpx.URL(settings.core_url)
+        self.pool = CorePool(settings.core_urls)
         self._client: httpx.AsyncClient | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._prober: asyncio.Task[None] | None = None
 
     @property
     def client(self) -> httpx.AsyncClient:
-        """The pooled client; only exists between `start` and `close`."""
+        """The gateway's own client (relative URLs go to a core); only between start and close."""
         if self._client is None:
             raise RuntimeError("the proxy is not started (the app's lifespan is not running)")
         return self._client
 
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The forwarding client; only exists between `start` and `close`."""
+        if self._session is None:
+            raise RuntimeError("the proxy is not started (the app's lifespan is not running)")
+        return self._session
+
     async def start(self) -> None:
-        """Open the connection pool to core."""
+        """Open the connection pools to the cores and start probing down ones."""
         s = self.settings
+        # Idle pooled connections are dropped before core drops them (its keep-alive timeout
+        # is 5 s by default), so a request is rarely sent on one core just closed.
+        connector = aiohttp.TCPConnector(limit=512, keepalive_timeout=UPSTREAM_IDLE)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(sock_connect=s.connect_timeout, sock_read=s.read_timeout),
+            auto_decompress=False,  # the bytes are relayed as core sent them
+            cookie_jar=aiohttp.DummyCookieJar(),  # never carry one client's cookie to another
+            skip_auto_headers=_NO_AUTO_HEADERS,
+            trust_env=False,
+        )
         self._client = httpx.AsyncClient(
-            base_url=self._base,
-            timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),
-            # Idle pooled connections are dropped before core drops them (its keep-alive
-            # timeout is 5 s by default), so a request is not sent on one core just closed.
-            limits=httpx.Limits(
-                max_connections=512, max_keepalive_connections=128, keepalive_expiry=UPSTREAM_IDLE
+            base_url=f"http://{POOL_HOST}",
+            transport=PoolTransport(
+                self.pool,
+                httpx.AsyncHTTPTransport(
+                    limits=httpx.Limits(
+                        max_connections=128,
+                        max_keepalive_connections=32,
+                        keepalive_expiry=UPSTREAM_IDLE,
+                    )
+                ),
             ),
+            timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),
             follow_redirects=False,
             trust_env=False,
         )
+        if len(self.pool.cores) > 1:
+            self._prober = asyncio.create_task(self._probe_forever(), name="core-probe")
 
     async def close(self) -> None:
-        """Close the connection pool."""
+        """Stop probing and close the connection pools."""
+        if self._prober is not None:
+            self._prober.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._prober
+            self._prober = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
         if self._client is not None:
             await self._client.aclose()
             self._client = None
 
+    async def _probe_forever(self) -> None:
+        """Every `PROBE_EVERY` seconds, probe the down cores whose wait is over."""
+        while True:
+            await asyncio.sleep(PROBE_EVERY)
+            due = self.pool.probe_due()
+            if due:
+                await asyncio.gather(*(self.probe(core) for core in due))
+
+    async def probe(self, core: Core) -> bool:
+        """Ask a core's liveness: up again on a 200, else down for a longer wait."""
+        timeout = aiohttp.ClientTimeout(total=self.settings.ready_timeout)
+        try:
+            async with self.session.get(core.url + PROBE_PATH, timeout=timeout) as response:
+                alive = response.status == 200
+        except (TimeoutError, aiohttp.ClientError):
+            alive = False
+        if alive:
+            _log.info("core %s answers again", core.url)
+            self.pool.answered(core)
+        else:
+            self.pool.failed(core)
+        return alive
+
     async def __call__(
         self, scope: HTTPScope, receive: Receive, send: Send, rid: str, client: Origin
     ) -> None:
-        """Forward one request from `client` and stream core's answer; 413/502/504 on failure."""
+        """Forward one request from `client` to a core and stream its answer; 413/502/504 on
+        failure. A request is sent to another core (or the same one, on a fresh connection)
+        when the connection was refused, or when it was dropped before any answer and the
+        request may be sent twice (`_retry_safe`)."""
         try:
             body = await read_body(scope, receive, self.settings.max_body_bytes)
         except BodyTooLarge:
@@ -113,72 +200,153 @@ class Proxy:
             return
         except ClientGone:
             return
-        request = self.client.build_request(
-            scope["method"],
-            self._target(scope),
-            headers=forward_headers(scope, rid, client),
-            content=body or None,
+        method = scope["method"]
+        headers = CIMultiDict(
+            (k.decode("latin-1"), v.decode("latin-1"))
+            for k, v in forward_headers(scope, rid, client)
         )
-        try:
+        target = self._target(scope)
+        attempts = deque(self.pool.candidates())
+        dropped_again = _retry_safe(scope)  # may be sent once more after a drop
+        failure: BaseException | None = None
+        while attempts:
+            core = attempts.popleft()
             try:
-                response = await self.client.send(request, stream=True)
-            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
-                # Core closed a pooled connection as the request went out on it (no answer
-                # came): sent again on a fresh connection when that cannot apply it twice.
-                if not _retry_safe(scope):
-                    raise
-                _log.info("core closed a pooled connection; sent again", extra={"request_id": rid})
-                request = self.client.build_request(
-                    scope["method"], request.url, headers=request.headers, content=body or None
+                response = await self.session.request(
+                    method,
+                    URL(core.url + target, encoded=True),
+                    headers=headers,
+                    data=body or None,
+                    allow_redirects=False,
                 )
-                response = await self.client.send(request, stream=True)
-        except httpx.TimeoutException:
+            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+                # Nothing was sent: any request may go to the next core. Said once per outage
+                # (a core already down is tried only when every other failed too).
+                _log.log(
+                    logging.WARNING if core.up else logging.DEBUG,
+                    "core %s unreachable: %s; marked down",
+                    core.url,
+                    type(exc).__name__,
+                    extra={"request_id": rid},
+                )
+                self.pool.failed(core)
+                failure = exc
+                continue
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+                # Sent, and dropped before any answer: core may have applied it.
+                failure = exc
+                if not dropped_again:
+                    break
+                _log.info(
+                    "core %s dropped a request; sent again", core.url, extra={"request_id": rid}
+                )
+                if not attempts:  # the last core left: once more there, on a fresh connection
+                    dropped_again = False
+                    attempts.append(core)
+                continue
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                failure = exc
+                break
+            self.pool.answered(core)
+            await _relay(response, send, rid)
+            return
+        if isinstance(failure, TimeoutError):
             _log.warning("core timed out", extra={"request_id": rid})
             await send_problem(send, 504, "gateway_timeout", "Core did not answer in time.")
             return
-        except httpx.HTTPError as exc:
-            _log.warning("core unreachable: %s", type(exc).__name__, extra={"request_id": rid})
-            await send_problem(send, 502, "bad_gateway", "Core is unreachable.")
-            return
-        await _relay(response, send, rid)
+        name = type(failure).__name__ if failure else "no core"
+        _log.warning("core unreachable: %s", name, extra={"request_id": rid})
+        await send_problem(send, 502, "bad_gateway", "Core is unreachable.")
 
-    def _target(self, scope: HTTPScope) -> httpx.URL:
-        """Core's URL: the same raw path (the edge has checked it is canonical) and query
-        string, less any `access_token` parameter."""
+    def _target(self, scope: HTTPScope) -> str:
+        """The raw path (the edge has checked it is canonical) and query string to ask a core
+        for (appended to its base URL), less any `access_token` parameter."""
         raw_path = scope.get("raw_path") or scope["path"].encode()
         query = without_query_credential(scope.get("query_string", b""))
-        prefix = self._base.raw_path.rstrip(b"/")
-        return self._base.copy_with(raw_path=prefix + raw_path + (b"?" + query if query else b""))
+        return (raw_path + (b"?" + query if query else b"")).decode("latin-1")
+
+
+class PoolTransport(httpx.AsyncBaseTransport):
+    """`Proxy.client`'s transport: a request to `POOL_HOST` goes to a core of the pool (the
+    next healthy one; the next on a refused connection, or on a dropped read); others go
+    where they say."""
+
+    def __init__(self, pool: CorePool, inner: httpx.AsyncHTTPTransport) -> None:
+        self.pool = pool
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send `request` to a core (or where its URL says), moving on as the docstring says."""
+        if request.url.host != POOL_HOST:
+            return await self.inner.handle_async_request(request)
+        path = request.url.raw_path
+        failure: httpx.TransportError | None = None
+        for core in self.pool.candidates():
+            base = httpx.URL(core.url)
+            request.url = base.copy_with(raw_path=base.raw_path.rstrip(b"/") + path)
+            request.headers["host"] = request.url.netloc.decode("ascii")
+            try:
+                response = await self.inner.handle_async_request(request)
+            except httpx.ConnectError as exc:
+                self.pool.failed(core)
+                failure = exc
+                continue
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+                failure = exc
+                if request.method in READ_METHODS:
+                    continue
+                raise
+            self.pool.answered(core)
+            return response
+        assert failure is not None  # the pool has at least one core
+        raise failure
+
+    async def aclose(self) -> None:
+        """Close the connections."""
+        await self.inner.aclose()
 
 
 def _retry_safe(scope: HTTPScope) -> bool:
-    """Whether sending the request twice cannot change more than sending it once: an
-    idempotent method (RFC 9110, 9.2.2), or a request with an `Idempotency-Key` (core applies
-    a keyed request once)."""
-    if scope["method"] in IDEMPOTENT_METHODS:
+    """Whether sending the request twice cannot change more than sending it once: a read
+    (GET, HEAD, OPTIONS; RFC 9110, 9.2.1), or a request with an `Idempotency-Key` (core applies
+    a keyed request once). PUT and DELETE are idempotent by the RFC, but core's answer to a
+    repeat differs (a 404 for a key already deleted), so they are not sent twice."""
+    if scope["method"] in READ_METHODS:
         return True
     return any(name == b"idempotency-key" for name, _ in scope["headers"])
 
 
-async def _relay(response: httpx.Response, send: Send, rid: str) -> None:
-    """Stream an upstream response to the client, closing it whatever happens."""
+async def _relay(response: aiohttp.ClientResponse, send: Send, rid: str) -> None:
+    """Relay an upstream response to the client (a short one whole, a long or chunked one
+    streamed), releasing it whatever happens; a 502 when core breaks off before anything
+    was sent."""
+    started = False
     try:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": response.status_code,
-                "headers": response_headers(response.headers.raw),
-            }
-        )
-        async for chunk in response.aiter_raw():
+        start = {
+            "type": "http.response.start",
+            "status": response.status,
+            "headers": response_headers(list(response.raw_headers)),
+        }
+        length = response.content_length
+        if length is not None and length <= WHOLE_BODY:
+            body = await response.read()
+            started = True
+            await send(start)  # type: ignore[arg-type]
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+            return
+        started = True
+        await send(start)  # type: ignore[arg-type]
+        async for chunk in response.content.iter_any():
             if chunk:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
-    except httpx.HTTPError as exc:
-        # Headers are gone already: the server drops the connection, the client sees it cut.
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        # Once headers are gone, the server drops the connection and the client sees it cut.
         _log.warning("core broke off: %s", type(exc).__name__, extra={"request_id": rid})
+        if not started:
+            await send_problem(send, 502, "bad_gateway", "Core broke off its answer.")
     finally:
-        await response.aclose()
+        response.release()
 
 
 async def read_body(scope: HTTPScope, receive: Receive, limit: int) -> bytes:

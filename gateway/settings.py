@@ -22,7 +22,11 @@ DEFAULT_SHOP_DIR = env.SHOP_DIR.default
 
 @dataclass(frozen=True, slots=True)
 class GatewaySettings:
-    """Everything the gateway needs to know about its surroundings."""
+    """Everything the gateway needs to know about its surroundings.
+
+    `core_url` is one core's base URL or several, comma-separated (`ERP_CORE_URL`);
+    `core_urls` has them one by one.
+    """
 
     core_url: str
     nats_url: str | None = None
@@ -54,11 +58,11 @@ class GatewaySettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> GatewaySettings:
         """Build settings from `ERP_*` and `NATS_URL` variables (default: `os.environ`);
         SettingsError names a variable that is missing (`ERP_CORE_URL`) or wrong."""
-        core_url = env.CORE_URL.get(environ)
-        if not core_url:
+        core_urls = env.CORE_URL.get(environ)
+        if not core_urls:
             raise SettingsError("ERP_CORE_URL is required, e.g. http://127.0.0.1:8101")
         return cls(
-            core_url=core_url.rstrip("/"),
+            core_url=",".join(core_urls),
             nats_url=env.NATS_URL.get(environ),
             secret=env.SECRET.get(environ),
             rate_limit=env.RATE_LIMIT.get(environ),
@@ -76,3 +80,12 @@ class GatewaySettings:
             shop_dir=env.SHOP_DIR.get(environ),
             cors_origins=env.CORS_ORIGINS.get(environ),
         )
+
+    @property
+    def core_urls(self) -> tuple[str, ...]:
+        """Each core's base URL, in the order given, without a trailing `/` (at least one;
+        SettingsError when `core_url` names none or a malformed one)."""
+        found = env.urls(env.CORE_URL.name, self.core_url)
+        if not found:
+            raise SettingsError("ERP_CORE_URL is required, e.g. http://127.0.0.1:8101")
+        return found

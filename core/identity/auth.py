@@ -48,7 +48,12 @@ class Guard:
         self.scope = scope
         self.public = public
 
-    def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def __call__(
+        self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+    ) -> None:
+        """Let the request through, or raise 401/403. A coroutine although it never waits:
+        Litestar runs a synchronous guard in a worker thread, a hop every request paid
+        (issue 13's profile)."""
         if self.public:
             return
         principal: Principal | None = connection.scope.get("user")

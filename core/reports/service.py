@@ -14,11 +14,6 @@ from core.http.pagination import decode_cursor, decode_date_cursor, encode_curso
 from . import schemas
 
 MAX_DAYS = 366
-_SELLABLE = (
-    "SELECT s.product_id, SUM(s.on_hand - s.reserved) AS available FROM stock_levels s"
-    " JOIN locations c ON c.id = s.location_id WHERE c.kind = 'bin' AND c.sellable"
-    " GROUP BY s.product_id"
-)
 
 
 def day_range(start: date | None, end: date | None) -> tuple[date, date]:
@@ -93,9 +88,17 @@ def default_currency() -> str:
     return settings().currency
 
 
+# The stock reports read `product_stock` (each product's stock summed up, kept by triggers in
+# the transaction of every change of its levels, its catalogue entry and its purchase lines:
+# migration core_2026_12_05t10_00_00_000000) and `stock_value_totals`, so a page costs what it
+# does on a small catalogue (issue 13). The conditions below are those of the partial indexes
+# `product_stock_low` (which carries every column the low-stock page shows) and
+# `product_stock_stocked`, written the same way so both databases use them for the keyset
+# pages (SQLite matches a partial index's terms as written, after turning `a - b < c` into
+# `c > a - b`: hence the column first).
 _LOW = (
-    f" FROM products p LEFT JOIN ({_SELLABLE}) a ON a.product_id = p.id"
-    " WHERE p.active AND COALESCE(a.available, 0) < p.reorder_point"
+    " FROM product_stock s"
+    " WHERE s.active AND s.reorder_point > s.sellable_on_hand - s.sellable_reserved"
 )
 # How many products the low-stock report lists (the dashboard's figure).
 LOW_STOCK_COUNT = f"SELECT COUNT(*) AS n{_LOW}"
@@ -105,8 +108,9 @@ async def low_stock(cursor: str | None, limit: int) -> tuple[list[schemas.LowSto
     """Active products whose sellable availability is below their reorder point."""
     after = decode_cursor(cursor) or ""
     rows = await query(
-        "SELECT p.id, p.sku, p.name, p.reorder_point, COALESCE(a.available, 0) AS available"
-        f"{_LOW} AND p.id > {{}} ORDER BY p.id LIMIT {{}}",
+        "SELECT s.product_id AS id, s.sku, s.name, s.reorder_point,"
+        f" s.sellable_on_hand - s.sellable_reserved AS available{_LOW}"
+        " AND s.product_id > {} ORDER BY s.product_id LIMIT {}",
         after,
         limit + 1,
     )
@@ -124,26 +128,13 @@ async def low_stock(cursor: str | None, limit: int) -> tuple[list[schemas.LowSto
     return items, encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
 
 
-_ON_HAND = (
-    "SELECT s.product_id, SUM(s.on_hand) AS on_hand FROM stock_levels s"
-    " JOIN locations c ON c.id = s.location_id WHERE c.kind = 'bin' GROUP BY s.product_id"
-)
-# Integers on both databases (PostgreSQL's SUM of BIGINT is NUMERIC): `_VALUE` divides them.
-_COST = (
-    "SELECT l.product_id, CAST(SUM(l.received_quantity * l.unit_cost_minor) AS BIGINT) AS cost,"
-    " CAST(SUM(l.received_quantity) AS BIGINT) AS qty FROM purchase_order_lines l"
-    " WHERE l.received_quantity > 0 GROUP BY l.product_id"
-)
-
-
 async def stock_valuation(cursor: str | None, limit: int) -> schemas.StockValuation:
     """Stock in bins per product, valued at average purchase cost and at list price."""
     after = decode_cursor(cursor) or ""
     rows = await query(
-        "SELECT p.id, p.sku, p.name, p.currency, p.unit_price_minor, h.on_hand, k.cost, k.qty"
-        f" FROM products p JOIN ({_ON_HAND}) h ON h.product_id = p.id"
-        f" LEFT JOIN ({_COST}) k ON k.product_id = p.id"
-        " WHERE p.id > {} AND h.on_hand <> 0 ORDER BY p.id LIMIT {}",
+        "SELECT s.product_id AS id, s.sku, s.name, s.currency, s.unit_price_minor, s.on_hand,"
+        " s.cost_minor AS cost, s.cost_quantity AS qty FROM product_stock s"
+        " WHERE s.on_hand <> 0 AND s.product_id > {} ORDER BY s.product_id LIMIT {}",
         after,
         limit + 1,
     )
@@ -170,16 +161,14 @@ def _valued(r: dict[str, Any]) -> schemas.ValuationRow:
     )
 
 
-# Per currency: units in bins, value at average purchase cost and at list price. The unit cost
-# is rounded half up to minor units per product before it is multiplied, as `_unit_cost` does
-# (integer division of positive numbers: floor((2 * cost + qty) / (2 * qty))).
+# Per currency: units in bins, value at average purchase cost (the unit cost rounded half up to
+# minor units per product before it is multiplied, as `_unit_cost` does) and at list price.
+# Each currency's totals are the sums of its few `stock_value_totals` rows (the migration says
+# why there are several); a currency with nothing in bins is left out.
 _VALUE = (
-    "SELECT p.currency, CAST(SUM(h.on_hand) AS BIGINT) AS on_hand,"
-    " CAST(SUM(CASE WHEN k.qty > 0 THEN h.on_hand * ((2 * k.cost + k.qty) / (2 * k.qty))"
-    " ELSE 0 END) AS BIGINT) AS cost,"
-    " CAST(SUM(h.on_hand * p.unit_price_minor) AS BIGINT) AS retail"
-    f" FROM products p JOIN ({_ON_HAND}) h ON h.product_id = p.id"
-    f" LEFT JOIN ({_COST}) k ON k.product_id = p.id WHERE h.on_hand <> 0 GROUP BY p.currency"
+    "SELECT currency, CAST(SUM(on_hand) AS BIGINT) AS on_hand,"
+    " CAST(SUM(cost_minor) AS BIGINT) AS cost, CAST(SUM(retail_minor) AS BIGINT) AS retail"
+    " FROM stock_value_totals GROUP BY currency HAVING SUM(on_hand) <> 0"
 )
 
 
