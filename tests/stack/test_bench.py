@@ -123,6 +123,23 @@ def test_a_processs_peak_memory_starts_over_when_reset() -> None:
     assert procs.peak_rss_mb(pid) < procs.rss_mb(pid) + 50
 
 
+def test_a_servers_memory_is_its_largest_worker_and_the_total_adds_them_up() -> None:
+    # given a worker process (a child of this one) that holds 300 MiB
+    code = "import sys, time; b = bytearray(300 * 2**20); b[::4096] = b'x' * len(b[::4096]);"
+    code += " print('ready', flush=True); time.sleep(60)"
+    worker = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
+        own = procs.peak_rss_mb(worker.pid)
+        assert own > 300
+        # then the tree's figure is that largest process, and the total adds this one's too
+        assert procs.peak_rss_mb(os.getpid()) >= own
+        assert procs.peak_rss_total_mb(os.getpid()) > procs.peak_rss_mb(os.getpid()) >= own
+    finally:
+        worker.kill()
+        worker.wait()
+
+
 PGBENCH_REPORT = """\
 transaction type: bench/place_order.pgbench
 scaling factor: 1
