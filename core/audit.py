@@ -16,6 +16,7 @@ from typing import Any
 
 from core.db import query
 from core.inventory.summary_audit import summary_matches_levels
+from core.reports.summary_audit import report_summaries_match
 
 OPEN_ORDER_STATES = ("confirmed", "picking")
 CAP = 100  # failures reported per check; more are counted as "and more"
@@ -61,6 +62,7 @@ async def check() -> Report:
     await _reservations_match_levels(report)
     await _reservations_match_orders(report)
     await summary_matches_levels(report)
+    await report_summaries_match(report)
     return report
 
 
