@@ -277,3 +277,15 @@ def test_erp_bench_help_names_its_options() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "--quick" in done.stdout and "--out" in done.stdout
+
+
+def test_the_scale_figure_compares_pages_of_the_same_size() -> None:
+    from stack.bench.scale import same_size
+
+    # the demo's page holds 7 of the 50 asked for: both databases are asked for 7
+    assert same_size("/reports/low-stock", {"items": [{}] * 7}) == "/reports/low-stock?limit=7"
+    assert same_size("/stock?limit=50", {"items": [{}] * 3}) == "/stock?limit=3"
+    assert same_size("/events?type=a.b&limit=50", {"items": []}) == "/events?type=a.b&limit=1"
+    # a full page, or an answer that is no page, is asked for as it was
+    assert same_size("/products?limit=50", {"items": [{}] * 50}) == "/products?limit=50"
+    assert same_size("/reports/dashboard", {"orders_today": 3}) == "/reports/dashboard"
