@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from core import clock, money
-from core.db import query
+from core.db import is_sqlite, query
 from core.errors import FieldError, Invalid
 from core.http.pagination import decode_cursor, decode_date_cursor, encode_cursor
 
@@ -85,14 +85,26 @@ def default_currency() -> str:
 # does on a small catalogue (issue 13). The conditions below are those of the partial indexes
 # `product_stock_low` (which carries every column the low-stock page shows) and
 # `product_stock_stocked`, written the same way so both databases use them for the keyset
-# pages (SQLite matches a partial index's terms as written, after turning `a - b < c` into
-# `c > a - b`: hence the column first).
-_LOW = (
+# pages. On PostgreSQL "low" is a generated column (migration core_2026_12_07t10_00_00_000000):
+# with the condition written out it could not estimate how many products are low, and walked
+# the primary key past thousands of others when few were. SQLite matches a partial index's
+# terms as written, after turning `a - b < c` into `c > a - b` (hence the column first), and
+# reads a generated column from the table, not the index: the condition stays written out.
+_LOW_POSTGRES = " FROM product_stock s WHERE s.low"
+_LOW_SQLITE = (
     " FROM product_stock s"
     " WHERE s.active AND s.reorder_point > s.sellable_on_hand - s.sellable_reserved"
 )
-# How many products the low-stock report lists (the dashboard's figure).
-LOW_STOCK_COUNT = f"SELECT COUNT(*) AS n{_LOW}"
+
+
+def low_rows() -> str:
+    """`FROM … WHERE …` of the low products, as the database's partial index is written."""
+    return _LOW_SQLITE if is_sqlite() else _LOW_POSTGRES
+
+
+def low_stock_count() -> str:
+    """The statement counting the products the low-stock report lists (the audit's figure)."""
+    return f"SELECT COUNT(*) AS n{low_rows()}"
 
 
 async def low_stock(cursor: str | None, limit: int) -> tuple[list[schemas.LowStock], str | None]:
@@ -100,7 +112,7 @@ async def low_stock(cursor: str | None, limit: int) -> tuple[list[schemas.LowSto
     after = decode_cursor(cursor) or ""
     rows = await query(
         "SELECT s.product_id AS id, s.sku, s.name, s.reorder_point,"
-        f" s.sellable_on_hand - s.sellable_reserved AS available{_LOW}"
+        f" s.sellable_on_hand - s.sellable_reserved AS available{low_rows()}"
         " AND s.product_id > {} ORDER BY s.product_id LIMIT {}",
         after,
         limit + 1,

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from core.db import is_sqlite, query
 
-from .service import LOW_STOCK_COUNT
+from .service import low_stock_count
 
 SHOWN = 20
 _STATUS_WRONG = (
@@ -73,7 +73,7 @@ async def report_summaries_match(report: Report) -> None:
             f" the orders say {int(r['want_n'])}"
         )
     _more(report, wrong, "order statuses")
-    low = await query(LOW_STOCK_COUNT)
+    low = await query(low_stock_count())
     kept = await query("SELECT SUM(n) AS n FROM stock_low_counts")
     want, has = int(low[0]["n"] or 0), int(kept[0]["n"] or 0)
     if want != has:
