@@ -10,8 +10,12 @@ relay lock:
    the two), by sequence;
 2. number the next batch of unpublished rows (by id) after the highest sequence, in one
    statement (one short transaction);
-3. publish each, in sequence order, to the subject = its type with `Nats-Msg-Id` = its id,
-   waiting for each PubAck (retrying forever with backoff, same msg id);
+3. publish the batch, in sequence order, to the subject = its type with `Nats-Msg-Id` = its id:
+   all of it at once, then wait for the PubAcks together (one round trip per batch, not one
+   per row), each row but the first carrying `Nats-Expected-Last-Msg-Id` = the row before it,
+   so JetStream stores a row only right after its predecessor and a lost message can never be
+   overtaken by a later one; from the first row not acknowledged (a refusal, a timeout, NATS
+   away), one row at a time, each until its PubAck (retrying forever with backoff, same msg id);
 4. mark the batch published; wait for a notification or a poll to find more.
 
 JetStream drops a re-published event as a duplicate within the stream's duplicate window. Past
@@ -35,7 +39,7 @@ from typing import Any
 import msgspec
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
-from nats.js.api import StorageType, StreamConfig
+from nats.js.api import Header, PubAck, StorageType, StreamConfig
 from nats.js.errors import APIError, BadRequestError, NotFoundError
 
 from common import nats as nats_connection
@@ -201,10 +205,61 @@ class Publisher:
         return (msg_id, sequence) if msg_id else None
 
     async def publish(self, rows: list[Row], outbox: Outbox | None = None) -> None:
-        """Publish `rows` (by sequence); `outbox` confirms the stream's last message as one of
-        its rows before rows up to it are skipped (without it, nothing is skipped)."""
-        for row in rows:
+        """Publish `rows` (consecutive sequences, in order), returning once JetStream holds
+        each; `outbox` confirms the stream's last message as one of its rows before rows up to
+        it are skipped (without it, nothing is skipped). The batch goes out pipelined
+        (`_pipelined`); whatever that leaves unacknowledged, one row at a time."""
+        done = await self._pipelined(rows, outbox)
+        for row in rows[done:]:
             await self._publish_one(row, envelope(row), outbox)
+
+    async def _pipelined(self, rows: list[Row], outbox: Outbox | None) -> int:
+        """Send every row without waiting, then wait (up to `PUBLISH_TIMEOUT`) for the
+        PubAcks together; the number of leading rows now in the stream (skipped as in it
+        already, or acknowledged: a duplicate ack counts). 0 while publishing is failing or
+        the stream is not ready: the one-by-one path retries and says so.
+
+        Order: the first row follows the previous batch, which is wholly in the stream; each
+        later row carries `Nats-Expected-Last-Msg-Id` = the row before it, which JetStream
+        checks after its duplicate check, so a row is stored only right after its predecessor
+        (a re-sent row already in the stream is acknowledged as a duplicate). A row refused
+        for that, or not acknowledged in time, ends the acknowledged prefix; it and the rest
+        are sent again one by one, with the same msg ids."""
+        if self.failing or not self.stream_ready or not self.nc.is_connected:
+            return 0
+        skipped = 0
+        while skipped < len(rows) and await self._in_stream(rows[skipped], outbox):
+            skipped += 1
+        acks: list[asyncio.Future[PubAck]] = []
+        try:
+            previous: str | None = None
+            for row in rows[skipped:]:
+                headers = {"Nats-Msg-Id": row.id}
+                if previous is not None:
+                    headers[Header.EXPECTED_LAST_MSG_ID.value] = previous
+                ack = await self.js.publish_async(
+                    row.type,
+                    envelope(row),
+                    wait_stall=PUBLISH_TIMEOUT,
+                    stream=self.stream,
+                    headers=headers,
+                )
+                acks.append(ack)
+                previous = row.id
+        except Exception as exc:  # NATS went away mid-batch: what was sent may still be acked
+            _say(logging.DEBUG, "pipelined publish interrupted", error=repr(exc))
+        try:
+            if acks:
+                await asyncio.wait(acks, timeout=PUBLISH_TIMEOUT)
+        finally:
+            for ack in acks:
+                ack.cancel()  # not acknowledged in time: left to the one-by-one path
+        acked = 0
+        for ack in acks:
+            if ack.cancelled() or ack.exception() is not None:
+                break
+            acked += 1
+        return skipped + acked
 
     async def _in_stream(self, row: Row, outbox: Outbox | None) -> bool:
         """Whether `row` is in the stream already: its sequence is at most the last message's,
