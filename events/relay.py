@@ -16,7 +16,8 @@ relay lock:
    so JetStream stores a row only right after its predecessor and a lost message can never be
    overtaken by a later one; from the first row not acknowledged (a refusal, a timeout, NATS
    away), one row at a time, each until its PubAck (retrying forever with backoff, same msg id);
-4. mark the batch published; wait for a notification or a poll to find more.
+4. mark the batch published; after a full batch number the next at once, else wait for a
+   notification (or a nudge) that came meanwhile or comes next, or a poll to find more.
 
 JetStream drops a re-published event as a duplicate within the stream's duplicate window. Past
 it (a relay down longer than that, an outage of NATS), the stream's last message decides: on
@@ -325,24 +326,32 @@ class Publisher:
 async def pump(outbox: Outbox, publisher: Publisher, batch: int) -> None:
     """Publish forever while holding the lock (returns only by raising)."""
     first_pass = True
+    look = True  # whether to number without waiting: rows may be there that woke nobody
     while True:
         rows = await outbox.numbered(batch) if first_pass else []
+        republished = bool(rows)
         if not rows:
             first_pass = False
+            if not look:
+                await outbox.wait()
             rows = await outbox.number_next(batch)
         if not rows:
-            await outbox.wait()
+            look = False
             continue
         started = time.monotonic()
         await publisher.publish(rows, outbox)
         await outbox.mark_published(rows[0].sequence, rows[-1].sequence)
+        # A partial batch took every row committed before it was numbered; a later commit
+        # wakes `wait` (which returns at once when it did so meanwhile), so the next look
+        # waits for it instead of numbering nothing (a write on SQLite) and then waiting.
+        look = republished or len(rows) >= batch
         _say(
             logging.DEBUG,
             "batch published",
             count=len(rows),
             first=rows[0].sequence,
             last=rows[-1].sequence,
-            republished=first_pass,
+            republished=republished,
             ms=round((time.monotonic() - started) * 1000, 1),
         )
 
