@@ -56,6 +56,9 @@ DUPLICATE_WINDOW = 120.0  # seconds
 BATCH = 200
 NATS_DEFAULT = "nats://127.0.0.1:4222"  # `erp relay` alone, beside a local NATS
 PUBLISH_TIMEOUT = 2.0
+# Rows sent before their PubAcks are awaited; well below nats-py's limit of pending async
+# publishes (4000), so sending never waits for that limit.
+PIPELINE = 1000
 BACKOFF_START, BACKOFF_CAP = 0.05, 2.0
 
 
@@ -231,19 +234,29 @@ class Publisher:
         skipped = 0
         while skipped < len(rows) and await self._in_stream(rows[skipped], outbox):
             skipped += 1
+        done = skipped
+        while done < len(rows):
+            window = rows[done : done + PIPELINE]
+            acked = await self._window(window, rows[done - 1].id if done else None)
+            done += acked
+            if acked < len(window):
+                break
+        return done
+
+    async def _window(self, rows: list[Row], previous: str | None) -> int:
+        """Send `rows` (at most `PIPELINE`) and wait for their PubAcks together; the number of
+        leading rows acknowledged. `previous`: the id of the row just before them, acknowledged
+        (None for the first of a batch, which follows a batch wholly in the stream)."""
         acks: list[asyncio.Future[PubAck]] = []
         try:
-            previous: str | None = None
-            for row in rows[skipped:]:
+            for row in rows:
                 headers = {"Nats-Msg-Id": row.id}
                 if previous is not None:
                     headers[Header.EXPECTED_LAST_MSG_ID.value] = previous
+                # No `wait_stall`: with one, nats-py waits for its pending limit in a task of
+                # its own for every message; at most PIPELINE are pending, far below it.
                 ack = await self.js.publish_async(
-                    row.type,
-                    envelope(row),
-                    wait_stall=PUBLISH_TIMEOUT,
-                    stream=self.stream,
-                    headers=headers,
+                    row.type, envelope(row), stream=self.stream, headers=headers
                 )
                 acks.append(ack)
                 previous = row.id
@@ -260,7 +273,7 @@ class Publisher:
             if ack.cancelled() or ack.exception() is not None:
                 break
             acked += 1
-        return skipped + acked
+        return acked
 
     async def _in_stream(self, row: Row, outbox: Outbox | None) -> bool:
         """Whether `row` is in the stream already: its sequence is at most the last message's,
