@@ -268,12 +268,9 @@ class Publisher:
         finally:
             for ack in acks:
                 ack.cancel()  # not acknowledged in time: left to the one-by-one path
-        acked = 0
-        for ack in acks:
-            if ack.cancelled() or ack.exception() is not None:
-                break
-            acked += 1
-        return acked
+        # Every outcome is read (an unread error would be logged when it is collected).
+        failed = [ack.cancelled() or ack.exception() is not None for ack in acks]
+        return failed.index(True) if True in failed else len(acks)
 
     async def _in_stream(self, row: Row, outbox: Outbox | None) -> bool:
         """Whether `row` is in the stream already: its sequence is at most the last message's,
