@@ -598,6 +598,16 @@ MAX_CONNECTIONS_PER_CLIENT = _var(
     "open connections one client address may hold (an IPv6 client is its /64); one more gets a 429"
     " problem; trusted proxies are not counted; `0` turns the cap off",
 )
+CORE_WORKERS = _var(
+    "ERP_CORE_WORKERS",
+    0,
+    count(64),
+    "core (`stack.serve`), erp up",
+    "processes serving core's API; `0` picks: 1 on SQLite (writers in several processes would"
+    " queue for the file's lock through SQLite's unfair busy wait), on PostgreSQL one per CPU up"
+    " to 4 (`stack.serve.workers_for`)",
+    "`0` (auto)",
+)
 TRUSTED_PROXIES = _var(
     "ERP_TRUSTED_PROXIES",
     NO_NETWORKS,

@@ -230,9 +230,12 @@ async def connect() -> None:
 
 
 async def disconnect() -> None:
+    """Close the pool (PostgreSQL) or the idle pooled connections (SQLite)."""
     db = engine()
     if isinstance(db, PostgresEngine):
         await db.close_connection_pool()
+    elif isinstance(db, BoundedSQLite):
+        await db.close_pool()
 
 
 async def ping(budget: float = 1.5) -> bool:

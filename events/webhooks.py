@@ -159,6 +159,9 @@ class Dispatcher:
                         await sub.unsubscribe()
 
     async def handle(self, msgs: list[Msg]) -> None:
+        """Store the jobs of a batch of events, then ack them: one read of the subscriptions
+        per batch, and no write at all when none matches (issue 13: the dispatcher cost 11 to
+        14 statements per order whether or not anyone subscribed)."""
         subscriptions = await self.store.subscriptions()
         jobs: list[Job] = []
         for msg in msgs:
@@ -182,7 +185,8 @@ class Dispatcher:
             claimed: list[Claimed] = []
             if (free := CONCURRENCY - len(running)) > 0:
                 try:
-                    claimed = await self.store.claim_due(now_ms(), lease_ms, free)
+                    if await self.store.any_due(now_ms()):
+                        claimed = await self.store.claim_due(now_ms(), lease_ms, free)
                 except Exception as exc:
                     _say(logging.WARNING, "database error", error=repr(exc))
             for item in claimed:

@@ -94,6 +94,10 @@ class SqliteTx:
         return [tuple(r) for r in await self.conn.execute_fetchall(sql, args)]
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """The pool's reset on release: nothing to undo (see `Store.open`)."""
+
+
 def _numbered(sql: str) -> str:
     """`?` placeholders as asyncpg's `$1, $2, …` (our SQL has no `?` in literals)."""
     parts = sql.split("?")
@@ -126,6 +130,7 @@ SELECT j.id, j.subscription_id, j.event_id, j.event_type, j.body, j.attempts, j.
 FROM webhook_jobs j LEFT JOIN webhook_subscriptions s ON s.id = j.subscription_id
 WHERE j.state = 'pending' AND j.due_ms <= ? ORDER BY j.due_ms LIMIT ?
 """
+ANY_DUE_SQL = "SELECT 1 FROM webhook_jobs WHERE state = 'pending' AND due_ms <= ? LIMIT 1"
 CLAIM_SQL = "UPDATE webhook_jobs SET due_ms = ? WHERE id = ? AND due_ms = ? AND state = 'pending'"
 DELIVERY_SQL = """
 INSERT INTO webhook_deliveries (id, subscription_id, webhook_id, event_id, event_type, attempt,
@@ -158,7 +163,11 @@ class Store:
         if self.backend == "sqlite":
             self.conn = await aiosqlite.connect(self.target, timeout=30, isolation_level=None)
         else:
-            self.pool = await asyncpg.create_pool(self.target, min_size=1, max_size=5)
+            # No reset when a connection goes back (asyncpg's default sends four statements):
+            # nothing here changes a session's state (no SET, LISTEN, advisory lock or cursor).
+            self.pool = await asyncpg.create_pool(
+                self.target, min_size=1, max_size=5, reset=_keep_session
+            )
 
     async def close(self) -> None:
         if self.conn is not None:
@@ -187,11 +196,26 @@ class Store:
                 raise
             await self.conn.execute("COMMIT")
 
+    async def read(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        """Rows of one read, outside any transaction: one statement, and on SQLite without the
+        write lock (a read in `tx()` took it, and queued behind core's writers)."""
+        if self.pool is not None:
+            return [tuple(r) for r in await self.pool.fetch(_numbered(sql), *args)]
+        assert self.conn is not None, "open() first"
+        async with self.lock:
+            return [tuple(r) for r in await self.conn.execute_fetchall(sql, args)]
+
     async def subscriptions(self) -> list[Subscription]:
+        """The active subscriptions: one read (each batch of events needs them as they are
+        now, so a subscription made a moment ago gets the events after it)."""
         sql = "SELECT id, event_types, created_at FROM webhook_subscriptions WHERE active = ?"
-        async with self.tx() as tx:
-            rows = await tx.fetch(sql, True)
+        rows = await self.read(sql, True)
         return [Subscription(r[0], json.loads(r[1]), _when(r[2])) for r in rows]
+
+    async def any_due(self, now_ms: int) -> bool:
+        """Whether a job is due (one read, no lock): the dispatcher's idle poll, so that only
+        a claim that will find something takes the write lock."""
+        return bool(await self.read(ANY_DUE_SQL, now_ms))
 
     async def schedule(self, jobs: list[Job], now_ms: int) -> None:
         """Write the jobs (one already there is kept as it is: redelivered events)."""

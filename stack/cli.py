@@ -31,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--large", action="store_true", help="a big dataset for benchmarks instead")
     seed.add_argument("--products", type=int, default=100_000, help="with --large")
     seed.add_argument("--moves", type=int, default=1_000_000, help="with --large")
+    seed.add_argument("--orders", type=int, default=200_000, help="with --large: sales orders")
+    seed.add_argument(
+        "--events", type=int, default=1_000_000, help="with --large: the newest events kept"
+    )
     commands.add_parser("check", help="verify the stock invariants over the whole database")
     admin = commands.add_parser("create-admin", help="create an admin user")
     admin.add_argument("--username", required=True)
@@ -113,16 +117,18 @@ def _seed() -> int:
     return 0
 
 
-def _seed_large(products: int, moves: int) -> int:
+def _seed_large(products: int, moves: int, orders: int, events: int) -> int:
     import time
 
     from stack.large import seed_large
 
     started = time.monotonic()
-    result = asyncio.run(seed_large(products, moves, console))
+    result = asyncio.run(seed_large(products, moves, console, orders=orders, events=events))
     console.print(
-        f"Loaded {result.products:,} products, {result.moves:,} stock moves and"
-        f" {result.levels:,} stock levels over {result.bins} bins"
+        f"Loaded {result.products:,} products, {result.customers:,} customers,"
+        f" {result.orders:,} sales orders, {result.invoices:,} invoices,"
+        f" {result.purchase_orders:,} purchase orders, {result.moves:,} stock moves,"
+        f" {result.levels:,} stock levels over {result.bins} bins and {result.events:,} events"
         f" in {time.monotonic() - started:.0f} s."
     )
     return 0
@@ -169,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_migrate())
         console.print(f"Migrations applied to {redact(env.database_url)}.")
     elif args.command == "seed" and args.large:
-        sys.exit(_seed_large(args.products, args.moves))
+        sys.exit(_seed_large(args.products, args.moves, args.orders, args.events))
     elif args.command == "seed":
         sys.exit(_seed())
     elif args.command == "check":

@@ -1,6 +1,7 @@
 """Serve core or the gateway under uvicorn, guarded against slow and hostile clients.
 
     python -m stack.serve core|gateway --host HOST --port PORT [--log-level LEVEL] [--access-log]
+        [--workers N]
 
 The one way both are launched (`erp up`, docker-compose, the tests): uvicorn with the protocol
 of `stack.http_guard` (header, body and keep-alive deadlines, a cap on connections per client
@@ -11,6 +12,12 @@ Settings, from the environment (`common.settings`, the README's table): `ERP_HEA
 `ERP_BODY_TIMEOUT`, `ERP_KEEP_ALIVE_TIMEOUT`, `ERP_MAX_CONNECTIONS_PER_CLIENT`, and the trusted
 proxies, `ERP_TRUSTED_PROXIES` for the gateway and `ERP_CORE_TRUSTED_PROXIES` for core.
 
+Workers: core may run in several processes (`--workers`, else `ERP_CORE_WORKERS`; see
+`workers_for`) that share one listening socket, bound before they are forked; the first
+process forwards SIGTERM to them and ends when they have, and when one worker dies it stops
+the others and exits with that worker's code, so the supervisor restarts the whole server.
+The guard's per-client cap is counted in each worker.
+
 A trusted proxy's `X-Forwarded-For` and `X-Forwarded-Proto` name the client (uvicorn's
 `ProxyHeadersMiddleware`), and its connections are not capped: it carries many clients.
 """
@@ -18,6 +25,9 @@ A trusted proxy's `X-Forwarded-For` and `X-Forwarded-Proto` name the client (uvi
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import signal
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,10 +35,12 @@ from dataclasses import dataclass
 import uvicorn
 
 from common import settings as env
+from common.database_url import database_url
+from common.database_url import parse as parse_database_url
 from common.settings import SettingsError
 from stack.http_guard import Limits, guarded_protocol
 
-__all__ = ["ServeSettings", "SettingsError", "argv", "config", "main"]
+__all__ = ["ServeSettings", "SettingsError", "argv", "config", "main", "workers_for"]
 
 APPS = {"core": "core.app:create_app", "gateway": "gateway.app:create_app"}
 # Which variable names a server's trusted proxies.
@@ -77,6 +89,65 @@ def config(
     )
 
 
+MAX_AUTO_WORKERS = 4
+
+
+def workers_for(server: str, environ: Mapping[str, str] | None = None) -> int:
+    """How many processes serve `server`: the gateway one; core `ERP_CORE_WORKERS`, or when
+    that is 0 (the default), 1 on SQLite and one per CPU (at most MAX_AUTO_WORKERS) on
+    PostgreSQL. Why: on SQLite a second process does not add writes (one file, one write
+    lock) and its writers would wait for the other's through SQLite's busy handler, which
+    polls and is not fair; on PostgreSQL the CPU of core's Python is the limit, and a process
+    per CPU uses the machine (figures: bench/orders.py, the branch's report)."""
+    if server != "core":
+        return 1
+    if chosen := env.CORE_WORKERS.get(environ):
+        return chosen
+    if parse_database_url(database_url(environ)).is_sqlite:
+        return 1
+    return max(1, min(MAX_AUTO_WORKERS, os.cpu_count() or 1))
+
+
+def serve_workers(config: uvicorn.Config, workers: int) -> int:
+    """Serve with `workers` forked processes on one socket bound here; the exit code."""
+    sock = config.bind_socket()
+    children: list[int] = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # a worker: its own event loop, the app loaded here
+            code = 1
+            try:
+                server = uvicorn.Server(config)
+                server.run(sockets=[sock])
+                code = 0 if server.started else 3
+            finally:
+                os._exit(code)
+        children.append(pid)
+    sock.close()
+
+    stopping: list[bool] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        stopping.append(True)
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGTERM)  # SIGINT twice would make uvicorn skip the drain
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    first: int | None = None
+    while children:
+        pid, status = os.wait()
+        children.remove(pid)
+        code = os.waitstatus_to_exitcode(status)
+        if code == -signal.SIGTERM and stopping:
+            code = 0  # asked to stop: uvicorn drains, then ends by the signal it caught
+        if first is None:
+            first = code if code >= 0 else 128 - code  # the shell's form of "killed by"
+            forward(signal.SIGTERM, None)  # one ended: the others follow
+    return first or 0
+
+
 def argv(server: str, host: str, port: int, log_level: str) -> list[str]:
     """The command line that serves `server` this way (for `erp up`'s supervisor); uvicorn's
     access log only at DEBUG (the gateway writes its own)."""
@@ -95,14 +166,17 @@ def main(args: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--log-level", default=env.LOG_LEVEL.get().lower())
     parser.add_argument("--access-log", action="store_true", help="uvicorn's access log")
+    parser.add_argument("--workers", type=int, help="processes (default: workers_for)")
     ns = parser.parse_args(args)
     try:
         settings = ServeSettings.from_env(ns.server)
+        workers = ns.workers or workers_for(ns.server)
     except SettingsError as error:
         parser.exit(2, f"stack.serve: {error}\n")
-    server = uvicorn.Server(
-        config(ns.server, ns.host, ns.port, ns.log_level, ns.access_log, settings)
-    )
+    chosen = config(ns.server, ns.host, ns.port, ns.log_level, ns.access_log, settings)
+    if workers > 1:
+        sys.exit(serve_workers(chosen, workers))
+    server = uvicorn.Server(chosen)
     server.run()
     if not server.started:
         sys.exit(3)  # uvicorn's own code for a failed start

@@ -3,6 +3,12 @@
 One statement each: orders per status, orders confirmed today, invoices issued this month,
 unpaid invoices, stock value, products below their reorder point, open purchase orders. Each
 answers a few rows (one per status or currency); none reads rows one by one into Python.
+
+All but the unpaid invoices read summaries kept by triggers with the rows they count
+(migrations core_2026_12_05t10_00_00_000000 and core_2026_12_06t10_00_00_000000): orders per
+status from `order_status_counts`, the low products from `stock_low_counts`, today's orders and
+this month's invoices from `sales_day_totals`, so their cost does not grow with the orders,
+invoices or products (issue 13). Each figure is the sum of a few shard rows.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from core import clock, money
 from core.db import query
 
 from . import schemas
-from .service import LOW_STOCK_COUNT, default_currency, stock_value
+from .service import default_currency, stock_value
 
 OPEN_ORDERS = ("draft", "confirmed", "picking")
 OPEN_PURCHASES = ("draft", "ordered", "partially_received")
@@ -26,17 +32,15 @@ async def dashboard() -> schemas.Dashboard:
     as_of = clock.now()
     midnight = datetime.combine(as_of.date(), time.min, UTC)
     month = midnight.replace(day=1)
-    by_status = await _count_by("SELECT status, COUNT(*) AS n FROM sales_orders GROUP BY status")
+    by_status = await _count_by("sales")
     today = await query(
-        "SELECT COUNT(*) AS n FROM sales_orders WHERE confirmed_at >= {} AND confirmed_at < {}",
-        midnight,
-        midnight + timedelta(days=1),
+        "SELECT SUM(orders) AS n FROM sales_day_totals WHERE day = {}", as_of.date().isoformat()
     )
-    purchases = await _count_by("SELECT status, COUNT(*) AS n FROM purchase_orders GROUP BY status")
-    low = await query(LOW_STOCK_COUNT)
+    purchases = await _count_by("purchase")
+    low = await query(LOW_COUNT)
     return schemas.Dashboard(
         as_of=as_of,
-        orders_today=int(today[0]["n"]),
+        orders_today=int(today[0]["n"] or 0),
         open_orders=sum(by_status.get(s, 0) for s in OPEN_ORDERS),
         orders_by_status=schemas.OrdersByStatus(
             **{f: by_status.get(f, 0) for f in schemas.OrdersByStatus.__struct_fields__}
@@ -44,13 +48,29 @@ async def dashboard() -> schemas.Dashboard:
         revenue_this_month=await _revenue(month, (month + timedelta(days=32)).replace(day=1)),
         receivables=await _receivables(),
         stock_value=await _stock_value(),
-        low_stock_count=int(low[0]["n"]),
+        low_stock_count=int(low[0]["n"] or 0),
         open_purchase_orders=sum(purchases.get(s, 0) for s in OPEN_PURCHASES),
     )
 
 
-async def _count_by(sql: str) -> dict[str, int]:
-    return {r["status"]: int(r["n"]) for r in await query(sql)}
+# Orders per status of one kind (`sales` or `purchase`): the sums of their shard rows.
+STATUS_COUNTS = (
+    "SELECT status, SUM(n) AS n FROM order_status_counts WHERE kind = {} GROUP BY status"
+)
+# How many products are low (the rows of the low-stock report): the sum of the shard rows.
+LOW_COUNT = "SELECT SUM(n) AS n FROM stock_low_counts"
+# Invoices issued per currency over a range of days (`YYYY-MM-DD`, the end excluded); a
+# currency without invoices in the range is left out, as it was when the invoices were read.
+REVENUE = (
+    "SELECT currency, SUM(invoices) AS n, SUM(total_minor) AS total, SUM(subtotal_minor) AS"
+    " subtotal FROM sales_day_totals WHERE day >= {} AND day < {} GROUP BY currency"
+    " HAVING SUM(invoices) <> 0"
+)
+
+
+async def _count_by(kind: str) -> dict[str, int]:
+    """Orders of `kind` per status (a status no order is in: left out or 0)."""
+    return {r["status"]: int(r["n"]) for r in await query(STATUS_COUNTS, kind)}
 
 
 def _with_default(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -61,12 +81,7 @@ def _with_default(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def _revenue(start: datetime, end: datetime) -> list[schemas.Revenue]:
-    rows = await query(
-        "SELECT currency, COUNT(*) AS n, SUM(total_minor) AS total, SUM(subtotal_minor) AS"
-        " subtotal FROM invoices WHERE issued_at >= {} AND issued_at < {} GROUP BY currency",
-        start,
-        end,
-    )
+    rows = await query(REVENUE, start.date().isoformat(), end.date().isoformat())
     return [
         schemas.Revenue(
             r["currency"],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -14,11 +14,6 @@ from core.http.pagination import decode_cursor, decode_date_cursor, encode_curso
 from . import schemas
 
 MAX_DAYS = 366
-_SELLABLE = (
-    "SELECT s.product_id, SUM(s.on_hand - s.reserved) AS available FROM stock_levels s"
-    " JOIN locations c ON c.id = s.location_id WHERE c.kind = 'bin' AND c.sellable"
-    " GROUP BY s.product_id"
-)
 
 
 def day_range(start: date | None, end: date | None) -> tuple[date, date]:
@@ -34,13 +29,16 @@ def day_range(start: date | None, end: date | None) -> tuple[date, date]:
     return start, end
 
 
-_CONFIRMED = (
-    "SELECT confirmed_at AS at, currency FROM sales_orders"
-    " WHERE confirmed_at >= {} AND confirmed_at < {}"
-)
-_INVOICED = (
-    "SELECT issued_at AS at, currency, subtotal_minor, tax_minor, total_minor FROM invoices"
-    " WHERE issued_at >= {} AND issued_at < {}"
+# Per day and currency: orders confirmed, invoices issued and their amounts, from
+# `sales_day_totals` (kept by triggers with the orders and invoices: migration
+# core_2026_12_06t10_00_00_000000), so a page reads at most `limit` days' few shard rows
+# whatever the number of orders (issue 13). Days are `YYYY-MM-DD`, both ends included; a
+# day and currency whose figures are all back to zero is left out, as when nothing happened.
+_DAYS = (
+    "SELECT day, currency, SUM(orders) AS orders, SUM(invoices) AS invoices,"
+    " SUM(subtotal_minor) AS subtotal, SUM(tax_minor) AS tax, SUM(total_minor) AS total"
+    " FROM sales_day_totals WHERE day >= {} AND day <= {} GROUP BY day, currency"
+    " HAVING SUM(orders) <> 0 OR SUM(invoices) <> 0"
 )
 
 
@@ -52,16 +50,12 @@ async def sales_daily(
     if (after := decode_date_cursor(cursor)) is not None:
         start = max(start, after + timedelta(days=1))  # issued only for a day before `end`
     last = start + timedelta(days=min(limit - 1, (end - start).days))  # never past `end`
-    lo = datetime.combine(start, time.min, UTC)
-    hi = datetime.combine(last + timedelta(days=1), time.min, UTC)
-    days: dict[tuple[date, str], dict[str, int]] = {}
-    for r in await query(_CONFIRMED, lo, hi):
-        days.setdefault((_day(r["at"]), r["currency"]), _zero())["orders"] += 1
-    for r in await query(_INVOICED, lo, hi):
-        day = days.setdefault((_day(r["at"]), r["currency"]), _zero())
-        day["invoices"] += 1
-        for k in ("subtotal", "tax", "total"):
-            day[k] += int(r[f"{k}_minor"])
+    days: dict[tuple[date, str], dict[str, int]] = {
+        (date.fromisoformat(str(r["day"])), r["currency"]): {
+            k: int(r[k]) for k in ("orders", "invoices", "subtotal", "tax", "total")
+        }
+        for r in await query(_DAYS, start.isoformat(), last.isoformat())
+    }
     currencies = sorted({c for _, c in days} or {default_currency()})
     items = []
     for n in range((last - start).days + 1):
@@ -78,14 +72,6 @@ def _zero() -> dict[str, int]:
     return {"orders": 0, "invoices": 0, "subtotal": 0, "tax": 0, "total": 0}
 
 
-def _day(value: datetime | str) -> date:
-    return (
-        (value if isinstance(value, datetime) else datetime.fromisoformat(str(value)))
-        .astimezone(UTC)
-        .date()
-    )
-
-
 def default_currency() -> str:
     """The currency figures are shown in when there are none (`ERP_CURRENCY`, default EUR)."""
     from core.config import settings
@@ -93,9 +79,17 @@ def default_currency() -> str:
     return settings().currency
 
 
+# The stock reports read `product_stock` (each product's stock summed up, kept by triggers in
+# the transaction of every change of its levels, its catalogue entry and its purchase lines:
+# migration core_2026_12_05t10_00_00_000000) and `stock_value_totals`, so a page costs what it
+# does on a small catalogue (issue 13). The conditions below are those of the partial indexes
+# `product_stock_low` (which carries every column the low-stock page shows) and
+# `product_stock_stocked`, written the same way so both databases use them for the keyset
+# pages (SQLite matches a partial index's terms as written, after turning `a - b < c` into
+# `c > a - b`: hence the column first).
 _LOW = (
-    f" FROM products p LEFT JOIN ({_SELLABLE}) a ON a.product_id = p.id"
-    " WHERE p.active AND COALESCE(a.available, 0) < p.reorder_point"
+    " FROM product_stock s"
+    " WHERE s.active AND s.reorder_point > s.sellable_on_hand - s.sellable_reserved"
 )
 # How many products the low-stock report lists (the dashboard's figure).
 LOW_STOCK_COUNT = f"SELECT COUNT(*) AS n{_LOW}"
@@ -105,8 +99,9 @@ async def low_stock(cursor: str | None, limit: int) -> tuple[list[schemas.LowSto
     """Active products whose sellable availability is below their reorder point."""
     after = decode_cursor(cursor) or ""
     rows = await query(
-        "SELECT p.id, p.sku, p.name, p.reorder_point, COALESCE(a.available, 0) AS available"
-        f"{_LOW} AND p.id > {{}} ORDER BY p.id LIMIT {{}}",
+        "SELECT s.product_id AS id, s.sku, s.name, s.reorder_point,"
+        f" s.sellable_on_hand - s.sellable_reserved AS available{_LOW}"
+        " AND s.product_id > {} ORDER BY s.product_id LIMIT {}",
         after,
         limit + 1,
     )
@@ -124,26 +119,13 @@ async def low_stock(cursor: str | None, limit: int) -> tuple[list[schemas.LowSto
     return items, encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
 
 
-_ON_HAND = (
-    "SELECT s.product_id, SUM(s.on_hand) AS on_hand FROM stock_levels s"
-    " JOIN locations c ON c.id = s.location_id WHERE c.kind = 'bin' GROUP BY s.product_id"
-)
-# Integers on both databases (PostgreSQL's SUM of BIGINT is NUMERIC): `_VALUE` divides them.
-_COST = (
-    "SELECT l.product_id, CAST(SUM(l.received_quantity * l.unit_cost_minor) AS BIGINT) AS cost,"
-    " CAST(SUM(l.received_quantity) AS BIGINT) AS qty FROM purchase_order_lines l"
-    " WHERE l.received_quantity > 0 GROUP BY l.product_id"
-)
-
-
 async def stock_valuation(cursor: str | None, limit: int) -> schemas.StockValuation:
     """Stock in bins per product, valued at average purchase cost and at list price."""
     after = decode_cursor(cursor) or ""
     rows = await query(
-        "SELECT p.id, p.sku, p.name, p.currency, p.unit_price_minor, h.on_hand, k.cost, k.qty"
-        f" FROM products p JOIN ({_ON_HAND}) h ON h.product_id = p.id"
-        f" LEFT JOIN ({_COST}) k ON k.product_id = p.id"
-        " WHERE p.id > {} AND h.on_hand <> 0 ORDER BY p.id LIMIT {}",
+        "SELECT s.product_id AS id, s.sku, s.name, s.currency, s.unit_price_minor, s.on_hand,"
+        " s.cost_minor AS cost, s.cost_quantity AS qty FROM product_stock s"
+        " WHERE s.on_hand <> 0 AND s.product_id > {} ORDER BY s.product_id LIMIT {}",
         after,
         limit + 1,
     )
@@ -170,16 +152,14 @@ def _valued(r: dict[str, Any]) -> schemas.ValuationRow:
     )
 
 
-# Per currency: units in bins, value at average purchase cost and at list price. The unit cost
-# is rounded half up to minor units per product before it is multiplied, as `_unit_cost` does
-# (integer division of positive numbers: floor((2 * cost + qty) / (2 * qty))).
+# Per currency: units in bins, value at average purchase cost (the unit cost rounded half up to
+# minor units per product before it is multiplied, as `_unit_cost` does) and at list price.
+# Each currency's totals are the sums of its few `stock_value_totals` rows (the migration says
+# why there are several); a currency with nothing in bins is left out.
 _VALUE = (
-    "SELECT p.currency, CAST(SUM(h.on_hand) AS BIGINT) AS on_hand,"
-    " CAST(SUM(CASE WHEN k.qty > 0 THEN h.on_hand * ((2 * k.cost + k.qty) / (2 * k.qty))"
-    " ELSE 0 END) AS BIGINT) AS cost,"
-    " CAST(SUM(h.on_hand * p.unit_price_minor) AS BIGINT) AS retail"
-    f" FROM products p JOIN ({_ON_HAND}) h ON h.product_id = p.id"
-    f" LEFT JOIN ({_COST}) k ON k.product_id = p.id WHERE h.on_hand <> 0 GROUP BY p.currency"
+    "SELECT currency, CAST(SUM(on_hand) AS BIGINT) AS on_hand,"
+    " CAST(SUM(cost_minor) AS BIGINT) AS cost, CAST(SUM(retail_minor) AS BIGINT) AS retail"
+    " FROM stock_value_totals GROUP BY currency HAVING SUM(on_hand) <> 0"
 )
 
 

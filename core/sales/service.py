@@ -7,9 +7,10 @@ invoice; every action follows it, so two actions never wait on each other in a c
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, get_args
 
 import msgspec
+from piccolo.columns.combination import WhereRaw
 
 import events
 from core import money, repo
@@ -155,11 +156,29 @@ async def list_orders(
     if number is not None:
         filters.append(SalesOrder.number == number)
     if status is not None:
-        filters.append(SalesOrder.status == status)
+        filters.append(_status_is(status))
     if customer_id is not None:
         filters.append(SalesOrder.customer_id == customer_id)
     page = await repo.fetch_page(SalesOrder, filters, cursor, limit, lambda row: row)
     return Page([o.resource() for o in await store.orders_of(page.items)], page.next_cursor)
+
+
+STATUSES = frozenset(get_args(schemas.Status))
+
+
+def _status_is(status: str) -> WhereRaw:
+    """`status = '<status>'`, the status written into the statement rather than bound to it.
+
+    Bound, it is one prepared statement for every status, and after five runs PostgreSQL
+    plans it once for all (a generic plan): expecting a seventh of the orders to match, it
+    walks the primary key and filters, which reads almost every order of a large table to
+    fill a page of a rare status (`confirmed`: 4x slower at 200 000 orders, issue 13). Written
+    in, each status is a statement of its own, planned for that status: the walk of the index
+    `sales_orders_status_id` (status, then id). Safe: only a known status gets here (the
+    route's `Status` type; anything else is a ValueError)."""
+    if status not in STATUSES:
+        raise ValueError(f"not a sales order status: {status!r}")
+    return WhereRaw(f"status = '{status}'")
 
 
 async def _begin(

@@ -57,6 +57,9 @@ def main(args: Sequence[str] | None = None) -> None:
     settings = serve.ServeSettings.from_env("core")
     config = serve.config("core", ns.host, ns.port, ns.log_level, False, settings)
     config.app = "stack.bench.coreapp:create_app"  # the same configuration, this factory
+    workers = serve.workers_for("core")  # as many processes as `erp up` would run
+    if workers > 1:
+        raise SystemExit(serve.serve_workers(config, workers))
     server = uvicorn.Server(config)
     server.run()
     if not server.started:

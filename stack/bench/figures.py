@@ -112,6 +112,7 @@ def headline(per_database: Mapping[str, Mapping[str, Any]]) -> Figures:
     names = ["place_order_ratio", "product_page_ratio", "gateway_overhead"]
     names += ["event_latency_p50_ms", "event_latency_p99_ms", "jetstream_p50_ms"]
     names += ["jetstream_p99_ms", "core_rss_mb", "gateway_rss_mb", "cpu_ms_per_order"]
+    names += ["core_workers", "core_rss_total_mb"]
     return {
         **{name: main.get(name) for name in names},
         "order_tail_ratio_postgresql": pg.get("order_tail_ratio"),

@@ -54,31 +54,48 @@ def database_cpu_seconds(database: str | None) -> float | None:
     return None if database is None else _cpu(postgres_backends(database))
 
 
-def rss_mb(pid: int) -> float:
-    """The resident memory of `pid` now, in MiB (0 when gone)."""
+def _rss_mb(process: psutil.Process) -> float:
     try:
-        return float(psutil.Process(pid).memory_info().rss) / 2**20
+        return float(process.memory_info().rss) / 2**20
     except psutil.NoSuchProcess:
         return 0.0
 
 
+def rss_mb(pid: int) -> float:
+    """The resident memory now of the largest process of `pid`'s tree (a server's workers are
+    its children), in MiB (0 when gone)."""
+    return max((_rss_mb(p) for p in _tree(pid)), default=0.0)
+
+
 def reset_peak(pid: int) -> bool:
-    """Start `pid`'s peak memory (VmHWM) over from its current RSS (Linux: `5` written to
-    /proc/PID/clear_refs); False where that cannot be done. The bench resets it after its data
-    is made: sign-ins hash with Argon2id (64 MiB each, several at once), which is not what a
-    load of orders or pages costs."""
+    """Start the peak memory (VmHWM) of `pid` and its descendants over from their current RSS
+    (Linux: `5` written to /proc/PID/clear_refs); False where that cannot be done. The bench
+    resets it after its data is made: sign-ins hash with Argon2id (64 MiB each, several at
+    once), which is not what a load of orders or pages costs."""
     try:
-        Path(f"/proc/{pid}/clear_refs").write_text("5")
+        for process in _tree(pid):
+            Path(f"/proc/{process.pid}/clear_refs").write_text("5")
     except OSError:
         return False
     return True
 
 
-def peak_rss_mb(pid: int) -> float:
-    """The peak resident memory of `pid` in MiB: Linux's VmHWM, else the current RSS."""
-    status = Path(f"/proc/{pid}/status")
+def _peak_mb(process: psutil.Process) -> float:
+    """The peak resident memory of one process in MiB: Linux's VmHWM, else the current RSS."""
     with contextlib.suppress(OSError):
-        for line in status.read_text().splitlines():
+        for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
-    return rss_mb(pid)
+    return _rss_mb(process)
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The peak resident memory of the largest process of `pid`'s tree, in MiB: what one
+    worker of a server holds at most (`core_rss_mb`); `peak_rss_total_mb` adds them up."""
+    return max((_peak_mb(p) for p in _tree(pid)), default=0.0)
+
+
+def peak_rss_total_mb(pid: int) -> float:
+    """The peaks of `pid` and its descendants added up, in MiB (each counts the pages it
+    shares with the others, so this is an upper bound of what the tree took at once)."""
+    return sum(_peak_mb(p) for p in _tree(pid))

@@ -31,6 +31,7 @@ import asyncpg
 import psutil
 from rich.console import Console
 
+from stack import serve
 from stack.bench import figures, phases, procs, setup, stackrun
 from stack.bench.loadgen import DESCRIPTION
 from stack.bench.phases import EVENT_RATE, Timing
@@ -81,6 +82,10 @@ def measure(
                 console.print(f"  {title}: {time.monotonic() - began:.0f} s")
             measured["rss_mb_after"] = rss
             measured["core_rss_mb"] = procs.peak_rss_mb(stack.children["core"].pid)
+            measured["core_rss_total_mb"] = procs.peak_rss_total_mb(stack.children["core"].pid)
+            measured["core_workers"] = float(
+                serve.workers_for("core", {**os.environ, "DATABASE_URL": database_url})
+            )
             measured["gateway_rss_mb"] = procs.peak_rss_mb(stack.children["gateway"].pid)
         measured |= _scale(database_url, timing, console)
     finally:

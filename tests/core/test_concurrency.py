@@ -197,3 +197,63 @@ async def test_racing_orders_across_the_reorder_point_signal_low_stock_once_per_
     assert first == alert
     assert second == {"product_id": product["id"], "available": 8, "reorder_point": 10}
     assert (await audit.check()).failures == []
+
+
+async def test_racing_orders_and_counts_keep_the_stock_summary_right(
+    server: str, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """The summary behind the stock reports (`product_stock`, the valuation totals) is kept in
+    each change's transaction: racing orders and counts over shared products leave it equal to
+    the levels (`erp check`), and the reports agree with the products' availability."""
+    # given five products with a reorder point of 8, ten units each in two sellable bins
+    products = [await new_product(client, admin, reorder_point=8) for _ in range(5)]
+    a, b = await bins(client, admin, "A", "B")
+    for product in products:
+        for location in (a, b):
+            await count(client, admin, product, location, 10)
+    customer = await new_customer(client, admin)
+    orders = [
+        {
+            "customer_id": customer["id"],
+            "lines": [{"product_id": products[(n + k) % 5]["id"], "quantity": 1} for k in range(3)],
+            "confirm": True,
+        }
+        for n in range(CLIENTS // 2)
+    ]
+    counts = [
+        {
+            "product_id": products[n % 5]["id"],
+            "location_id": (a, b)[n % 2]["id"],
+            "counted": 12 + n % 7,
+            "reason": "race",
+        }
+        for n in range(CLIENTS // 2)
+    ]
+    # when orders and counts race over them
+    placed, counted = await asyncio.gather(
+        race(server, admin, "POST", "/sales-orders", orders),
+        race(server, admin, "POST", "/stock/adjustments", counts),
+    )
+    # then all counts land, and the summary equals the levels and the totals its rows
+    assert counted == {201: CLIENTS // 2}
+    assert set(placed) <= {201, 409}
+    assert (await audit.check()).failures == []
+    # and the low-stock report lists exactly those now below 8
+    low = {
+        r["product_id"]: r["available"] for r in await _pages(client, admin, "/reports/low-stock")
+    }
+    for product in products:
+        r = await client.get(f"/products/{product['id']}/availability", headers=admin)
+        available = r.json()["available"]
+        assert low.get(product["id"]) == (available if available < 8 else None)
+
+
+async def _pages(client: httpx.AsyncClient, headers: dict[str, str], path: str) -> list[Any]:
+    rows: list[Any] = []
+    cursor = ""
+    while True:
+        page = (await client.get(f"{path}?limit=200{cursor}", headers=headers)).json()
+        rows += page["items"]
+        if not page["next_cursor"]:
+            return rows
+        cursor = f"&cursor={page['next_cursor']}"

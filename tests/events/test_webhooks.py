@@ -396,3 +396,102 @@ async def test_after_a_rotation_both_secrets_sign_for_a_while_then_only_the_new(
     assert len(last.headers["webhook-signature"].split(" ")) == 1
     assert verify(new, last.headers, last.body)
     assert not verify(old, last.headers, last.body)
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The dispatcher's statements from now on: each read, each statement in a transaction,
+    and a transaction's BEGIN and COMMIT (its `tx()`), on either backend."""
+    from contextlib import asynccontextmanager
+
+    from events import webhooks_db
+
+    said: list[str] = []
+
+    def counting(method: Any) -> Any:
+        async def run(self: Any, sql: str, *args: Any) -> Any:
+            said.append(" ".join(sql.split()))
+            return await method(self, sql, *args)
+
+        return run
+
+    monkeypatch.setattr(webhooks_db.Store, "read", counting(webhooks_db.Store.read))
+    for tx in (webhooks_db.SqliteTx, webhooks_db.PostgresTx):
+        for name in ("execute", "executemany", "fetch"):
+            monkeypatch.setattr(tx, name, counting(getattr(tx, name)))
+    opened = webhooks_db.Store.tx
+
+    @asynccontextmanager
+    async def tx(self: Any) -> AsyncIterator[Any]:
+        said.append("BEGIN")
+        async with opened(self) as inner:
+            yield inner
+        said.append("COMMIT")
+
+    monkeypatch.setattr(webhooks_db.Store, "tx", tx)
+    return said
+
+
+async def test_events_no_subscription_matches_cost_one_read_per_batch_and_no_write(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    nats_server: EmbeddedNats,
+    start_relay: StartRelay,
+    subscribe: Subscribe,
+    receiver: Receiver,
+    statements: list[str],
+) -> None:
+    import dataclasses
+    import secrets
+
+    import nats
+    from nats.js.api import ConsumerConfig, DeliverPolicy
+
+    from events import webhooks
+    from events.webhooks_db import Store
+
+    # given a subscription to another type, and a dispatcher on a consumer of its own
+    await subscribe(receiver.url, ["erp.invoice.paid"])
+    relay = await start_relay()
+    await relay.wait_said(READY)
+    settings = dataclasses.replace(
+        webhooks.Settings.from_env(), nats_url=nats_server.url, consumer=f"n-{secrets.token_hex(3)}"
+    )
+    store = Store(settings.database_url)
+    await store.open()
+    nc = await nats.connect(nats_server.url)
+    js = nc.jetstream()
+    config = ConsumerConfig(durable_name=settings.consumer, deliver_policy=DeliverPolicy.NEW)
+    await js.add_consumer(settings.stream, config)
+    dispatcher = webhooks.Dispatcher(settings, store, nc)
+    try:
+        # when a batch of events arrives (a product made and two orders placed: a dozen events)
+        product = await new_product(client, admin, reorder_point=0)
+        customer = await new_customer(client, admin)
+        for _ in range(2):
+            body = {"customer_id": customer["id"], "lines": [{"product_id": product["id"],
+                    "quantity": 1}]}  # fmt: skip
+            assert (await client.post("/sales-orders", json=body, headers=admin)).status_code == 201
+        sub = await js.pull_subscribe("erp.>", durable=settings.consumer, stream=settings.stream)
+        msgs: list[Any] = []
+        deadline = time.monotonic() + 20
+        while len(msgs) < 3 and time.monotonic() < deadline:
+            msgs += await webhooks.next_batch(sub)
+        assert len(msgs) >= 3, msgs
+        statements.clear()
+        await dispatcher.handle(msgs)
+
+        # then the dispatcher read the subscriptions once, wrote nothing, and acked every event
+        assert len(statements) == 1, statements
+        assert statements[0].startswith("SELECT id, event_types, created_at FROM webhook_")
+        info = await js.consumer_info(settings.stream, settings.consumer)
+        assert info.num_ack_pending == 0
+        # and its idle poll for due jobs is one read, without the write lock
+        statements.clear()
+        assert await store.any_due(webhooks.now_ms()) is False
+        assert len(statements) == 1 and "BEGIN" not in statements
+    finally:
+        await dispatcher.close()
+        await js.delete_consumer(settings.stream, settings.consumer)
+        await nc.close()
+        await store.close()

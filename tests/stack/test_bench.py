@@ -123,6 +123,23 @@ def test_a_processs_peak_memory_starts_over_when_reset() -> None:
     assert procs.peak_rss_mb(pid) < procs.rss_mb(pid) + 50
 
 
+def test_a_servers_memory_is_its_largest_worker_and_the_total_adds_them_up() -> None:
+    # given a worker process (a child of this one) that holds 300 MiB
+    code = "import sys, time; b = bytearray(300 * 2**20); b[::4096] = b'x' * len(b[::4096]);"
+    code += " print('ready', flush=True); time.sleep(60)"
+    worker = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
+        own = procs.peak_rss_mb(worker.pid)
+        assert own > 300
+        # then the tree's figure is that largest process, and the total adds this one's too
+        assert procs.peak_rss_mb(os.getpid()) >= own
+        assert procs.peak_rss_total_mb(os.getpid()) > procs.peak_rss_mb(os.getpid()) >= own
+    finally:
+        worker.kill()
+        worker.wait()
+
+
 PGBENCH_REPORT = """\
 transaction type: bench/place_order.pgbench
 scaling factor: 1
@@ -260,3 +277,15 @@ def test_erp_bench_help_names_its_options() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "--quick" in done.stdout and "--out" in done.stdout
+
+
+def test_the_scale_figure_compares_pages_of_the_same_size() -> None:
+    from stack.bench.scale import same_size
+
+    # the demo's page holds 7 of the 50 asked for: both databases are asked for 7
+    assert same_size("/reports/low-stock", {"items": [{}] * 7}) == "/reports/low-stock?limit=7"
+    assert same_size("/stock?limit=50", {"items": [{}] * 3}) == "/stock?limit=3"
+    assert same_size("/events?type=a.b&limit=50", {"items": []}) == "/events?type=a.b&limit=1"
+    # a full page, or an answer that is no page, is asked for as it was
+    assert same_size("/products?limit=50", {"items": [{}] * 50}) == "/products?limit=50"
+    assert same_size("/reports/dashboard", {"orders_today": 3}) == "/reports/dashboard"

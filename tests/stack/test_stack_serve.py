@@ -4,6 +4,7 @@ stack/http_guard.py); the servers themselves are attacked in tests/security/."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -103,3 +104,64 @@ def test_the_config_trusts_proxy_headers_only_when_a_proxy_is_named() -> None:
     assert gateway.proxy_headers is False
     assert core.proxy_headers is True
     assert core.forwarded_allow_ips == ["127.0.0.1/32", "::1/128"]
+
+
+def test_core_workers_default_to_one_on_sqlite_and_one_per_cpu_on_postgresql() -> None:
+    import os
+
+    from stack.serve import MAX_AUTO_WORKERS, workers_for
+
+    sqlite = {"DATABASE_URL": "sqlite:////tmp/x.sqlite3"}
+    postgres = {"DATABASE_URL": "postgresql://u@127.0.0.1:5432/erp"}
+    assert workers_for("core", sqlite) == 1
+    assert workers_for("core", postgres) == min(MAX_AUTO_WORKERS, os.cpu_count() or 1)
+    assert workers_for("core", {**sqlite, "ERP_CORE_WORKERS": "3"}) == 3
+    assert workers_for("gateway", {**postgres, "ERP_CORE_WORKERS": "3"}) == 1
+    with pytest.raises(SettingsError, match="ERP_CORE_WORKERS"):
+        workers_for("core", {**sqlite, "ERP_CORE_WORKERS": "two"})
+
+
+def test_two_workers_start_serve_on_one_port_and_stop_together(tmp_path: Path) -> None:
+    import os
+    import signal
+    import socket
+    import subprocess
+    import time
+
+    import httpx
+
+    # given core launched with two workers on a database of its own
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "ERP_HOME": str(tmp_path), "ERP_LOG_LEVEL": "WARNING",
+           "DATABASE_URL": f"sqlite:///{tmp_path}/erp.sqlite3"}  # fmt: skip
+    env.pop("ERP_RELAY_WAKE", None)
+    subprocess.run([sys.executable, "-m", "stack.cli", "migrate"], env=env, check=True)
+    command = [*argv("core", "127.0.0.1", port, "warning"), "--workers", "2"]
+    process = subprocess.Popen(command, env=env)
+    try:
+        url = f"http://127.0.0.1:{port}/api/v1/health/live"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        # then two worker processes serve it, each answering on the one port
+        assert len(children) == 2
+        answers = [httpx.get(url, headers={"connection": "close"}) for _ in range(20)]
+        assert {a.status_code for a in answers} == {200}
+        # and SIGTERM stops the launcher and its workers
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+        for child in children:
+            assert (
+                not Path(f"/proc/{child}").exists()
+                or "Z" in (Path(f"/proc/{child}/stat").read_text().split()[2])
+            )
+    finally:
+        if process.poll() is None:
+            process.kill()

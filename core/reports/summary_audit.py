@@ -1,0 +1,98 @@
+"""`erp check`'s invariant of the report summaries: `order_status_counts`, `stock_low_counts`
+and `sales_day_totals` say what the rows they count say.
+
+The summaries (migration core_2026_12_06t10_00_00_000000, kept by triggers) must hold, summed
+over their shards: the sales and purchase orders in each status; the products the low-stock
+report lists (from `product_stock`, itself checked against its sources by
+`core.inventory.summary_audit`); per UTC day and currency, the sales orders confirmed and the
+invoices issued with their subtotal, tax and total. Each is compared in SQL, so memory stays
+bounded: only the keys that differ come back (at most `SHOWN` of each check are named, with a
+line saying when there are more).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from core.db import is_sqlite, query
+
+from .service import LOW_STOCK_COUNT
+
+SHOWN = 20
+_STATUS_WRONG = (
+    "SELECT COALESCE(e.kind, t.kind) AS kind, COALESCE(e.status, t.status) AS status,"
+    " COALESCE(e.n, 0) AS want_n, COALESCE(t.n, 0) AS has_n FROM"
+    " (SELECT 'sales' AS kind, status, COUNT(*) AS n FROM sales_orders GROUP BY status"
+    " UNION ALL SELECT 'purchase', status, COUNT(*) FROM purchase_orders GROUP BY status) e"
+    " FULL JOIN (SELECT kind, status, SUM(n) AS n FROM order_status_counts"
+    " GROUP BY kind, status) t ON t.kind = e.kind AND t.status = e.status"
+    " WHERE COALESCE(e.n, 0) <> COALESCE(t.n, 0) ORDER BY 1, 2 LIMIT {}"
+)
+_DAY_COLUMNS = ("orders", "invoices", "subtotal", "tax", "total")
+_SQLITE_DAY = "date({})"
+_POSTGRES_DAY = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+
+
+def _days_wrong(day: str) -> str:
+    """Days and currencies whose totals differ from the orders and invoices (`day`: the
+    database's expression for a moment's UTC day, `{}` for the moment)."""
+    want = ", ".join(f"COALESCE(e.{c}, 0) AS want_{c}" for c in _DAY_COLUMNS)
+    has = ", ".join(f"COALESCE(t.{c}, 0) AS has_{c}" for c in _DAY_COLUMNS)
+    differs = " OR ".join(f"COALESCE(e.{c}, 0) <> COALESCE(t.{c}, 0)" for c in _DAY_COLUMNS)
+    return (
+        "SELECT COALESCE(e.day, t.day) AS day, COALESCE(e.currency, t.currency) AS currency,"
+        f" {want}, {has} FROM"
+        " (SELECT day, currency, SUM(orders) AS orders, SUM(invoices) AS invoices,"
+        " SUM(subtotal) AS subtotal, SUM(tax) AS tax, SUM(total) AS total FROM"
+        f" (SELECT {day.format('confirmed_at')} AS day, currency, 1 AS orders, 0 AS invoices,"
+        " 0 AS subtotal, 0 AS tax, 0 AS total FROM sales_orders WHERE confirmed_at IS NOT NULL"
+        f" UNION ALL SELECT {day.format('issued_at')}, currency, 0, 1, subtotal_minor,"
+        " tax_minor, total_minor FROM invoices) x GROUP BY day, currency) e"
+        " FULL JOIN (SELECT day, currency, SUM(orders) AS orders, SUM(invoices) AS invoices,"
+        " SUM(subtotal_minor) AS subtotal, SUM(tax_minor) AS tax, SUM(total_minor) AS total"
+        " FROM sales_day_totals GROUP BY day, currency) t"
+        " ON t.day = e.day AND t.currency = e.currency"
+        f" WHERE {differs} ORDER BY 1, 2 LIMIT {{}}"
+    )
+
+
+class Report(Protocol):
+    """What `core.audit.Report` offers a check: counts of what was checked, and failures."""
+
+    checked: dict[str, int]
+    failures: list[str]
+
+
+async def report_summaries_match(report: Report) -> None:
+    """The order status counts, the low-stock count and the daily sales totals against the
+    rows they count."""
+    wrong = await query(_STATUS_WRONG, SHOWN + 1)
+    for r in wrong[:SHOWN]:
+        report.failures.append(
+            f"report summary: {r['kind']} orders {r['status']}: count is {int(r['has_n'])},"
+            f" the orders say {int(r['want_n'])}"
+        )
+    _more(report, wrong, "order statuses")
+    low = await query(LOW_STOCK_COUNT)
+    kept = await query("SELECT SUM(n) AS n FROM stock_low_counts")
+    want, has = int(low[0]["n"] or 0), int(kept[0]["n"] or 0)
+    if want != has:
+        report.failures.append(
+            f"report summary: low stock count is {has}, the stock summary says {want}"
+        )
+    days = await query(_days_wrong(_SQLITE_DAY if is_sqlite() else _POSTGRES_DAY), SHOWN + 1)
+    count = await query("SELECT COUNT(*) AS n FROM sales_day_totals")
+    report.checked["report summary rows"] = int(count[0]["n"])
+    for r in days[:SHOWN]:
+        differences = ", ".join(
+            f"{c} is {int(r[f'has_{c}'])}, the orders and invoices say {int(r[f'want_{c}'])}"
+            for c in _DAY_COLUMNS
+            if int(r[f"has_{c}"]) != int(r[f"want_{c}"])
+        )
+        report.failures.append(f"report summary: {r['day']} {r['currency']}: {differences}")
+    _more(report, days, "days")
+
+
+def _more(report: Report, rows: list[dict[str, Any]], what: str) -> None:
+    if len(rows) > SHOWN:
+        report.failures.append(f"report summary: more {what} differ than the {SHOWN} named")
