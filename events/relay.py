@@ -10,9 +10,14 @@ relay lock:
    the two), by sequence;
 2. number the next batch of unpublished rows (by id) after the highest sequence, in one
    statement (one short transaction);
-3. publish each, in sequence order, to the subject = its type with `Nats-Msg-Id` = its id,
-   waiting for each PubAck (retrying forever with backoff, same msg id);
-4. mark the batch published; wait for a notification or a poll to find more.
+3. publish the batch, in sequence order, to the subject = its type with `Nats-Msg-Id` = its id:
+   all of it at once, then wait for the PubAcks together (one round trip per batch, not one
+   per row), each row but the first carrying `Nats-Expected-Last-Msg-Id` = the row before it,
+   so JetStream stores a row only right after its predecessor and a lost message can never be
+   overtaken by a later one; from the first row not acknowledged (a refusal, a timeout, NATS
+   away), one row at a time, each until its PubAck (retrying forever with backoff, same msg id);
+4. mark the batch published; after a full batch number the next at once, else wait for a
+   notification (or a nudge) that came meanwhile or comes next, or a poll to find more.
 
 JetStream drops a re-published event as a duplicate within the stream's duplicate window. Past
 it (a relay down longer than that, an outage of NATS), the stream's last message decides: on
@@ -35,7 +40,7 @@ from typing import Any
 import msgspec
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
-from nats.js.api import StorageType, StreamConfig
+from nats.js.api import Header, PubAck, StorageType, StreamConfig
 from nats.js.errors import APIError, BadRequestError, NotFoundError
 
 from common import nats as nats_connection
@@ -51,6 +56,9 @@ DUPLICATE_WINDOW = 120.0  # seconds
 BATCH = 200
 NATS_DEFAULT = "nats://127.0.0.1:4222"  # `erp relay` alone, beside a local NATS
 PUBLISH_TIMEOUT = 2.0
+# Rows sent before their PubAcks are awaited; well below nats-py's limit of pending async
+# publishes (4000), so sending never waits for that limit.
+PIPELINE = 1000
 BACKOFF_START, BACKOFF_CAP = 0.05, 2.0
 
 
@@ -201,10 +209,68 @@ class Publisher:
         return (msg_id, sequence) if msg_id else None
 
     async def publish(self, rows: list[Row], outbox: Outbox | None = None) -> None:
-        """Publish `rows` (by sequence); `outbox` confirms the stream's last message as one of
-        its rows before rows up to it are skipped (without it, nothing is skipped)."""
-        for row in rows:
+        """Publish `rows` (consecutive sequences, in order), returning once JetStream holds
+        each; `outbox` confirms the stream's last message as one of its rows before rows up to
+        it are skipped (without it, nothing is skipped). The batch goes out pipelined
+        (`_pipelined`); whatever that leaves unacknowledged, one row at a time."""
+        done = await self._pipelined(rows, outbox)
+        for row in rows[done:]:
             await self._publish_one(row, envelope(row), outbox)
+
+    async def _pipelined(self, rows: list[Row], outbox: Outbox | None) -> int:
+        """Send every row without waiting, then wait (up to `PUBLISH_TIMEOUT`) for the
+        PubAcks together; the number of leading rows now in the stream (skipped as in it
+        already, or acknowledged: a duplicate ack counts). 0 while publishing is failing or
+        the stream is not ready: the one-by-one path retries and says so.
+
+        Order: the first row follows the previous batch, which is wholly in the stream; each
+        later row carries `Nats-Expected-Last-Msg-Id` = the row before it, which JetStream
+        checks after its duplicate check, so a row is stored only right after its predecessor
+        (a re-sent row already in the stream is acknowledged as a duplicate). A row refused
+        for that, or not acknowledged in time, ends the acknowledged prefix; it and the rest
+        are sent again one by one, with the same msg ids."""
+        if self.failing or not self.stream_ready or not self.nc.is_connected:
+            return 0
+        skipped = 0
+        while skipped < len(rows) and await self._in_stream(rows[skipped], outbox):
+            skipped += 1
+        done = skipped
+        while done < len(rows):
+            window = rows[done : done + PIPELINE]
+            acked = await self._window(window, rows[done - 1].id if done else None)
+            done += acked
+            if acked < len(window):
+                break
+        return done
+
+    async def _window(self, rows: list[Row], previous: str | None) -> int:
+        """Send `rows` (at most `PIPELINE`) and wait for their PubAcks together; the number of
+        leading rows acknowledged. `previous`: the id of the row just before them, acknowledged
+        (None for the first of a batch, which follows a batch wholly in the stream)."""
+        acks: list[asyncio.Future[PubAck]] = []
+        try:
+            for row in rows:
+                headers = {"Nats-Msg-Id": row.id}
+                if previous is not None:
+                    headers[Header.EXPECTED_LAST_MSG_ID.value] = previous
+                # No `wait_stall`: with one, nats-py waits for its pending limit in a task of
+                # its own for every message; at most PIPELINE are pending, far below it.
+                ack = await self.js.publish_async(
+                    row.type, envelope(row), stream=self.stream, headers=headers
+                )
+                acks.append(ack)
+                previous = row.id
+        except Exception as exc:  # NATS went away mid-batch: what was sent may still be acked
+            _say(logging.DEBUG, "pipelined publish interrupted", error=repr(exc))
+        try:
+            if acks:
+                await asyncio.wait(acks, timeout=PUBLISH_TIMEOUT)
+        finally:
+            for ack in acks:
+                ack.cancel()  # not acknowledged in time: left to the one-by-one path
+        # Every outcome is read (an unread error would be logged when it is collected).
+        failed = [ack.cancelled() or ack.exception() is not None for ack in acks]
+        return failed.index(True) if True in failed else len(acks)
 
     async def _in_stream(self, row: Row, outbox: Outbox | None) -> bool:
         """Whether `row` is in the stream already: its sequence is at most the last message's,
@@ -270,24 +336,32 @@ class Publisher:
 async def pump(outbox: Outbox, publisher: Publisher, batch: int) -> None:
     """Publish forever while holding the lock (returns only by raising)."""
     first_pass = True
+    look = True  # whether to number without waiting: rows may be there that woke nobody
     while True:
         rows = await outbox.numbered(batch) if first_pass else []
+        republished = bool(rows)
         if not rows:
             first_pass = False
+            if not look:
+                await outbox.wait()
             rows = await outbox.number_next(batch)
         if not rows:
-            await outbox.wait()
+            look = False
             continue
         started = time.monotonic()
         await publisher.publish(rows, outbox)
         await outbox.mark_published(rows[0].sequence, rows[-1].sequence)
+        # A partial batch took every row committed before it was numbered; a later commit
+        # wakes `wait` (which returns at once when it did so meanwhile), so the next look
+        # waits for it instead of numbering nothing (a write on SQLite) and then waiting.
+        look = republished or len(rows) >= batch
         _say(
             logging.DEBUG,
             "batch published",
             count=len(rows),
             first=rows[0].sequence,
             last=rows[-1].sequence,
-            republished=first_pass,
+            republished=republished,
             ms=round((time.monotonic() - started) * 1000, 1),
         )
 

@@ -161,6 +161,7 @@ class SqliteOutbox:
         return [_row(r) for r in rows]
 
     async def number_next(self, limit: int) -> list[Row]:
+        self.woken.clear()  # whatever was committed before this nudge is in this batch
         rows = await self._db().execute_fetchall(NUMBER_SQL.format(limit="?"), (limit,))
         return _sorted([_row(r) for r in rows])
 
@@ -173,16 +174,19 @@ class SqliteOutbox:
         return int(rows[0][0]) if rows and rows[0][0] is not None else None
 
     async def wait(self) -> None:
-        # A read, not a write: idle polling never takes SQLite's write lock from core.
+        # Core's nudge after a commit (events/wake.py), since the last numbering or while
+        # waiting, returns at once: the commit is there to number, no need to look first.
+        # Without one, a poll: a read, not a write, so idle polling never takes SQLite's write
+        # lock from core.
         if self.wake is None:
             self.wake = await wake.listen(self.woken)
-        while True:
-            self.woken.clear()
             if await self._db().execute_fetchall(WAITING_SQL):
-                return
-            # Core's nudge after a commit (events/wake.py) cuts the poll short.
+                return  # committed before the relay listened: its nudge reached nobody
+        while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.woken.wait(), self.poll_interval)
+            if self.woken.is_set() or await self._db().execute_fetchall(WAITING_SQL):
+                return
 
     async def close(self) -> None:
         if self.wake is not None:

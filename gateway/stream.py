@@ -137,7 +137,10 @@ class Session:
         heartbeat = self.settings.sse_heartbeat
         while True:
             try:
-                event = await asyncio.wait_for(queue.get(), heartbeat)
+                # `asyncio.timeout`, not `wait_for`: no task of its own per event (an extra
+                # turn of the loop between the hub's offer and this send).
+                async with asyncio.timeout(heartbeat):
+                    event = await queue.get()
             except TimeoutError:
                 await _body(send, comment_frame("keep-alive"))
                 continue

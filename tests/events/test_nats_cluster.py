@@ -16,10 +16,12 @@ import httpx
 import pytest
 
 from common.nats import NatsLink
+from events.relay import Publisher
 from gateway.health import check_stream
 from stack.nats import EmbeddedNats
 from tests.core.helpers import login, new_bins, new_product, new_shopper, stock_up
 from tests.events.cluster_support import ADMIN_PASSWORD, NatsCluster, Stack, connected
+from tests.events.publish_support import fake_rows, stream_sequences
 from tests.gateway.stream_support import Sse, SseReader, open_stream
 
 ORDERS = 200
@@ -196,3 +198,22 @@ async def test_readiness_is_the_stream_answering_not_its_name_being_known(
             assert await check_stream(link, 1.0) == "down"
     finally:
         await link.close()
+
+
+async def test_a_batch_is_pipelined_on_a_replicated_stream_too(cluster: NatsCluster) -> None:
+    # given the relay's publisher on a stream of three replicas (each message a Raft proposal)
+    async with connected(cluster.url) as nc:
+        publisher = Publisher(nc, "ERP", replicas=3)
+        await publisher.ensure_stream()
+        ids: dict[int, str] = {}
+        # (a first row, one by one if need be: a stream just created may still be electing)
+        await publisher.publish(fake_rows(1, 1, ids))
+        for first in (2, 52, 102):
+            rows = fake_rows(first, first + 49, ids)
+            # when a batch of 50 is sent before its acks are awaited, each row expecting the one
+            # before it as the stream's last message
+            done = await publisher._pipelined(rows, None)
+            # then the leader took every row in one go (no row refused for a predecessor still
+            # being replicated, which would fall back to one round trip per row)
+            assert done == len(rows)
+        assert await stream_sequences(nc, "ERP") == list(range(1, 152))

@@ -8,18 +8,23 @@ import json
 import time
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
 import pytest
 from nats.aio.client import Client as NATS
+from nats.js.errors import APIError
 
 from events import decode
+from events.relay import Publisher, envelope
 from stack.nats import EmbeddedNats
 from stack.ports import free_udp_port
 from tests.core.helpers import make_user, new_customer, new_product
 from tests.core.test_inventory import bins, count
 from tests.events.conftest import ERP_RELAY, STREAM, Published, StartRelay, StreamLog
+from tests.events.publish_support import AckHoldingProxy, fake_rows, stream_sequences
 
 READY = "relay lock acquired, publishing"
 
@@ -231,3 +236,54 @@ async def unmark_last(n: int) -> None:
 
     last = "(SELECT max(sequence) FROM outbox)"
     await db.query(f"UPDATE outbox SET published_at = NULL WHERE sequence > {last} - {int(n)}")
+
+
+async def test_the_relay_sends_a_batch_before_waiting_for_its_acks(tmp_path: Path) -> None:
+    # given a JetStream server of its own, reached through a proxy that holds the first PubAck
+    server = EmbeddedNats(tmp_path / "nats")
+    await asyncio.to_thread(server.start)
+    proxy = AckHoldingProxy(server.port)
+    nc = await nats.connect(f"nats://127.0.0.1:{await proxy.start()}")
+    try:
+        publisher = Publisher(nc, "PIPELINE")
+        await publisher.ensure_stream()
+        ids: dict[int, str] = {}
+        # when the relay publishes a batch of 20 rows
+        proxy.armed = True
+        await publisher.publish(fake_rows(1, 20, ids))
+        # then all 20 were on the wire before any acknowledgement came back (one round trip
+        # per batch, not one per row), and the stream holds them once each, in order
+        assert proxy.sent_before_first_ack == 20
+        assert await stream_sequences(nc, "PIPELINE") == list(range(1, 21))
+    finally:
+        await nc.close()
+        await proxy.close()
+        await asyncio.to_thread(server.stop)
+
+
+async def test_a_batch_sent_again_after_a_crash_is_stored_once_in_order(tmp_path: Path) -> None:
+    # given a stream holding rows 1..10 (a relay killed after publishing, before marking)
+    server = EmbeddedNats(tmp_path / "nats")
+    await asyncio.to_thread(server.start)
+    nc = await nats.connect(server.url)
+    try:
+        publisher = Publisher(nc, "PIPELINE")
+        await publisher.ensure_stream()
+        ids: dict[int, str] = {}
+        await publisher.publish(fake_rows(1, 10, ids))
+        # when the next relay publishes rows 6..15 (within the duplicate window), pipelined
+        await Publisher(nc, "PIPELINE").publish(fake_rows(6, 15, ids))
+        # then the re-sent rows were acknowledged as duplicates and the new ones follow them
+        assert await stream_sequences(nc, "PIPELINE") == list(range(1, 16))
+        # and a row whose predecessor is not the stream's last is refused, not stored out of order
+        rows = fake_rows(17, 18, ids)
+        with pytest.raises(APIError):
+            await nc.jetstream().publish(
+                rows[1].type,
+                envelope(rows[1]),
+                headers={"Nats-Msg-Id": rows[1].id, "Nats-Expected-Last-Msg-Id": rows[0].id},
+            )
+        assert await stream_sequences(nc, "PIPELINE") == list(range(1, 16))
+    finally:
+        await nc.close()
+        await asyncio.to_thread(server.stop)
