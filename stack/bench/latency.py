@@ -1,8 +1,8 @@
 """Event latency of `erp bench`: commit → Server-Sent Event at a head, beside raw JetStream.
 
-Folded from `bench/sse_latency.py` (which timed one product at a time from its answer). A head
-(this process) holds `GET /api/v1/events/stream` open at the gateway as the admin (every event)
-while customers' confirmed orders (8 events each: created, confirmed, 3 stock and 3
+It replaces the old `bench/sse_latency.py`, which timed one product at a time from its answer.
+A head (this process) holds `GET /api/v1/events/stream` open at the gateway as the admin
+(every event) while customers' confirmed orders (8 events each: created, confirmed, 3 stock and 3
 availability changes) are placed through the gateway at a steady rate, 25 a second for about
 200 events a second. An event's latency is its arrival on the stream after its CloudEvent
 `time`, which core stamps inside the transaction a moment before the commit: an upper bound
