@@ -1,5 +1,7 @@
-"""The scale benchmark: does every list, report and event log cost on the large seed what it
-costs on the demo data? (issue 13, `scale_ratio`)
+"""The scale benchmark: each list, report and event log, large seed ÷ demo data (p50).
+
+Does every list, report and event log cost on the large seed what it costs on the demo data?
+(issue 13, `scale_ratio`)
 
     python -m stack.bench.scale [--quick] [--database-url URL]
 
