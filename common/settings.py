@@ -600,13 +600,15 @@ MAX_CONNECTIONS_PER_CLIENT = _var(
 )
 CORE_WORKERS = _var(
     "ERP_CORE_WORKERS",
-    0,
+    1,
     count(64),
     "core (`stack.serve`), erp up",
-    "processes serving core's API; `0` picks: 1 on SQLite (writers in several processes would"
-    " queue for the file's lock through SQLite's unfair busy wait), on PostgreSQL one per CPU up"
-    " to 4 (`stack.serve.workers_for`)",
-    "`0` (auto)",
+    "processes serving core's API. More than one shares the port, but each counts the"
+    " connections per client address (`ERP_MAX_CONNECTIONS_PER_CLIENT`) on its own, so the cap"
+    " is multiplied. `0` picks: 1 on SQLite (writers in several processes would queue for the"
+    " file's lock through SQLite's unfair busy wait), on PostgreSQL one per CPU up to 4"
+    " (`stack.serve.workers_for`)",
+    "`1`",
 )
 TRUSTED_PROXIES = _var(
     "ERP_TRUSTED_PROXIES",

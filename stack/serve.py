@@ -93,12 +93,12 @@ MAX_AUTO_WORKERS = 4
 
 
 def workers_for(server: str, environ: Mapping[str, str] | None = None) -> int:
-    """How many processes serve `server`: the gateway one; core `ERP_CORE_WORKERS`, or when
-    that is 0 (the default), 1 on SQLite and one per CPU (at most MAX_AUTO_WORKERS) on
-    PostgreSQL. Why: on SQLite a second process does not add writes (one file, one write
-    lock) and its writers would wait for the other's through SQLite's busy handler, which
-    polls and is not fair; on PostgreSQL the CPU of core's Python is the limit, and a process
-    per CPU uses the machine (figures: bench/orders.py, the branch's report)."""
+    """How many processes serve `server`: the gateway one; core `ERP_CORE_WORKERS` (default 1:
+    each worker enforces the per-client connection cap on its own), or when that is 0, 1 on
+    SQLite and one per CPU (at most MAX_AUTO_WORKERS) on PostgreSQL. Why: on SQLite a second
+    process does not add writes (one file, one write lock) and its writers would wait for the
+    other's through SQLite's busy handler, which polls and is not fair; on PostgreSQL the CPU
+    of core's Python is the limit, and a process per CPU uses the machine (bench/orders.py)."""
     if server != "core":
         return 1
     if chosen := env.CORE_WORKERS.get(environ):

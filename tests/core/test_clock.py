@@ -155,3 +155,23 @@ async def test_a_rewritten_availability_event_keeps_the_moved_time(
     )
     assert len(rows) == 1 and '"available":5' in str(rows[0]["data"])
     assert _as_datetime(rows[0]["time"]).date() == moment.date()
+
+
+def test_no_test_moves_the_clock_into_the_future() -> None:
+    # Events written at a moved clock keep its time. The events tests' relay publishes every
+    # earlier test's outbox rows, and a webhook subscription gets the events stamped after it
+    # was made: events stamped in the future went to every later test's subscriptions.
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    this_year = datetime.now(UTC).year
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        text = path.read_text()
+        if "clock.at(" not in text:
+            continue
+        for match in re.finditer(r"datetime\((\d{4}),", text):
+            if int(match.group(1)) > this_year:
+                found.append(f"{path.relative_to(root)}: {match.group(0)}")
+    assert not found, found

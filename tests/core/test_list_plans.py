@@ -42,7 +42,8 @@ async def test_orders_of_a_status_walk_the_status_index_in_the_generic_plan(
     for status in ("confirmed", "picking", "draft"):
         select = repo.page_query(SalesOrder, [_status_is(status)], None, 50)
         text = await _generic_plan(select, backend)
-        assert "sales_orders_status_id" in text, text
+        # the index on status (with id, or alone and sorted when the statistics say few match)
+        assert "sales_orders_status" in text, text
         if backend == "postgres":
             assert f"'{status}'::text" in text and "$1" not in text, text
 

@@ -1,7 +1,7 @@
 """GET /reports/dashboard: the key figures, as deltas of what a test does at a moved clock.
 
 The session's database holds other tests' data, so each figure is checked as the change this
-test makes; the clock is moved to a month of its own (March 2031), so "today" and "this month"
+test makes; the clock is moved to a month of its own (March 2015), so "today" and "this month"
 hold this test's orders only.
 """
 
@@ -19,9 +19,9 @@ from core.reports import dashboard as key_figures
 from tests.core.helpers import new_bins, new_customer, new_product, new_shopper, stock_up, unique
 
 H = dict[str, str]
-TODAY = datetime(2031, 3, 15, 10, 0, tzinfo=UTC)
-LAST_MONTH = datetime(2031, 2, 20, 10, 0, tzinfo=UTC)
-NEXT_MONTH = datetime(2031, 4, 2, 10, 0, tzinfo=UTC)  # stamped later than the dashboard's now
+TODAY = datetime(2015, 3, 15, 10, 0, tzinfo=UTC)
+LAST_MONTH = datetime(2015, 2, 20, 10, 0, tzinfo=UTC)
+NEXT_MONTH = datetime(2015, 4, 2, 10, 0, tzinfo=UTC)  # stamped later than the dashboard's now
 
 
 async def _ok(response: Any, status: int = 200) -> dict[str, Any]:
@@ -110,7 +110,7 @@ async def test_the_dashboard_counts_what_happened(client: httpx.AsyncClient, adm
         after = await _ok(client.get("/reports/dashboard", headers=admin))
         valuation = await _ok(client.get("/reports/stock-valuation?limit=1", headers=admin))
     # then each figure moved by what this test did
-    assert after["as_of"].startswith("2031-03-15T10:")
+    assert after["as_of"].startswith("2015-03-15T10:")
     assert after["orders_today"] - before["orders_today"] == 3  # invoiced, confirmed, cancelled
     by_status = {s: _delta(before, after, "orders_by_status", s) for s in after["orders_by_status"]}
     assert by_status == {"draft": 1, "confirmed": 1, "picking": 0, "shipped": 0, "invoiced": 3,
