@@ -87,7 +87,11 @@ async def test_sign_in_and_see_a_new_order_in_a_real_terminal(terminal: Tmux, ad
     # when the warehouse user signs in with the keyboard alone (in one burst, as fast as a
     # terminal delivers keys)
     terminal.keys("warehouse", "Enter", "demo", "Enter")
-    shown = terminal.wait_for(lambda screen: "Pick queue" in screen and "loading" not in screen)
+    # (the status line says "online" once the live event stream is open, which may be a moment
+    # after the queue shows: a person sees it turn, so the test waits for it too)
+    shown = terminal.wait_for(
+        lambda screen: "Pick queue" in screen and "loading" not in screen and "online" in screen
+    )
     # then the status line, the queue and the footer's keys fit the 80x24 screen
     lines = shown.splitlines()
     assert len(lines) <= HEIGHT
