@@ -40,6 +40,7 @@ class TokenClaims(NamedTuple):
 
     user_id: str
     credential_version: int
+    expires: float  # `exp`: Unix seconds from which the token is no longer valid
 
 
 def issue_token(user_id: str, role: str, credential_version: int, secret: str, ttl: int) -> str:
@@ -69,7 +70,7 @@ def read_token(token: str, secret: str) -> TokenClaims | None:
         return None
     if not isinstance(version, int) or isinstance(version, bool):
         return None
-    return TokenClaims(sub, version)
+    return TokenClaims(sub, version, float(claims["exp"]))
 
 
 def new_api_key() -> str:
