@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from core import db
+from core.identity import security
 from core.identity.permissions import ROLE_SCOPES, Role
 from core.identity.principal import Principal
 from core.identity.principals import PrincipalCache
@@ -95,3 +96,17 @@ def test_nothing_is_remembered_while_not_listening_nor_past_the_token_expiry() -
     assert cache.get("t0") is None and cache.get("t2") is not None  # bounded, LRU
     cache.listening = False
     assert cache.get("t2") is None
+
+
+def test_a_verified_token_counts_until_its_expiry_and_under_its_own_secret_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = security.issue_token("u1", "sales", 1, "the first secret, 32 bytes or more", ttl=60)
+    claims = security.read_token(token, "the first secret, 32 bytes or more")
+    assert (
+        claims is not None
+        and security.read_token(token, "the first secret, 32 bytes or more") == claims
+    )
+    assert security.read_token(token, "the second secret, 32 bytes or more") is None
+    monkeypatch.setattr(time, "time", lambda: claims.expires)  # the second `exp` names
+    assert security.read_token(token, "the first secret, 32 bytes or more") is None
