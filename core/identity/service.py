@@ -25,8 +25,7 @@ from core.parties.service import get_customer
 # raw SQL, since Piccolo's `select().first()` took more of core's CPU per request than the
 # query itself (py-spy under `erp bench`'s orders, issue 13).
 _TOKEN_USER = (
-    "SELECT id, username, role, customer_id, active, credential_version FROM users "
-    "WHERE id = {}"
+    "SELECT id, username, role, customer_id, active, credential_version FROM users WHERE id = {}"
 )
 
 

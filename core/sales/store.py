@@ -112,9 +112,7 @@ async def insert(tx: Transaction, order: Order) -> None:
     issue 13). Values as `_value` stores them, like `save`."""
     head = [_value(getattr(order, c)) for c in _ORDER_COLUMNS]
     lines = [
-        v
-        for x in order.lines
-        for v in (order.id, *(_value(getattr(x, c)) for c in _LINE_COLUMNS))
+        v for x in order.lines for v in (order.id, *(_value(getattr(x, c)) for c in _LINE_COLUMNS))
     ]
     into_order = _insert_sql("sales_orders", _ORDER_COLUMNS, 1)
     into_lines = _insert_sql("sales_order_lines", _LINE_ROW, len(order.lines))
