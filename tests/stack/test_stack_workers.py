@@ -6,6 +6,7 @@ the server as a whole (stack/steering.py), and no worker outliving its launcher
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import signal
 import socket
@@ -53,7 +54,10 @@ def cgroups(tmp_path: Path, own: str, files: dict[str, str]) -> tuple[Path, Path
         # v1, its controller mounted as cpu,cpuacct; -1 is no quota
         (
             "4:cpu,cpuacct:/docker/x\n",
-            {"cpu,cpuacct/docker/x/cpu.cfs_quota_us": "300000", "cpu,cpuacct/docker/x/cpu.cfs_period_us": "100000"},  # fmt: skip
+            {
+                "cpu,cpuacct/docker/x/cpu.cfs_quota_us": "300000",
+                "cpu,cpuacct/docker/x/cpu.cfs_period_us": "100000",
+            },
             3.0,
         ),
         (
@@ -197,11 +201,10 @@ def two_workers(core_env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[byt
             time.sleep(0.2)
         yield process, port
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        for pid in children_of(process.pid):
-            os.kill(pid, signal.SIGKILL)
+        # The whole group: workers that outlived their launcher (a failing test) included.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def answers(port: int) -> bool:
