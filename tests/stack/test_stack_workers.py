@@ -287,3 +287,40 @@ def answers_from(port: int, source: str) -> bool:
         sock.sendall(b"GET /api/v1/health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         sock.settimeout(10)
         return sock.recv(200).startswith(b"HTTP/1.1 200")
+
+
+SUPERVISED = """
+import os, sys, time
+from pathlib import Path
+from stack.supervisor import ProcessSpec, Supervisor
+spec = ProcessSpec("sleeper", ["sleep", "60"])
+child = Supervisor(Path(sys.argv[1])).start(spec, dict(os.environ))
+print(child.pid, flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="/proc")
+def test_a_killed_erp_up_takes_its_children_with_it(tmp_path: Path) -> None:
+    # given a supervisor (erp up's) that started a child in a session of its own
+    parent = subprocess.Popen(
+        [sys.executable, "-c", SUPERVISED, str(tmp_path)], stdout=subprocess.PIPE
+    )
+    try:
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        assert alive(child)
+        # when the supervisor is killed with SIGKILL
+        parent.kill()
+        parent.wait()
+        # then its child ends too, though no one stopped its group
+        deadline = time.monotonic() + 10
+        while alive(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(child)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        if "child" in locals() and alive(child):  # only when the test failed
+            os.kill(child, signal.SIGKILL)
