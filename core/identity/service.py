@@ -21,6 +21,13 @@ from core.identity.tables import ApiKey, User
 from core.ids import new_id
 from core.parties.service import get_customer
 
+# What a token's principal needs of its user, and nothing else (not the password's hash):
+# raw SQL, since Piccolo's `select().first()` took more of core's CPU per request than the
+# query itself (py-spy under `erp bench`'s orders, issue 13).
+_TOKEN_USER = (
+    "SELECT id, username, role, customer_id, active, credential_version FROM users WHERE id = {}"
+)
+
 
 async def principal_for(credential: str) -> Principal | None:
     """The principal behind a bearer credential (token or API key), or None.
@@ -38,22 +45,16 @@ async def principal_for(credential: str) -> Principal | None:
     claims = security.read_token(credential, settings().secret)
     if claims is None:
         return None
-    rows = await query(_USER_OF_TOKEN, claims.user_id)
-    if not rows or not rows[0]["active"]:
+    rows = await query(_TOKEN_USER, claims.user_id)
+    row = rows[0] if rows else None
+    if row is None or not row["active"]:
         return None
-    row = rows[0]
     if row["credential_version"] != claims.credential_version:
         return None
     role = Role(row["role"])
     found = Principal(claims.user_id, row["username"], role, ROLE_SCOPES[role], row["customer_id"])
     principals.CACHE.put(credential, found, claims.expires, generation)
     return found
-
-
-# What a token's principal needs of its user's row (not the password hash), in SQL written once.
-_USER_OF_TOKEN = (
-    "SELECT username, role, customer_id, active, credential_version FROM users WHERE id = {}"
-)
 
 
 async def _principal_for_key(key: str) -> Principal | None:
