@@ -15,7 +15,9 @@ answer is kept, keyed by the token, until the earliest of:
   it answers (`forget_all`, called by the identity service after its commit), so the caller's
   next request sees the change whichever way the notification goes;
 - the listening connection being lost: nothing is remembered until it listens again, and the
-  entries from before are dropped (a notification may have been missed meanwhile).
+  entries from before are dropped (a notification may have been missed meanwhile). It is
+  asked `SELECT 1` every `RETRY_SECONDS`, so one that died silently (no FIN: a network gone)
+  is noticed within about twice that.
 
 A lookup that started before a change and ends after the notification is not stored
 (`generation`), so a stale row can never be remembered. Between another process's commit and
@@ -122,8 +124,12 @@ async def listen(dsn: str, stop: asyncio.Event) -> None:
             while not stop.is_set() and not connection.is_closed():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), RETRY_SECONDS)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("not listening for changes to users (%s): every request reads", exc)
+                if stop.is_set():
+                    break
+                # A connection that died without a word (no FIN) would miss notifications.
+                await connection.fetchval("SELECT 1", timeout=RETRY_SECONDS)
+        except Exception as exc:  # whatever it was, listen again: the task must not end
+            log.warning("not listening for changes to users (%r): every request reads", exc)
         finally:
             _on_lost()
             if connection is not None and not connection.is_closed():
