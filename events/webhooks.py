@@ -4,9 +4,12 @@ signed per Standard Webhooks, retrying with exponential backoff and jitter.
 `python -m events.webhooks` (or `erp webhooks`) reads `DATABASE_URL`, `NATS_URL`, `ERP_HOME`,
 `ERP_SECRET`, `ERP_STREAM` and the `ERP_WEBHOOKS_*` settings below. Two loops:
 
-- consume: fetch events from the durable pull consumer `erp-webhooks`; for each, write one job
-  per matching active subscription (id = the `webhook-id`), then `ack_sync` the message. An
-  event is acked only once its jobs are in the database, so a crash loses nothing.
+- consume: while no subscription is active, read the subscriptions once a second and nothing
+  else (no consumer, no JetStream read; issue 13). While one is, fetch events from the durable
+  pull consumer `erp-webhooks` (made when the first subscription appears, reading from the
+  earliest moment an active one needs, `Consumer`); for each, write one job per matching active
+  subscription (id = the `webhook-id`), then ack the batch (acks published, one flush). An event
+  is acked only once its jobs are in the database, so a crash loses nothing.
 - deliver: claim due jobs, POST each (one attempt), record the attempt; on failure schedule the
   next attempt, and disable the subscription after `ERP_WEBHOOKS_DISABLE_AFTER` failures in a row.
 """
