@@ -27,7 +27,7 @@ import events
 from events import webhooks
 from events.webhooks_db import Store
 from stack.nats import EmbeddedNats
-from tests.events.test_webhooks import Receiver, Subscribe, receiver, subscribe  # noqa: F401
+from tests.events.test_webhooks import Receiver, Subscribe
 from tests.events.test_webhooks_jobs import INVOICE
 
 STREAM = "ERP"
