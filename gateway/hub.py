@@ -48,6 +48,11 @@ class Subscriber:
         self.queue: asyncio.Queue[Event] = asyncio.Queue(size)
         self.dropped = asyncio.Event()
 
+    @property
+    def filling(self) -> bool:
+        """Whether the queue is at least half full (its stream should be let to send)."""
+        return self.queue.qsize() * 2 >= self.queue.maxsize
+
     def offer(self, event: Event) -> bool:
         """Queue the event if the stream wants it; False once the queue has overflowed."""
         if self.dropped.is_set():
@@ -183,12 +188,18 @@ class EventHub:
         if event.sequence <= self.last_sequence:
             return  # re-published after the duplicate window, or replayed by a reset
         self.last_sequence = event.sequence
+        filling = False
         for subscriber in list(self.subscribers):
             if not subscriber.offer(event):
                 self.subscribers.discard(subscriber)
-        # Let the streams take it before the next message of a burst: a queue then overflows
-        # because its client is slow, not because the relay published a batch at once.
-        await asyncio.sleep(0)
+            elif subscriber.filling:
+                filling = True
+        # A burst (a relay batch, up to 200 events) is queued whole and each stream sends it
+        # in one write, without a turn of the loop per event. Once a queue is half full the
+        # streams get a turn before the next message: a queue then overflows because its
+        # client is slow, not because the relay published a batch at once.
+        if filling:
+            await asyncio.sleep(0)
 
     async def close(self) -> None:
         """End the live subscription (before the NATS connection closes)."""

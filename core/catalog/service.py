@@ -9,7 +9,7 @@ from msgspec import UNSET
 from piccolo.columns import Column
 
 import events
-from core import money, repo, search
+from core import db, money, repo, search
 from core.config import settings
 from core.db import transaction
 from core.errors import Conflict
@@ -144,12 +144,14 @@ async def by_ids_or_skus(
     if not product_ids and not skus:
         return {}, {}
     ids, codes = sorted(set(product_ids)), sorted(set(skus))
-    query = Product.select()
-    if ids and codes:
-        query = query.where(Product.id.is_in(ids) | Product.sku.is_in(codes))
-    else:
-        query = query.where(Product.id.is_in(ids) if ids else Product.sku.is_in(codes))
-    found = [to_product(r) for r in await query]
+    # Raw SQL: Piccolo's select of every column costs more CPU than the query (issue 13).
+    found_by = [
+        f"{column} IN ({', '.join('{}' for _ in keys)})"
+        for column, keys in (("id", ids), ("sku", codes))
+        if keys
+    ]
+    rows = await db.query(f"SELECT * FROM products WHERE {' OR '.join(found_by)}", *ids, *codes)
+    found = [to_product(r) for r in rows]
     return {p.id: p for p in found if p.id in ids}, {p.sku: p for p in found if p.sku in codes}
 
 

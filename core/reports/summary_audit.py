@@ -1,11 +1,13 @@
-"""`erp check`'s invariant of the report summaries: `order_status_counts`, `stock_low_counts`
-and `sales_day_totals` say what the rows they count say.
+"""`erp check`'s invariant of the report summaries: `order_status_counts`, `stock_low_counts`,
+`sales_day_totals` and `product_day_sales` say what the rows they count say.
 
 The summaries (migration core_2026_12_06t10_00_00_000000, kept by triggers) must hold, summed
 over their shards: the sales and purchase orders in each status; the products the low-stock
 report lists (from `product_stock`, itself checked against its sources by
 `core.inventory.summary_audit`); per UTC day and currency, the sales orders confirmed and the
-invoices issued with their subtotal, tax and total. Each is compared in SQL, so memory stays
+invoices issued with their subtotal, tax and total; per UTC day, product and currency, the
+invoiced lines' units, revenue and subtotal and the invoices having the product (migration
+core_2026_12_08t10_00_00_000000, the best sellers' rows). Each is compared in SQL, so memory stays
 bounded: only the keys that differ come back (at most `SHOWN` of each check are named, with a
 line saying when there are more).
 """
@@ -56,6 +58,29 @@ def _days_wrong(day: str) -> str:
     )
 
 
+_PRODUCT_COLUMNS = ("quantity", "revenue_minor", "subtotal_minor", "orders")
+
+
+def _product_days_wrong(day: str) -> str:
+    """Days, products and currencies whose best sellers' row differs from the invoices and
+    their orders' lines (`day` as for `_days_wrong`); a row at zero matches no row."""
+    want = ", ".join(f"COALESCE(e.{c}, 0) AS want_{c}" for c in _PRODUCT_COLUMNS)
+    has = ", ".join(f"COALESCE(t.{c}, 0) AS has_{c}" for c in _PRODUCT_COLUMNS)
+    differs = " OR ".join(f"COALESCE(e.{c}, 0) <> COALESCE(t.{c}, 0)" for c in _PRODUCT_COLUMNS)
+    moment = day.format("i.issued_at")
+    return (
+        "SELECT COALESCE(e.day, t.day) AS day, COALESCE(e.product_id, t.product_id) AS product_id,"
+        f" COALESCE(e.currency, t.currency) AS currency, {want}, {has} FROM"
+        f" (SELECT {moment} AS day, l.product_id, i.currency, SUM(l.quantity) AS quantity,"
+        " SUM(l.subtotal_minor + l.tax_minor) AS revenue_minor,"
+        " SUM(l.subtotal_minor) AS subtotal_minor, COUNT(DISTINCT i.id) AS orders"
+        ' FROM invoices i JOIN sales_order_lines l ON l."order" = i.sales_order_id'
+        f" GROUP BY {moment}, l.product_id, i.currency) e"
+        " FULL JOIN product_day_sales t ON t.day = e.day AND t.product_id = e.product_id"
+        f" AND t.currency = e.currency WHERE {differs} ORDER BY 1, 2, 3 LIMIT {{}}"
+    )
+
+
 class Report(Protocol):
     """What `core.audit.Report` offers a check: counts of what was checked, and failures."""
 
@@ -91,6 +116,25 @@ async def report_summaries_match(report: Report) -> None:
         )
         report.failures.append(f"report summary: {r['day']} {r['currency']}: {differences}")
     _more(report, days, "days")
+    await _product_days_match(report)
+
+
+async def _product_days_match(report: Report) -> None:
+    """The best sellers' rows against the invoices and their orders' lines."""
+    day = _SQLITE_DAY if is_sqlite() else _POSTGRES_DAY
+    wrong = await query(_product_days_wrong(day), SHOWN + 1)
+    count = await query("SELECT COUNT(*) AS n FROM product_day_sales")
+    report.checked["best sellers rows"] = int(count[0]["n"])
+    for r in wrong[:SHOWN]:
+        differences = ", ".join(
+            f"{c} is {int(r[f'has_{c}'])}, the invoices say {int(r[f'want_{c}'])}"
+            for c in _PRODUCT_COLUMNS
+            if int(r[f"has_{c}"]) != int(r[f"want_{c}"])
+        )
+        report.failures.append(
+            f"best sellers: {r['day']} {r['product_id']} {r['currency']}: {differences}"
+        )
+    _more(report, wrong, "best sellers rows")
 
 
 def _more(report: Report, rows: list[dict[str, Any]], what: str) -> None:

@@ -9,7 +9,7 @@ API's signed cursor (`core.http.pagination`) with the ranking it belongs to.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 from core import money
@@ -20,15 +20,17 @@ from core.http.pagination import NOT_OURS, decode_cursor, encode_cursor
 from . import schemas
 from .service import day_range
 
-_RANKED = (
-    "SELECT t.product_id, p.sku, p.name, t.currency, t.quantity, t.revenue, t.subtotal,"
-    " t.orders FROM ("
-    " SELECT l.product_id, i.currency, CAST(SUM(l.quantity) AS BIGINT) AS quantity,"
-    " CAST(SUM(l.subtotal_minor + l.tax_minor) AS BIGINT) AS revenue,"
-    " CAST(SUM(l.subtotal_minor) AS BIGINT) AS subtotal, COUNT(DISTINCT i.id) AS orders"
-    ' FROM invoices i JOIN sales_order_lines l ON l."order" = i.sales_order_id'
-    " WHERE i.issued_at >= {} AND i.issued_at < {} GROUP BY l.product_id, i.currency"
-    ") t JOIN products p ON p.id = t.product_id"
+# The figures per product and currency over the range, from `product_day_sales` (one row per
+# UTC day, product and currency, kept by triggers: migration core_2026_12_08t10_00_00_000000),
+# read by its primary key's range of days alone (index-only). Products whose invoices in the
+# range are all gone (0 orders) are not sellers. The page is ranked and cut before the
+# products are joined, so only its rows look up their product.
+_SUMS = (
+    "SELECT product_id, currency, CAST(SUM(quantity) AS BIGINT) AS quantity,"
+    " CAST(SUM(revenue_minor) AS BIGINT) AS revenue,"
+    " CAST(SUM(subtotal_minor) AS BIGINT) AS subtotal, CAST(SUM(orders) AS BIGINT) AS orders"
+    " FROM product_day_sales WHERE day >= {} AND day <= {} GROUP BY product_id, currency"
+    " HAVING SUM(orders) > 0"
 )
 # Descending on the two figures, ascending on product id and currency.
 _AFTER = (
@@ -36,7 +38,11 @@ _AFTER = (
     " OR (t.{a} = {{}} AND t.{b} = {{}} AND t.product_id > {{}})"
     " OR (t.{a} = {{}} AND t.{b} = {{}} AND t.product_id = {{}} AND t.currency > {{}})"
 )
-_ORDER = " ORDER BY t.{a} DESC, t.{b} DESC, t.product_id, t.currency LIMIT {{}}"
+_ORDER = " ORDER BY t.{a} DESC, t.{b} DESC, t.product_id, t.currency"
+_PAGE = (
+    "SELECT t.product_id, p.sku, p.name, t.currency, t.quantity, t.revenue, t.subtotal,"
+    " t.orders FROM ({ranked}) t JOIN products p ON p.id = t.product_id{order}"
+)
 
 
 def _figures(by: schemas.By) -> tuple[str, str]:
@@ -82,14 +88,16 @@ async def top_products(
     start, end = day_range(start, end)
     after = _after(cursor, by)
     a, b = _figures(by)
-    lo = datetime.combine(start, time.min, UTC)
-    hi = datetime.combine(end + timedelta(days=1), time.min, UTC)
-    sql, args = _RANKED, [lo, hi]
+    ranked = f"SELECT * FROM ({_SUMS}) t"
+    args: list[Any] = [start.isoformat(), end.isoformat()]
     if after is not None:
-        sql += _AFTER.format(a=a, b=b)
+        ranked += _AFTER.format(a=a, b=b)
         x, y, product_id, currency = after
         args += [x, x, y, x, y, product_id, x, y, product_id, currency]
-    rows = await query(sql + _ORDER.format(a=a, b=b), *args, limit + 1)
+    order = _ORDER.format(a=a, b=b)
+    rows = await query(
+        _PAGE.format(ranked=f"{ranked}{order} LIMIT {{}}", order=order), *args, limit + 1
+    )
     items = [_item(r) for r in rows[:limit]]
     next_cursor = encode_cursor(_key(by, rows[limit - 1])) if len(rows) > limit else None
     return schemas.TopProducts(items, next_cursor, start, end)

@@ -83,3 +83,21 @@ async def test_a_customers_event_log_is_planned_per_type_in_the_generic_plan(
     else:
         assert "'erp.product.created'::text" in text and "Seq Scan" not in text, text
         assert "outbox_sequence_key" not in text, text
+
+
+async def test_invoices_of_a_status_are_planned_per_status_in_the_generic_plan(
+    app: Any, backend: str
+) -> None:
+    """`/invoices?status=issued` is a statement of its own per status, so the plan made once
+    for all is that status's, not one guessing half the invoices match and walking the
+    primary key (the fault `/sales-orders?status=` had, issue 13)."""
+    from core import repo
+    from core.invoicing.service import status_is
+    from core.invoicing.tables import Invoice
+
+    for status in ("issued", "paid"):
+        text = await _generic_plan(repo.page_query(Invoice, [status_is(status)], None, 50), backend)
+        if backend == "postgres":
+            assert f"'{status}'::text" in text and "$1" not in text, text
+        else:
+            assert "invoices_status" in text, text

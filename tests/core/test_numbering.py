@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from core import db
 from core.migrations.core_2026_12_03t09_00_00_000000 import start_sequences
-from core.reports.top_products import _RANKED
 from tests.core.helpers import new_bins, new_customer, new_product, stock_up, unique
 
 CLIENTS = 16
@@ -151,27 +149,3 @@ async def test_after_the_migration_numbers_continue_after_the_highest_taken(
         r = await draft(client, admin)
         assert r.status_code == 201, r.text
         assert r.json()["number"] == f"SO-{expected:06d}"
-
-
-async def test_the_best_sellers_read_invoices_by_the_day_they_were_issued(
-    app: Any, backend: str
-) -> None:
-    # given the ranking of a range of days (sales-daily reads its summary rows now:
-    # tests/core/test_report_summaries.py)
-    hi = datetime.now(UTC)
-    lo = hi - timedelta(days=30)
-    # then it finds the range's invoices through the index on the moment they were issued
-    plan = await explain(_RANKED, lo, hi, backend=backend)
-    assert "invoices_issued_day" in plan, plan
-
-
-async def explain(sql: str, *args: Any, backend: str) -> str:
-    """The plan of a query, as text (PostgreSQL: with sequential scans off in this transaction
-    only, since it would rightly scan tables this small)."""
-    if backend == "sqlite":
-        rows = await db.query(f"EXPLAIN QUERY PLAN {sql}", *args)
-        return "\n".join(row["detail"] for row in rows)
-    async with db.engine().transaction():
-        await db.query("SET LOCAL enable_seqscan = off")
-        rows = await db.query(f"EXPLAIN {sql}", *args)
-    return "\n".join(row["QUERY PLAN"] for row in rows)

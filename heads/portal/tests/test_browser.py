@@ -76,6 +76,13 @@ def open_page(page: Page, title: str) -> None:
     expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
 
 
+def settled(page: Page) -> None:
+    """Wait until Streamlit has finished re-running the page (its `stApp` element says
+    `notRunning`): a click on a widget that the run is still drawing can be lost, which made
+    the CSV export's download time out about one run in three on a busy machine."""
+    expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning")
+
+
 def shot(page: Page, name: str) -> Path:
     path = artifacts() / f"{name}.png"
     page.mouse.move(900, 5)  # no hover highlight left where the last click was
@@ -144,6 +151,7 @@ def test_a_day_in_the_portal(page: Page) -> None:
     search.press("Enter")
     expect(in_table(page, sku)).to_have_count(1)
     # and the list (as filtered) downloads as CSV, in the columns the import reads
+    settled(page)
     with page.expect_download() as download:
         page.get_by_role("button", name="Export CSV").click()
     exported = Path(download.value.path()).read_text().splitlines()
