@@ -603,12 +603,25 @@ CORE_WORKERS = _var(
     1,
     count(64),
     "core (`stack.serve`), erp up",
-    "processes serving core's API. More than one shares the port, but each counts the"
-    " connections per client address (`ERP_MAX_CONNECTIONS_PER_CLIENT`) on its own, so the cap"
-    " is multiplied. `0` picks: 1 on SQLite (writers in several processes would queue for the"
-    " file's lock through SQLite's unfair busy wait), on PostgreSQL one per CPU up to 4"
-    " (`stack.serve.workers_for`)",
+    "processes serving core's API on one port. `0` picks: 1 on SQLite (writers in several"
+    " processes would queue for the file's lock through SQLite's unfair busy wait), on"
+    " PostgreSQL one per usable CPU up to 4 (the container's CPU quota and affinity counted:"
+    " `stack.cpus`). On Linux the kernel hands all connections of one client address to the"
+    " same worker, so `ERP_MAX_CONNECTIONS_PER_CLIENT` holds for core as a whole; elsewhere each"
+    " worker counts on its own. A worker that dies stops the others (the launcher exits with its"
+    " code), and workers end with their launcher even when it is killed. The launcher sets the"
+    " variable to the number it runs, for the pool (`ERP_DB_POOL_SIZE`)",
     "`1`",
+)
+DB_POOL_SIZE = _var(
+    "ERP_DB_POOL_SIZE",
+    20,
+    between(1, 1000),
+    "core",
+    "PostgreSQL connections one core may hold, shared by its workers (each gets this divided by"
+    " `ERP_CORE_WORKERS`, at least 1). Keep this times the cores, plus about 10 (relay,"
+    " webhooks, erp), under the server's `max_connections` (100 by default)",
+    "`20`",
 )
 TRUSTED_PROXIES = _var(
     "ERP_TRUSTED_PROXIES",

@@ -6,7 +6,7 @@ import contextlib
 import io
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -21,6 +21,7 @@ from piccolo.querystring import QueryString
 
 import events
 from common import database_url
+from common import settings as env
 from core.config import DatabaseTimeouts, private_file
 from core.engines import BoundedPostgres, BoundedSQLite, DatabaseUnavailable, is_unavailable
 from events import wake
@@ -219,11 +220,35 @@ async def query(sql: str, *args: Any) -> list[dict[str, Any]]:
     return db.transform_response_to_dicts(rows) if isinstance(db, PostgresEngine) else rows
 
 
-async def connect() -> None:
-    """Open the pool (PostgreSQL) or set the journal mode (SQLite)."""
+def postgres_dsn() -> str | None:
+    """The connection string of the PostgreSQL database (None on SQLite), for a connection of
+    one's own outside the pool (a `LISTEN`)."""
     db = engine()
     if isinstance(db, PostgresEngine):
-        await db.start_connection_pool(min_size=2, max_size=20)
+        dsn: str = db.config["dsn"]
+        return dsn
+    return None
+
+
+def pool_size(environ: Mapping[str, str] | None = None) -> tuple[int, int]:
+    """(fewest, most) connections of this process's PostgreSQL pool.
+
+    `ERP_DB_POOL_SIZE` (default 20) is what one core may hold, divided among the processes
+    serving it (`ERP_CORE_WORKERS`, which `stack.serve` sets to the number it runs; 0, the
+    launcher's "pick", means none ran this process: one), each getting at least one. Why a
+    total: with a fixed 20 per process, two cores of four workers asked PostgreSQL for 160
+    connections, past its default `max_connections` of 100 (issue 13). SettingsError names a
+    variable whose value is wrong."""
+    most = max(1, env.DB_POOL_SIZE.get(environ) // (env.CORE_WORKERS.get(environ) or 1))
+    return min(2, most), most
+
+
+async def connect() -> None:
+    """Open the pool (PostgreSQL; sized by `pool_size`) or set the journal mode (SQLite)."""
+    db = engine()
+    if isinstance(db, PostgresEngine):
+        fewest, most = pool_size()
+        await db.start_connection_pool(min_size=fewest, max_size=most)
     else:
         # WAL lets readers run while one writer commits.
         await db.run_ddl("PRAGMA journal_mode=WAL")

@@ -13,10 +13,14 @@ Settings, from the environment (`common.settings`, the README's table): `ERP_HEA
 proxies, `ERP_TRUSTED_PROXIES` for the gateway and `ERP_CORE_TRUSTED_PROXIES` for core.
 
 Workers: core may run in several processes (`--workers`, else `ERP_CORE_WORKERS`; see
-`workers_for`) that share one listening socket, bound before they are forked; the first
-process forwards SIGTERM to them and ends when they have, and when one worker dies it stops
-the others and exits with that worker's code, so the supervisor restarts the whole server.
-The guard's per-client cap is counted in each worker.
+`workers_for`), forked by the first after it bound the port. On Linux each worker has a socket
+of its own in one `SO_REUSEPORT` group that the kernel steers by client address
+(`stack.steering`), so the guard's per-client cap, counted in each worker, holds for the whole
+server; elsewhere they share one socket and each counts alone. The first process forwards
+SIGTERM to them and ends when they have; when one worker dies it stops the others and exits
+with that worker's code, so the supervisor restarts the whole server; and when the first
+process itself is killed, even by SIGKILL, the workers get SIGTERM (`stack.lifeline`). It
+sets `ERP_CORE_WORKERS` to the number it runs, which divides core's pool (`ERP_DB_POOL_SIZE`).
 
 A trusted proxy's `X-Forwarded-For` and `X-Forwarded-Proto` name the client (uvicorn's
 `ProxyHeadersMiddleware`), and its connections are not capped: it carries many clients.
@@ -26,8 +30,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,14 +44,27 @@ from common import settings as env
 from common.database_url import database_url
 from common.database_url import parse as parse_database_url
 from common.settings import SettingsError
+from stack import steering
+from stack.cpus import usable_cpus
 from stack.http_guard import Limits, guarded_protocol
+from stack.lifeline import die_with_parent
 
-__all__ = ["ServeSettings", "SettingsError", "argv", "config", "main", "workers_for"]
+__all__ = [
+    "ServeSettings",
+    "SettingsError",
+    "argv",
+    "config",
+    "listening_sockets",
+    "main",
+    "serve_workers",
+    "workers_for",
+]
 
 APPS = {"core": "core.app:create_app", "gateway": "gateway.app:create_app"}
 # Which variable names a server's trusted proxies.
 TRUSTED_PROXIES = {"core": env.CORE_TRUSTED_PROXIES, "gateway": env.TRUSTED_PROXIES}
 GRACEFUL_SHUTDOWN = 5  # seconds: open event streams must not hold a stop past the supervisor
+_log = logging.getLogger("uvicorn.error")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,37 +112,67 @@ MAX_AUTO_WORKERS = 4
 
 
 def workers_for(server: str, environ: Mapping[str, str] | None = None) -> int:
-    """How many processes serve `server`: the gateway one; core `ERP_CORE_WORKERS` (default 1:
-    each worker enforces the per-client connection cap on its own), or when that is 0, 1 on
-    SQLite and one per CPU (at most MAX_AUTO_WORKERS) on PostgreSQL. Why: on SQLite a second
-    process does not add writes (one file, one write lock) and its writers would wait for the
-    other's through SQLite's busy handler, which polls and is not fair; on PostgreSQL the CPU
-    of core's Python is the limit, and a process per CPU uses the machine (bench/orders.py)."""
+    """How many processes serve `server`: the gateway one; core `ERP_CORE_WORKERS` (default
+    1), or when that is 0, 1 on SQLite and one per usable CPU (`stack.cpus`: a container's
+    quota and affinity counted; at most MAX_AUTO_WORKERS) on PostgreSQL. Why: on SQLite a
+    second process does not add writes (one file, one write lock) and its writers would wait
+    for the other's through SQLite's busy handler, which polls and is not fair; on PostgreSQL
+    the CPU of core's Python is the limit, and a process per CPU uses the machine
+    (bench/orders.py)."""
     if server != "core":
         return 1
     if chosen := env.CORE_WORKERS.get(environ):
         return chosen
     if parse_database_url(database_url(environ)).is_sqlite:
         return 1
-    return max(1, min(MAX_AUTO_WORKERS, os.cpu_count() or 1))
+    return max(1, min(MAX_AUTO_WORKERS, usable_cpus()))
+
+
+def listening_sockets(config: uvicorn.Config, workers: int) -> list[socket.socket]:
+    """One socket per worker steered by client address (`stack.steering`), or where that
+    cannot be, one socket that every worker shares. Exits as uvicorn does (status 3) when the
+    port cannot be bound: the first socket is bound by uvicorn, which also logs the address."""
+    probe = config.bind_socket()  # fails, not joins, when anything listens there already
+    limits = getattr(config.http, "limits", None)
+    if not isinstance(limits, Limits) or limits.max_per_client <= 0:
+        return [probe]  # nothing to count: the shared socket spreads connections as well
+    port = probe.getsockname()[1]
+    probe.close()
+    group = steering.sockets(config.host, port, workers, limits.trusted, config.backlog)
+    if group is not None:
+        return group
+    _log.warning(
+        "the kernel cannot steer connections by client address: each of %d workers counts"
+        " the connections per client (%d) on its own",
+        workers,
+        limits.max_per_client,
+    )
+    return [config.bind_socket()]
 
 
 def serve_workers(config: uvicorn.Config, workers: int) -> int:
-    """Serve with `workers` forked processes on one socket bound here; the exit code."""
-    sock = config.bind_socket()
+    """Serve with `workers` forked processes on the port (`listening_sockets`); the exit code."""
+    socks = listening_sockets(config, workers)
+    launcher = os.getpid()
     children: list[int] = []
-    for _ in range(workers):
+    for i in range(workers):
         pid = os.fork()
         if pid == 0:  # a worker: its own event loop, the app loaded here
             code = 1
             try:
+                die_with_parent(launcher)
+                mine = socks[i % len(socks)]
+                for other in socks:
+                    if other is not mine:
+                        other.close()  # a worker's socket must close when that worker dies
                 server = uvicorn.Server(config)
-                server.run(sockets=[sock])
+                server.run(sockets=[mine])
                 code = 0 if server.started else 3
             finally:
                 os._exit(code)
         children.append(pid)
-    sock.close()
+    for sock in socks:
+        sock.close()
 
     stopping: list[bool] = []
 
@@ -173,6 +222,8 @@ def main(args: Sequence[str] | None = None) -> None:
         workers = ns.workers or workers_for(ns.server)
     except SettingsError as error:
         parser.exit(2, f"stack.serve: {error}\n")
+    if ns.server == "core":  # what its pool is divided by (core.db.pool_size)
+        os.environ[env.CORE_WORKERS.name] = str(workers)
     chosen = config(ns.server, ns.host, ns.port, ns.log_level, ns.access_log, settings)
     if workers > 1:
         sys.exit(serve_workers(chosen, workers))

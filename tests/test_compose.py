@@ -221,6 +221,14 @@ def test_core_and_gateway_trust_forwarded_headers_only_from_their_proxies(servic
     ]
 
 
+def test_core_passes_its_workers_and_pool_size_through(services):
+    core_env = services["core"]["environment"]
+
+    # unset here, so the defaults hold; set, `erp up`'s and compose's cores size alike
+    assert core_env["ERP_CORE_WORKERS"] is None
+    assert core_env["ERP_DB_POOL_SIZE"] is None
+
+
 def test_the_gateway_serves_the_storefront_in_the_image_and_passes_cors_origins(services):
     # The Dockerfile copies the tree to its WORKDIR and names the storefront there, so the
     # gateway finds it wherever Python imports the gateway from.

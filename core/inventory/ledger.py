@@ -87,22 +87,34 @@ async def lock_sellable(tx: Transaction, product_ids: Sequence[str]) -> list[Lev
 
 
 async def reserve_levels(
-    tx: Transaction, levels: Sequence[Level], held: Sequence[rules.Hold]
+    tx: Transaction, levels: Sequence[Level], held: Sequence[rules.Hold], reference: str
 ) -> None:
     """Add `held` to the reserved units of these levels (locked by `lock_sellable`, which
-    showed the units free) in ONE statement, and emit each level's `erp.stock.changed`."""
+    showed the units free) and record them as `reference`'s reservations, and emit each
+    level's `erp.stock.changed`: one statement on PostgreSQL (the reservations' INSERT in a
+    CTE of the levels' UPDATE: a round trip less per order, issue 13), two on SQLite."""
     by_key = {(lv.product_id, lv.location_id): lv for lv in levels}
     touched = [(by_key[(h.product_id, h.location_id)], h.quantity) for h in held]
     if not touched:
         return
     cases = " ".join("WHEN {} THEN CAST({} AS BIGINT)" for _ in touched)
-    await query(
+    update = (
         f"UPDATE stock_levels SET reserved = reserved + CASE id {cases} END, "
-        f"version = version + 1, updated_at = {{}} WHERE id IN ({_marks(touched)})",
+        f"version = version + 1, updated_at = {{}} WHERE id IN ({_marks(touched)})"
+    )
+    args = [
         *[v for lv, q in touched for v in (lv.id, q)],
         clock.now(),
         *[lv.id for lv, _ in touched],
-    )
+    ]
+    record = _reservations(reference, held)
+    if record is None:
+        await query(update, *args)
+    elif is_sqlite():
+        await query(update, *args)
+        await query(*record)
+    else:
+        await query(f"WITH reserved AS ({update}) {record[0]}", *args, *record[1:])
     for lv, q in touched:
         after = schemas.StockLevel(
             lv.product_id, lv.location_id, lv.on_hand, lv.reserved + q, lv.free - q
@@ -287,19 +299,23 @@ async def holds_of(reference: str) -> list[dict[str, Any]]:
     )
 
 
-async def add_reservations(tx: Transaction, reference: str, held: Iterable[rules.Hold]) -> None:
+def _reservations(reference: str, held: Iterable[rules.Hold]) -> tuple[Any, ...] | None:
+    """The INSERT of a document's holds and its arguments, as `query` takes them (zero
+    quantities left out; None when nothing is held). Raw SQL: Piccolo's `Reservation(...)`
+    rows and `Insert` cost more of core's CPU than the statement (issue 13)."""
     now = clock.now()
-    rows = [
-        Reservation(
-            id=new_id(),
-            reference=reference,
-            product_id=p,
-            location_id=loc,
-            quantity=q,
-            created_at=now,
-        )
-        for p, loc, q in held
-        if q
-    ]
-    if rows:
-        await Reservation.insert(*rows)
+    rows = [(new_id(), reference, p, loc, q, now) for p, loc, q in held if q]
+    if not rows:
+        return None
+    marks = ", ".join("({}, {}, {}, {}, {}, {})" for _ in rows)
+    sql = (
+        "INSERT INTO reservations (id, reference, product_id, location_id, quantity, "
+        f"created_at) VALUES {marks}"
+    )
+    return (sql, *[v for row in rows for v in row])
+
+
+async def add_reservations(tx: Transaction, reference: str, held: Iterable[rules.Hold]) -> None:
+    """Record a document's holds (zero quantities left out) in one INSERT."""
+    if (record := _reservations(reference, held)) is not None:
+        await query(*record)

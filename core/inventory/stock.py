@@ -92,8 +92,9 @@ async def reserve(
 ) -> None:
     """Reserve every line in sellable bins, or nothing (409 naming each short line).
 
-    Three statements (PostgreSQL four): the products' levels in sellable bins read and locked
-    at once, one update of the levels reserved from, one insert of the reservations. The sums
+    Three statements on either database: PostgreSQL takes the products' locks, then reads and
+    locks their levels in sellable bins, then updates the levels reserved from and inserts the
+    reservations in one statement; SQLite reads, updates, inserts. The sums
     before and after (availability, reorder points) are computed from the locked rows."""
     products = sorted({d.product_id for d in lines})
     levels = await ledger.lock_sellable(tx, products)
@@ -102,8 +103,7 @@ async def reserve(
         if lv.free > 0:
             free[lv.product_id].append(Free(lv.location_id, lv.free))
     held = rules.merge(rules.allocate(lines, free))
-    await ledger.reserve_levels(tx, levels, held)
-    await ledger.add_reservations(tx, reference, held)
+    await ledger.reserve_levels(tx, levels, held, reference)
     changed: dict[str, Change] = {}
     for p in products:
         on_hand = sum(lv.on_hand for lv in levels if lv.product_id == p)

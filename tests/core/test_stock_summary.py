@@ -56,11 +56,15 @@ async def test_the_low_stock_page_reads_the_index_of_low_products(app: Any, back
         f" s.sellable_on_hand - s.sellable_reserved{service.low_rows()} AND s.product_id > {{}}"
         " ORDER BY s.product_id LIMIT {}"
     )
+    assert "product_stock_low" in await _plan(service.low_stock_count(), backend)
+    if backend != "sqlite":
+        # PostgreSQL picks by its statistics of the shared test database: when most products
+        # are low (as earlier tests can leave them), walking the primary key is the right plan.
+        # Its plan is checked on data whose statistics the next test sets.
+        return
     text = await _plan(sql, backend, "", 51)
     # the index alone: it carries every column the page shows
-    covering = "COVERING INDEX product_stock_low" if backend == "sqlite" else "Index Only Scan"
-    assert covering in text and "product_stock_low" in text, text
-    assert "product_stock_low" in await _plan(service.low_stock_count(), backend)
+    assert "COVERING INDEX product_stock_low" in text, text
 
 
 class _RolledBack(Exception):

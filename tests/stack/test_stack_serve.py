@@ -107,8 +107,7 @@ def test_the_config_trusts_proxy_headers_only_when_a_proxy_is_named() -> None:
 
 
 def test_core_workers_default_to_one_and_auto_picks_one_per_cpu_on_postgresql() -> None:
-    import os
-
+    from stack.cpus import usable_cpus
     from stack.serve import MAX_AUTO_WORKERS, workers_for
 
     sqlite = {"DATABASE_URL": "sqlite:////tmp/x.sqlite3"}
@@ -118,7 +117,7 @@ def test_core_workers_default_to_one_and_auto_picks_one_per_cpu_on_postgresql() 
     assert workers_for("core", postgres) == 1
     auto = {"ERP_CORE_WORKERS": "0"}
     assert workers_for("core", {**sqlite, **auto}) == 1
-    assert workers_for("core", {**postgres, **auto}) == min(MAX_AUTO_WORKERS, os.cpu_count() or 1)
+    assert workers_for("core", {**postgres, **auto}) == min(MAX_AUTO_WORKERS, usable_cpus())
     assert workers_for("core", {**sqlite, "ERP_CORE_WORKERS": "3"}) == 3
     assert workers_for("gateway", {**postgres, "ERP_CORE_WORKERS": "3"}) == 1
     with pytest.raises(SettingsError, match="ERP_CORE_WORKERS"):
