@@ -59,14 +59,6 @@ async def fetch_page_sql(
 
     For the hottest lists: building Piccolo's `Select` each request was a fifth of the product
     page's CPU on PostgreSQL (py-spy, issue 13); this is one `QueryString` of a few parts.
-
-    The limit is written into the statement (an int, so safe as text): bound, PostgreSQL's
-    generic plan (used after five runs of a prepared statement) guesses a tenth of the matching
-    rows are wanted, finds walking `key` and filtering cheapest, and keeps it for a search term
-    that matches one row in thousands (`/products?q=<a SKU>`: 10 200 rows read, 4 ms, on the
-    quick large seed; issue 13). With the page's size known, that walk costs what reading the
-    table does, so the generic plan is no cheaper than each term's own and the term's own plan
-    is kept (the trigram index for a rare term, the walk for a common one).
     """
     statement = page_sql(select, key, conditions, cursor, limit)
     rows = await query("{}", statement)
@@ -79,11 +71,11 @@ def page_sql(
     select: str, key: str, conditions: Sequence[QueryString], cursor: str | None, limit: int
 ) -> QueryString:
     """The statement of `fetch_page_sql`: one row more than `limit`, to tell whether a next
-    page is (its limit written in, see there)."""
+    page is."""
     after = decode_cursor(cursor)
     where = [*conditions, *([QueryString(f"{key} > {{}}", after)] if after else [])]
     clause = " WHERE " + " AND ".join(["{}"] * len(where)) if where else ""
-    return QueryString(f"{select}{clause} ORDER BY {key} LIMIT {int(limit) + 1}", *where)
+    return QueryString(f"{select}{clause} ORDER BY {key} LIMIT {{}}", *where, limit + 1)
 
 
 def page_query(
