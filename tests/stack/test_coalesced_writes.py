@@ -100,7 +100,7 @@ def test_a_long_answer_written_without_yielding_arrives_whole(port: int) -> None
             chunk = sock.recv(1 << 20)
             assert chunk, "closed before the whole answer came"
             data += chunk
-            head, sep, body = data.partition(b"\r\n\r\n")
+            _head, sep, body = data.partition(b"\r\n\r\n")
             if sep and len(body) >= expected:
                 break
     assert body == LONG_CHUNK * LONG_CHUNKS
