@@ -18,6 +18,7 @@ from nats.aio.client import Client as NATS
 from nats.js.errors import APIError
 
 from events import decode
+from events.ids import new_id
 from events.relay import Publisher, envelope
 from stack.nats import EmbeddedNats
 from stack.ports import free_udp_port
@@ -228,6 +229,60 @@ async def test_rows_in_the_stream_are_not_sent_again_past_the_dedupe_window(
         assert differ and "duplicate_window" in json.dumps(differ[0])
     finally:
         await js.update_stream(configured)
+
+
+async def test_a_numbering_the_database_lost_is_restored_from_the_stream(
+    start_relay: StartRelay, stream: StreamLog, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    # given an event id taken before five products' events, for an event committed after them
+    late = new_id()
+    relay = await start_relay()
+    await relay.wait_said(READY)
+    await products(client, admin, 5)
+    await all_published(stream)
+    relay.kill()
+    # and the five published rows' numbering and marks lost, as a crash of PostgreSQL after
+    # their asynchronous commits leaves them (the stream holds them, the outbox does not know)
+    lost = await unnumber_last(5)
+    # and new rows, one of them with the earlier id (numbered again by id, the lost rows would
+    # each get another sequence than the stream gave them)
+    created = await products(client, admin, 3)
+    await rename_event(created[0], late)
+    # when a relay starts
+    again = await start_relay()
+    await again.wait_said(READY)
+    # then every row is in the stream exactly once, each with the outbox row's sequence
+    messages = await all_published(stream)
+    assert set(created) <= {m.event["subject"] for m in messages}
+    assert again.said("numbering lost by the database restored from the stream")
+    by_id = {r["id"]: r for r in await outbox()}
+    assert all(by_id[id]["published_at"] is not None for id in lost)
+    assert all(r["published_at"] is not None for r in by_id.values())
+
+
+async def unnumber_last(n: int) -> list[str]:
+    """Take the sequence and the published mark from the `n` rows of the highest sequences;
+    their ids."""
+    from core import db
+
+    last = "(SELECT max(sequence) FROM outbox)"
+    rows = await db.query(f"SELECT id FROM outbox WHERE sequence > {last} - {int(n)}")
+    await db.query(
+        f"UPDATE outbox SET sequence = NULL, published_at = NULL WHERE sequence > {last} - {int(n)}"
+    )
+    return [r["id"] for r in rows]
+
+
+async def rename_event(subject: str, id: str) -> None:
+    """Give the (unpublished) outbox row of `subject` the event id `id`."""
+    from core import db
+
+    await db.query(
+        "UPDATE outbox SET id = {} WHERE subject = {} AND type = {}",
+        id,
+        subject,
+        "erp.product.created",
+    )
 
 
 async def unmark_last(n: int) -> None:
