@@ -6,10 +6,12 @@ when it is missing, with the configured replicas; an existing one is never chang
 operator's settings stay), only a warning names how it differs. The loop, while holding the
 relay lock:
 
+0. once per lock taken (and after a batch whose publishing stalled): `recover` the numbering
+   the database lost (it commits without waiting for the disk) from the stream;
 1. once per lock taken: re-publish rows numbered but not marked published (a crash between
    the two), by sequence;
 2. number the next batch of unpublished rows (by id) after the highest sequence, in one
-   statement (one short transaction);
+   statement (one short transaction, on PostgreSQL without waiting for its WAL flush);
 3. publish the batch, in sequence order, to the subject = its type with `Nats-Msg-Id` = its id:
    all of it at once, then wait for the PubAcks together (one round trip per batch, not one
    per row), each row but the first carrying `Nats-Expected-Last-Msg-Id` = the row before it,
