@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,8 @@ from nats.js.errors import APIError
 
 from events import decode
 from events.ids import new_id
-from events.relay import Publisher, envelope
+from events.relay import Publisher, envelope, recover
+from events.relay_db import SqliteOutbox
 from stack.nats import EmbeddedNats
 from stack.ports import free_udp_port
 from tests.core.helpers import make_user, new_customer, new_product
@@ -340,5 +342,79 @@ async def test_a_batch_sent_again_after_a_crash_is_stored_once_in_order(tmp_path
             )
         assert await stream_sequences(nc, "PIPELINE") == list(range(1, 16))
     finally:
+        await nc.close()
+        await asyncio.to_thread(server.stop)
+
+
+OUTBOX_TABLE = """
+CREATE TABLE outbox (
+    id VARCHAR(36) PRIMARY KEY, type VARCHAR(64) NOT NULL, subject VARCHAR(64) NOT NULL,
+    time TEXT NOT NULL, data TEXT NOT NULL, customer_id VARCHAR(36),
+    sequence BIGINT UNIQUE, published_at TEXT
+)
+"""
+
+
+async def add_rows(outbox: SqliteOutbox, n: int) -> None:
+    """`n` new outbox rows, as core writes them."""
+    assert outbox.conn is not None
+    for _ in range(n):
+        await outbox.conn.execute(
+            "INSERT INTO outbox (id, type, subject, time, data) VALUES (?, ?, ?, ?, ?)",
+            (new_id(), "erp.product.created", "p", str(datetime.now(UTC)), "{}"),
+        )
+
+
+async def test_the_recovery_restores_what_it_can_and_names_the_rows_it_cannot(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given a JetStream server and an outbox of their own, and 10 rows published by the relay
+    server = EmbeddedNats(tmp_path / "nats")
+    await asyncio.to_thread(server.start)
+    nc = await nats.connect(server.url)
+    database = tmp_path / "outbox.db"
+    outbox = SqliteOutbox(str(database), tmp_path / "relay.lock")
+    await outbox.acquire()
+    try:
+        assert outbox.conn is not None
+        await outbox.conn.execute(OUTBOX_TABLE)
+        publisher = Publisher(nc, "RECOVER")
+        await publisher.ensure_stream()
+        await add_rows(outbox, 10)
+        rows = await outbox.number_next(10)
+        await publisher.publish(rows, outbox)
+        await outbox.mark_published(1, 10)
+        ids = {r.sequence: r.id for r in rows}
+        # and the numbering of 6..10 lost, the row of 9 lost altogether, and 2 rows added
+        await outbox.conn.execute(
+            "UPDATE outbox SET sequence = NULL, published_at = NULL WHERE sequence > 5"
+        )
+        await outbox.conn.execute("DELETE FROM outbox WHERE id = ?", (ids[9],))
+        await add_rows(outbox, 2)
+        # when the relay recovers
+        with caplog.at_level(logging.INFO, logger="events.relay"):
+            await recover(outbox, Publisher(nc, "RECOVER"))
+        # then 6, 7, 8 and 10 have their sequences back, published, and the lost row is named
+        assert await outbox.sequences_of([ids[n] for n in range(1, 11)]) == {
+            ids[n]: n for n in range(1, 11) if n != 9
+        }
+        assert await outbox.numbered(10) == []  # all of them marked published
+        said = {r.getMessage(): getattr(r, "fields", {}) for r in caplog.records}
+        restored = said["numbering lost by the database restored from the stream"]
+        assert (restored["count"], restored["first"], restored["last"]) == (4, 6, 10)
+        lost = said["events in the stream that the outbox has no row of: not restorable"]
+        assert lost["ids"] == [ids[9]] and lost["sequences"] == [9]
+        # and the rows added are numbered after the stream's last, and published once each
+        rows = await outbox.number_next(10)
+        assert [r.sequence for r in rows] == [11, 12]
+        await publisher.publish(rows, outbox)
+        assert await stream_sequences(nc, "RECOVER") == list(range(1, 13))
+        # and a second recovery finds nothing to do
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="events.relay"):
+            await recover(outbox, Publisher(nc, "RECOVER"))
+        assert not caplog.records
+    finally:
+        await outbox.close()
         await nc.close()
         await asyncio.to_thread(server.stop)
