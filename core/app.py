@@ -36,6 +36,7 @@ from core.http.problems import EXCEPTION_HANDLERS, PROBLEM_JSON, Problem
 from core.http.request_id import request_id_middleware
 from core.idempotency import store as idempotency_store
 from core.idempotency.middleware import idempotency_middleware
+from core.identity import principals
 from core.identity.auth import Guard, auth_middleware, principal_of
 from core.identity.bootstrap import ensure_admin
 from core.identity.principal import Principal
@@ -79,7 +80,8 @@ def _principal(request: Request[Any, Any, Any]) -> Principal:
 
 @contextlib.asynccontextmanager
 async def lifespan(_: Litestar) -> AsyncIterator[None]:
-    """Connect, migrate, create the first admin if asked, and purge old idempotency keys."""
+    """Connect, migrate, create the first admin if asked, purge old idempotency keys, and (on
+    PostgreSQL) listen for changes to users, so that tokens' principals can be remembered."""
     await db.connect()
     await db.migrate()
     await ensure_virtual_locations()
@@ -87,10 +89,17 @@ async def lifespan(_: Litestar) -> AsyncIterator[None]:
         await ensure_admin(password)
     await idempotency_store.purge_expired()
     purger = asyncio.create_task(_purge_hourly())
+    stop_listening = asyncio.Event()
+    dsn = db.postgres_dsn()
+    listener = asyncio.create_task(principals.listen(dsn, stop_listening)) if dsn else None
     try:
         yield
     finally:
         purger.cancel()
+        stop_listening.set()
+        if listener is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(listener, 3)  # cancelled if still connecting
         await db.disconnect()
 
 

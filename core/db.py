@@ -220,6 +220,16 @@ async def query(sql: str, *args: Any) -> list[dict[str, Any]]:
     return db.transform_response_to_dicts(rows) if isinstance(db, PostgresEngine) else rows
 
 
+def postgres_dsn() -> str | None:
+    """The connection string of the PostgreSQL database (None on SQLite), for a connection of
+    one's own outside the pool (a `LISTEN`)."""
+    db = engine()
+    if isinstance(db, PostgresEngine):
+        dsn: str = db.config["dsn"]
+        return dsn
+    return None
+
+
 def pool_size(environ: Mapping[str, str] | None = None) -> tuple[int, int]:
     """(fewest, most) connections of this process's PostgreSQL pool.
 

@@ -25,5 +25,5 @@ def to_minor(amount: Decimal, currency: str) -> int:
 
 def from_minor(minor: int, currency: str) -> Decimal:
     """`1990` → `Decimal("19.90")`, always with the currency's decimals."""
-    places = exponent(currency)
-    return Decimal(minor).scaleb(-places).quantize(Decimal(1).scaleb(-places))
+    # scaleb keeps the exponent: Decimal(1990).scaleb(-2) is 19.90, Decimal(0).scaleb(-2) 0.00.
+    return Decimal(minor).scaleb(-_EXPONENTS.get(currency, 2))

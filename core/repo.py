@@ -9,10 +9,11 @@ from typing import Any
 from piccolo.columns import Column
 from piccolo.custom_types import Combinable
 from piccolo.query import Select
+from piccolo.querystring import QueryString
 from piccolo.table import Table
 
 from core import clock
-from core.db import is_sqlite, is_unique_violation
+from core.db import is_sqlite, is_unique_violation, query
 from core.errors import Duplicate, NotFound, StalePrecondition
 from core.http.pagination import Page, decode_cursor, page_of
 
@@ -41,6 +42,30 @@ async def fetch_page(
     pk = table._meta.primary_key
     rows = await page_query(table, filters, cursor, limit)
     page = page_of(rows, limit, key=lambda row: row[pk._meta.name])
+    return Page(items=[to_item(r) for r in page.items], next_cursor=page.next_cursor)
+
+
+async def fetch_page_sql(
+    select: str,
+    key: str,
+    conditions: Sequence[QueryString],
+    cursor: str | None,
+    limit: int,
+    to_item: Callable[[dict[str, Any]], Any],
+) -> Page[Any]:
+    """`fetch_page` for a statement written out: `select` (`SELECT columns FROM table`) where
+    every one of `conditions` holds, after `cursor`, in the order of `key` (the table's primary
+    key, qualified: `products.id`; selected too).
+
+    For the hottest lists: building Piccolo's `Select` each request was a fifth of the product
+    page's CPU on PostgreSQL (py-spy, issue 13); this is one `QueryString` of a few parts.
+    """
+    after = decode_cursor(cursor)
+    where = [*conditions, *([QueryString(f"{key} > {{}}", after)] if after else [])]
+    clause = " WHERE " + " AND ".join(["{}"] * len(where)) if where else ""
+    rows = await query(f"{select}{clause} ORDER BY {key} LIMIT {{}}", *where, limit + 1)
+    name = key.rpartition(".")[2]
+    page = page_of(rows, limit, key=lambda row: row[name])
     return Page(items=[to_item(r) for r in page.items], next_cursor=page.next_cursor)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from piccolo.columns.combination import WhereRaw
 from piccolo.custom_types import Combinable
+from piccolo.querystring import QueryString
 from piccolo.table import Table
 
 from core.db import is_sqlite
@@ -48,18 +49,22 @@ def text_of(*fields: str | None) -> str:
 
 def matching(table: type[Table], q: str) -> Combinable:
     """Rows of `table` whose search text contains `q` (folded), as literal text."""
+    return WhereRaw("{}", condition(table._meta.tablename, q))
+
+
+def condition(name: str, q: str) -> QueryString:
+    """`matching` as SQL, for statements written out (`name`: the table's)."""
     needle = fold(q).replace(SEPARATOR, "")
-    name = table._meta.tablename
     if is_sqlite():
         if len(needle) < MIN_INDEXED:
-            return WhereRaw(f"instr({name}.search_text, {{}}) > 0", needle)
+            return QueryString(f"instr({name}.search_text, {{}}) > 0", needle)
         phrase = '"' + needle.replace('"', '""') + '"'  # an FTS5 string: every character literal
-        return WhereRaw(
+        return QueryString(
             f"{name}.rowid IN (SELECT rowid FROM {name}_search WHERE {name}_search MATCH {{}})",
             phrase,
         )
     escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return WhereRaw(f"{name}.search_text LIKE {{}}", f"%{escaped}%")
+    return QueryString(f"{name}.search_text LIKE {{}}", f"%{escaped}%")
 
 
 async def refresh(table: type[Table], row: dict[str, Any], *fields: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from msgspec import UNSET
 from piccolo.columns import Column
+from piccolo.querystring import QueryString
 
 import events
 from core import db, money, repo, search
@@ -82,16 +83,19 @@ async def list_products(
     cursor: str | None,
     limit: int,
 ) -> Page[schemas.Product]:
-    filters: list[Any] = []
-    if q:
-        filters.append(search.matching(Product, q))
-    if sku is not None:
-        filters.append(Product.sku == sku)
-    if barcode is not None:
-        filters.append(Product.barcode == barcode)
-    if active is not None:
-        filters.append(Product.active == active)
-    return await repo.fetch_page(Product, filters, cursor, limit, to_product)
+    """A page of products in id order; each filter given must hold (`q`: `core.search`)."""
+    where = [search.condition("products", q)] if q else []
+    for column, value in (("sku", sku), ("barcode", barcode), ("active", active)):
+        if value is not None:
+            where.append(QueryString(f"products.{column} = {{}}", value))
+    return await repo.fetch_page_sql(_PAGE, "products.id", where, cursor, limit, to_product)
+
+
+# Every column a `Product` is made of (not `search_text`), as `list_products` selects them.
+_PAGE = (
+    "SELECT products.id, sku, name, description, barcode, unit_price_minor, currency, tax_rate,"
+    " reorder_point, active, version, created_at, updated_at FROM products"
+)
 
 
 async def update_product(

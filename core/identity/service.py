@@ -13,7 +13,7 @@ from core.db import query, transaction
 from core.errors import FieldError, Invalid, NotFound, Unauthorized
 from core.events.visibility import visibility
 from core.http.pagination import Page
-from core.identity import rules, schemas, security, throttle
+from core.identity import principals, rules, schemas, security, throttle
 from core.identity.errors import NotGrantable
 from core.identity.permissions import GRANTABLE_SCOPES, ROLE_SCOPES, SCOPES, Role
 from core.identity.principal import Principal
@@ -32,22 +32,29 @@ _TOKEN_USER = (
 async def principal_for(credential: str) -> Principal | None:
     """The principal behind a bearer credential (token or API key), or None.
 
-    One query either way. A token counts only while its user is active and still at the
-    credential version the token was issued under (see `rules.revokes_credentials`).
+    One query either way, none for a token whose principal is remembered (`principals`: on
+    PostgreSQL, until the token expires or the users table changes). A token counts only while
+    its user is active and still at the credential version the token was issued under (see
+    `rules.revokes_credentials`).
     """
     if credential.startswith(security.API_KEY_PREFIX):
         return await _principal_for_key(credential)
+    if (known := principals.CACHE.get(credential)) is not None:
+        return known
+    generation = principals.CACHE.generation  # before the read: see principals.PrincipalCache
     claims = security.read_token(credential, settings().secret)
     if claims is None:
         return None
-    found = await query(_TOKEN_USER, claims.user_id)
-    row = found[0] if found else None
+    rows = await query(_TOKEN_USER, claims.user_id)
+    row = rows[0] if rows else None
     if row is None or not row["active"]:
         return None
     if row["credential_version"] != claims.credential_version:
         return None
     role = Role(row["role"])
-    return Principal(row["id"], row["username"], role, ROLE_SCOPES[role], row["customer_id"])
+    found = Principal(claims.user_id, row["username"], role, ROLE_SCOPES[role], row["customer_id"])
+    principals.CACHE.put(credential, found, claims.expires, generation)
+    return found
 
 
 async def _principal_for_key(key: str) -> Principal | None:
@@ -166,6 +173,7 @@ async def update_user(
         _check_grant(Role(current["role"]), by)
         changes = await _user_changes(current, data, password_hash)
         row = await repo.update(User, user_id, changes, None, "user")
+    principals.forget_all()  # here at once; other processes on the trigger's NOTIFY
     return schemas.to_user(row)
 
 

@@ -158,3 +158,7 @@ async def start_relay(nats_server: EmbeddedNats, tmp_path: Path) -> AsyncIterato
     yield start
     for relay in started:
         relay.kill()
+
+
+# The webhook tests' receiver and subscriptions, for every webhook test file of this folder.
+from tests.events.test_webhooks import receiver, subscribe  # noqa: E402, F401
