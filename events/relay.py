@@ -171,7 +171,8 @@ class Publisher:
         # The stream's last message as last read: (its Nats-Msg-Id, its event sequence).
         self.last: tuple[str, int] | None = None
         self.through = 0  # rows up to this sequence are in the stream (checked with the outbox)
-        self.last_stream_seq = 0  # the stream's own sequence of its last message, as last read
+        # The stream's own sequences of its first and last messages, as last read.
+        self.first_stream_seq = self.last_stream_seq = 0
         self.stalls = 0  # failed publishes so far: the recovery runs again after one
 
     async def ensure_stream(self) -> None:
@@ -203,6 +204,7 @@ class Publisher:
                 **differ,
             )
         self.warned = differ
+        self.first_stream_seq = info.state.first_seq
         self.last_stream_seq = info.state.last_seq
         self.last = await self._last_message(info.state.last_seq)
         self.through = 0
@@ -224,12 +226,12 @@ class Publisher:
     async def events_after(self, sequence: int) -> list[tuple[str, int]]:
         """The (id, event sequence) of each of the relay's messages at the end of the stream
         whose event sequence is above `sequence`, in stream order: read back one by one from
-        the last message as last read (`ensure_stream`), until one at or below `sequence`.
-        Messages that are gone (deleted) or not the relay's are passed over. Raises what NATS
-        raises (the caller retries)."""
+        the last message as last read (`ensure_stream`), until one at or below `sequence` or the
+        stream's first. Messages that are gone (deleted) or not the relay's are passed over.
+        Raises what NATS raises (the caller retries)."""
         found: list[tuple[str, int]] = []
         stream_seq = self.last_stream_seq
-        while stream_seq > 0:
+        while stream_seq >= max(self.first_stream_seq, 1):
             try:
                 msg = await self.js.get_msg(self.stream, stream_seq)
                 event = msgspec.json.decode(msg.data or b"", type=StreamedEvent)
@@ -412,6 +414,16 @@ async def recover(outbox: Outbox, publisher: Publisher) -> None:
             delay = min(delay * 2, BACKOFF_CAP)
             continue
         break
+    if not pairs:  # its row is unnumbered, yet its sequence is not above the outbox's highest
+        _say(
+            logging.ERROR,
+            "the stream's last event is unnumbered in the outbox, below its highest sequence: "
+            "nothing to restore",
+            id=msg_id,
+            sequence=publisher.last[1] if publisher.last else None,
+            highest=highest,
+        )
+        return
     outcome = await outbox.restore(pairs)
     if outcome.restored:
         _say(
