@@ -45,6 +45,11 @@ from events.webhooks_send import Sender
 log = logging.getLogger("events.webhooks")
 FETCH_BATCH = 256
 FETCH_WAIT = 1.0  # seconds one fetch waits for events
+# Seconds before NATS sends an unacked event again. Storing a batch's jobs takes milliseconds,
+# and a redelivered event's jobs are kept as they are (their ids are the event's and the
+# subscription's), so this is short: it is how late the events are that a dispatcher took and
+# then died with (SIGKILL, or a pull that reached the server as its connection closed).
+ACK_WAIT = 10.0
 CHECK_EVERY = 1.0  # seconds between looks at the subscriptions (idle) and at the consumer
 # Read from this long before the moment the consumer must start at: a subscription's
 # `created_at` is core's clock and the stream's times NATS's (`event.time` <= stream time on
@@ -168,7 +173,7 @@ class Consumer:
         """Bind to the durable, or make it reading from `start_time(subscriptions)`."""
         since = self.start_time(subscriptions)
         config = ConsumerConfig(
-            ack_wait=60, deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=since
+            ack_wait=ACK_WAIT, deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=since
         )
         self.sub = await self.nc.jetstream().pull_subscribe(
             "erp.>", durable=self.name, stream=self.stream, config=config

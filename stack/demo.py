@@ -121,6 +121,16 @@ async def _ensure_admin() -> bool:
         await db.disconnect()
 
 
+async def _roll_best_sellers() -> None:
+    """The best sellers' window moved to today's 30 days (`core.reports.top_window`): the
+    history's last invoice may be days old, and only an invoice issued today moves it."""
+    from core.db import transaction
+    from core.reports import top_window
+
+    async with transaction() as tx:
+        await top_window.roll(tx)
+
+
 async def seed(home: Path, console: Console) -> SeedResult:
     """Load the demo data unless the database has products already (then `skipped` says so)."""
     await _ensure_admin()
@@ -147,6 +157,7 @@ async def seed(home: Path, console: Console) -> SeedResult:
         if existing.json()["items"]:
             return SeedResult(skipped="the database already has products")
         result = await _load(client, console)
+        await _roll_best_sellers()
     (home / MARKER).write_text(json.dumps({"logins": result.logins}, indent=2) + "\n")
     return result
 

@@ -293,6 +293,7 @@ async def _set_counters(last: dict[str, int], taken: dict[str, int]) -> None:
     from core import db
     from core.db import query
     from core.migrations.core_2026_12_03t09_00_00_000000 import start_sequences
+    from core.reports import top_window
 
     for name, value in last.items():  # only the document series are counters
         await query(
@@ -301,6 +302,8 @@ async def _set_counters(last: dict[str, int], taken: dict[str, int]) -> None:
             name,
             max(value, taken.get(name, 0)),
         )
+    async with db.transaction() as tx:  # the best sellers' window: today's 30 days
+        await top_window.roll(tx)
     if not db.is_sqlite():
         await start_sequences()
         await query("ANALYZE")

@@ -18,6 +18,7 @@ from core.http.pagination import Page
 from core.identity.principal import Principal
 from core.ids import new_id
 from core.numbering import next_number
+from core.reports import top_window
 
 from . import rules, schemas, store
 from .model import Invoice, Payment, resource
@@ -92,7 +93,9 @@ async def issue_for_order(
     written so).
 
     The number is gap-free, so it locks the invoices' counter row until the commit: call this
-    as the transaction's last write. Two statements, the number and the insert.
+    as the transaction's last write. Three statements, the number, the insert and the check
+    that the best sellers' window is today's (`core.reports.top_window.roll`: a few more the
+    first time a day, which moves it).
     """
     tx, now = require_transaction(), repo.now()
     issued = Invoice(
@@ -114,6 +117,7 @@ async def issue_for_order(
     )
     final = rules.settle_if_nothing(issued, now)
     await store.insert(tx, final, f"Order {sales_order_id} already has an invoice.")
+    await top_window.roll(tx)  # after the insert: see `roll` for the lock order
     tx.emit(events.InvoiceIssued(subject=issued.id, data=resource(issued)))
     if final.status == rules.PAID:
         tx.emit(events.InvoicePaid(subject=final.id, data=resource(final)))

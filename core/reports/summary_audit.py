@@ -7,17 +7,21 @@ report lists (from `product_stock`, itself checked against its sources by
 `core.inventory.summary_audit`); per UTC day and currency, the sales orders confirmed and the
 invoices issued with their subtotal, tax and total; per UTC day, product and currency, the
 invoiced lines' units, revenue and subtotal and the invoices having the product (migration
-core_2026_12_08t10_00_00_000000, the best sellers' rows). Each is compared in SQL, so memory stays
-bounded: only the keys that differ come back (at most `SHOWN` of each check are named, with a
-line saying when there are more).
+core_2026_12_08t10_00_00_000000, the best sellers' rows); per product and currency, the sums of
+those rows over the best sellers' window's 30 days (migration core_2026_12_08t15_00_00_000000,
+whose one meta row must say 30 days; a window behind today is not wrong, only unused). Each
+is compared in SQL, so memory stays bounded: only the keys that differ come back (at most
+`SHOWN` of each check are named, with a line saying when there are more).
 """
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any, Protocol
 
 from core.db import is_sqlite, query
 
+from . import top_window
 from .service import low_stock_count
 
 SHOWN = 20
@@ -81,6 +85,24 @@ def _product_days_wrong(day: str) -> str:
     )
 
 
+def _window_wrong() -> str:
+    """Products and currencies whose window row differs from the sums of their day rows over
+    the window's days; a row at zero matches no row."""
+    want = ", ".join(f"COALESCE(e.{c}, 0) AS want_{c}" for c in _PRODUCT_COLUMNS)
+    has = ", ".join(f"COALESCE(t.{c}, 0) AS has_{c}" for c in _PRODUCT_COLUMNS)
+    differs = " OR ".join(f"COALESCE(e.{c}, 0) <> COALESCE(t.{c}, 0)" for c in _PRODUCT_COLUMNS)
+    sums = ", ".join(f"SUM(d.{c}) AS {c}" for c in _PRODUCT_COLUMNS)
+    return (
+        "SELECT COALESCE(e.product_id, t.product_id) AS product_id,"
+        f" COALESCE(e.currency, t.currency) AS currency, {want}, {has} FROM"
+        f" (SELECT d.product_id, d.currency, {sums} FROM product_day_sales d"
+        " JOIN top_products_window_meta m ON m.id = 1 AND d.day >= m.start"
+        " AND d.day <= m.last_day GROUP BY d.product_id, d.currency) e"
+        " FULL JOIN top_products_window t ON t.product_id = e.product_id"
+        f" AND t.currency = e.currency WHERE {differs} ORDER BY 1, 2 LIMIT {{}}"
+    )
+
+
 class Report(Protocol):
     """What `core.audit.Report` offers a check: counts of what was checked, and failures."""
 
@@ -135,6 +157,29 @@ async def _product_days_match(report: Report) -> None:
             f"best sellers: {r['day']} {r['product_id']} {r['currency']}: {differences}"
         )
     _more(report, wrong, "best sellers rows")
+    await _window_matches(report)
+
+
+async def _window_matches(report: Report) -> None:
+    """The best sellers' window: one meta row of 30 days, and its rows against the day rows."""
+    meta = await query("SELECT start, last_day FROM top_products_window_meta")
+    days = [(str(r["start"]), str(r["last_day"])) for r in meta]
+    start = date.fromisoformat(days[0][0]) if len(days) == 1 else None
+    if start is None or days[0][1] != (start + timedelta(days=top_window.DAYS - 1)).isoformat():
+        report.failures.append(f"best sellers window: its days are {days}, not one 30-day range")
+    wrong = await query(_window_wrong(), SHOWN + 1)
+    count = await query("SELECT COUNT(*) AS n FROM top_products_window")
+    report.checked["best sellers window rows"] = int(count[0]["n"])
+    for r in wrong[:SHOWN]:
+        differences = ", ".join(
+            f"{c} is {int(r[f'has_{c}'])}, its days say {int(r[f'want_{c}'])}"
+            for c in _PRODUCT_COLUMNS
+            if int(r[f"has_{c}"]) != int(r[f"want_{c}"])
+        )
+        report.failures.append(
+            f"best sellers window: {r['product_id']} {r['currency']}: {differences}"
+        )
+    _more(report, wrong, "best sellers window rows")
 
 
 def _more(report: Report, rows: list[dict[str, Any]], what: str) -> None:

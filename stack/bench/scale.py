@@ -3,7 +3,7 @@
 Does every list, report and event log cost on the large seed what it costs on the demo data?
 (issue 13, `scale_ratio`)
 
-    python -m stack.bench.scale [--quick] [--database-url URL]
+    python -m stack.bench.scale [--quick] [--database-url URL] [--only TEXT]
 
 Two databases of the same backend: the demo data (`erp seed`), and a copy of it with the large
 seed on top (`erp seed --large`; `quick`: a tenth of it), so both have the same logins, the
@@ -91,9 +91,10 @@ def endpoints(rare: str) -> list[Endpoint]:
     ]
 
 
-def run(database_url: str, *, quick: bool, console: Console) -> dict[str, float]:
+def run(database_url: str, *, quick: bool, console: Console, only: str = "") -> dict[str, float]:
     """Seed, serve and time both databases; each endpoint's ratio large ÷ demo (keys
-    `scale:<label>`) and `scale_ratio`, the worst of them."""
+    `scale:<label>`) and `scale_ratio`, the worst of them. `only`: time just the endpoints
+    whose label contains it (to measure one change; the seeds are the same)."""
     requests = 15 if quick else 40
     with _databases(database_url) as (demo_url, large_url, home):
         console.print("[bold]scale[/]: seeding the demo data ...")
@@ -103,7 +104,8 @@ def run(database_url: str, *, quick: bool, console: Console) -> dict[str, float]
         _erp(large_url, home, "seed", "--large", *(QUICK if quick else FULL))
         with _serve(demo_url, home) as demo, _serve(large_url, home) as large:
             rare = _rare_term(demo["admin"])
-            timings = {e.label: _time(e, demo, large, requests) for e in endpoints(rare)}
+            chosen = [e for e in endpoints(rare) if only in e.label]
+            timings = {e.label: _time(e, demo, large, requests) for e in chosen}
     return _report(timings, console)
 
 
@@ -299,9 +301,10 @@ def main() -> None:
         default=os.environ.get("DATABASE_URL", "sqlite"),
         help="a PostgreSQL server to create the two databases on, or sqlite (the default)",
     )
+    parser.add_argument("--only", default="", help="time only the endpoints whose label has it")
     args = parser.parse_args()
     console = Console()
-    figures = run(args.database_url, quick=args.quick, console=console)
+    figures = run(args.database_url, quick=args.quick, console=console, only=args.only)
     console.print_json(data=figures)
 
 
