@@ -51,7 +51,10 @@ def with_request_id(headers: Iterable[tuple[bytes, bytes]], rid: str) -> list[tu
 def log_access(
     logger: logging.Logger, scope: Scope, status: int, started: float, **extra: Any
 ) -> None:
-    """Write the access line of a request that began at `started` (`time.perf_counter()`)."""
+    """Write the access line of a request that began at `started` (`time.perf_counter()`);
+    nothing is built when the logger is above INFO (the bench's and a busy gateway's case)."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
     fields = {
         "method": scope.get("method"),
         "path": scope.get("path"),
