@@ -9,9 +9,9 @@ is made; it is echoed on the response (replacing any the app set), set as the lo
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -29,8 +29,18 @@ def request_id(headers: Iterable[tuple[bytes, bytes]]) -> str:
     for name, value in headers:
         if name.lower() == HEADER:
             text = value.decode("latin-1")
-            return text if _VALID.fullmatch(text) else uuid.uuid4().hex
-    return uuid.uuid4().hex
+            return text if _VALID.fullmatch(text) else new_request_id()
+    return new_request_id()
+
+
+def new_request_id() -> str:
+    """A fresh uuid4 in hex (RFC 9562 §5.4: random, version 4, variant 10), made from the bytes
+    directly: `uuid.uuid4().hex` builds and validates a `UUID` first, about 1 % of the
+    gateway's CPU per forwarded request."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return raw.hex()
 
 
 def with_request_id(headers: Iterable[tuple[bytes, bytes]], rid: str) -> list[tuple[bytes, bytes]]:
@@ -41,7 +51,10 @@ def with_request_id(headers: Iterable[tuple[bytes, bytes]], rid: str) -> list[tu
 def log_access(
     logger: logging.Logger, scope: Scope, status: int, started: float, **extra: Any
 ) -> None:
-    """Write the access line of a request that began at `started` (`time.perf_counter()`)."""
+    """Write the access line of a request that began at `started` (`time.perf_counter()`);
+    nothing is built when the logger is above INFO (the bench's and a busy gateway's case)."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
     fields = {
         "method": scope.get("method"),
         "path": scope.get("path"),

@@ -6,10 +6,12 @@ when it is missing, with the configured replicas; an existing one is never chang
 operator's settings stay), only a warning names how it differs. The loop, while holding the
 relay lock:
 
+0. once per lock taken (and after a batch whose publishing stalled): `recover` the numbering
+   the database lost (it commits without waiting for the disk) from the stream;
 1. once per lock taken: re-publish rows numbered but not marked published (a crash between
    the two), by sequence;
 2. number the next batch of unpublished rows (by id) after the highest sequence, in one
-   statement (one short transaction);
+   statement (one short transaction, on PostgreSQL without waiting for its WAL flush);
 3. publish the batch, in sequence order, to the subject = its type with `Nats-Msg-Id` = its id:
    all of it at once, then wait for the PubAcks together (one round trip per batch, not one
    per row), each row but the first carrying `Nats-Expected-Last-Msg-Id` = the row before it,
@@ -38,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+from nats import errors as nats_errors
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import Header, PubAck, StorageType, StreamConfig
@@ -143,6 +146,13 @@ class LastEvent(msgspec.Struct):
     sequence: int
 
 
+class StreamedEvent(msgspec.Struct):
+    """The part of a stream message the recovery reads back: the event's id and sequence."""
+
+    id: str
+    sequence: int
+
+
 class Publisher:
     """Publishes rows in order, each until JetStream acknowledges it (a duplicate ack counts),
     skipping the rows the stream's last message shows were published already."""
@@ -161,6 +171,9 @@ class Publisher:
         # The stream's last message as last read: (its Nats-Msg-Id, its event sequence).
         self.last: tuple[str, int] | None = None
         self.through = 0  # rows up to this sequence are in the stream (checked with the outbox)
+        # The stream's own sequences of its first and last messages, as last read.
+        self.first_stream_seq = self.last_stream_seq = 0
+        self.stalls = 0  # failed publishes so far: the recovery runs again after one
 
     async def ensure_stream(self) -> None:
         """Create the stream when it is missing; leave an existing one as it is (warning when
@@ -191,6 +204,8 @@ class Publisher:
                 **differ,
             )
         self.warned = differ
+        self.first_stream_seq = info.state.first_seq
+        self.last_stream_seq = info.state.last_seq
         self.last = await self._last_message(info.state.last_seq)
         self.through = 0
         self.stream_ready = True
@@ -207,6 +222,28 @@ class Publisher:
             return None
         msg_id = (msg.headers or {}).get("Nats-Msg-Id")
         return (msg_id, sequence) if msg_id else None
+
+    async def events_after(self, sequence: int) -> list[tuple[str, int]]:
+        """The (id, event sequence) of each of the relay's messages at the end of the stream
+        whose event sequence is above `sequence`, in stream order: read back one by one from
+        the last message as last read (`ensure_stream`), until one at or below `sequence` or the
+        stream's first. Messages that are gone (deleted) or not the relay's are passed over.
+        Raises what NATS raises (the caller retries)."""
+        found: list[tuple[str, int]] = []
+        stream_seq = self.last_stream_seq
+        while stream_seq >= max(self.first_stream_seq, 1):
+            try:
+                msg = await self.js.get_msg(self.stream, stream_seq)
+                event = msgspec.json.decode(msg.data or b"", type=StreamedEvent)
+            except (NotFoundError, msgspec.ValidationError, msgspec.DecodeError):
+                stream_seq -= 1
+                continue
+            if event.sequence <= sequence:
+                break
+            found.append(((msg.headers or {}).get("Nats-Msg-Id") or event.id, event.sequence))
+            stream_seq -= 1
+        found.reverse()
+        return found
 
     async def publish(self, rows: list[Row], outbox: Outbox | None = None) -> None:
         """Publish `rows` (consecutive sequences, in order), returning once JetStream holds
@@ -328,13 +365,96 @@ class Publisher:
             error = str(exc) if isinstance(exc, APIError) else repr(exc)
             _say(logging.WARNING, "publishing stalled", error=error, id=row.id)
         self.failing = True
+        self.stalls += 1
         self.stream_ready = False
         await asyncio.sleep(delay)
         return min(delay * 2, BACKOFF_CAP)
 
 
+async def recover(outbox: Outbox, publisher: Publisher) -> None:
+    """Make the outbox agree with the stream before anything new is numbered (the numbering
+    commits without waiting for the disk, so a database that crashed may have lost the
+    numbering of rows already published): when the stream's last message is a row of this
+    outbox that is not numbered, the messages after the outbox's highest sequence are read back
+    and their sequences (and published marks) restored by id, in one transaction. Ids the
+    outbox has no row of (lost rows) cannot be restored: they are logged. When the last message
+    is not this outbox's, or its row has another sequence, nothing is restored (the publisher
+    then sends every row, as before).
+
+    Waits, retrying with backoff, while the stream cannot be read: a numbering before it could
+    give a sequence the stream holds to another row. Database errors propagate (the caller
+    starts over)."""
+    delay = BACKOFF_START
+    waiting = False
+    while True:
+        try:
+            if not publisher.nc.is_connected:
+                raise ConnectionError("nats is not connected")
+            await publisher.ensure_stream()
+            if publisher.last is None:
+                return
+            msg_id = publisher.last[0]
+            known = await outbox.sequences_of([msg_id])
+            if msg_id not in known or known[msg_id] is not None:
+                # not this outbox's (the publisher warns as it publishes), or numbered: as the
+                # numberings commit in order, the ones before it were kept too
+                return
+            highest = await outbox.highest()
+            pairs = await publisher.events_after(highest)
+        except (APIError, TimeoutError, ConnectionError, nats_errors.Error) as exc:
+            if not waiting:
+                _say(
+                    logging.WARNING,
+                    "waiting for the stream to check the outbox's numbering against it",
+                    error=str(exc) if isinstance(exc, APIError) else repr(exc),
+                )
+            waiting = True
+            publisher.stream_ready = False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, BACKOFF_CAP)
+            continue
+        break
+    if not pairs:  # its row is unnumbered, yet its sequence is not above the outbox's highest
+        _say(
+            logging.ERROR,
+            "the stream's last event is unnumbered in the outbox, below its highest sequence: "
+            "nothing to restore",
+            id=msg_id,
+            sequence=publisher.last[1] if publisher.last else None,
+            highest=highest,
+        )
+        return
+    outcome = await outbox.restore(pairs)
+    if outcome.restored:
+        _say(
+            logging.WARNING,
+            "numbering lost by the database restored from the stream",
+            count=len(outcome.restored),
+            first=outcome.restored[0][1],
+            last=outcome.restored[-1][1],
+        )
+    if outcome.missing:
+        _say(
+            logging.ERROR,
+            "events in the stream that the outbox has no row of: not restorable",
+            count=len(outcome.missing),
+            sequences=[sequence for _, sequence in outcome.missing[:50]],
+            ids=[id for id, _ in outcome.missing[:50]],
+        )
+    if outcome.differ:
+        _say(
+            logging.ERROR,
+            "events in the stream whose rows the outbox numbered otherwise: left as they are",
+            count=len(outcome.differ),
+            ids=[id for id, _ in outcome.differ[:50]],
+        )
+
+
 async def pump(outbox: Outbox, publisher: Publisher, batch: int) -> None:
-    """Publish forever while holding the lock (returns only by raising)."""
+    """Publish forever while holding the lock (returns only by raising): first `recover`, and
+    again after a batch whose publishing stalled."""
+    await recover(outbox, publisher)
+    stalls = publisher.stalls
     first_pass = True
     look = True  # whether to number without waiting: rows may be there that woke nobody
     while True:
@@ -351,6 +471,9 @@ async def pump(outbox: Outbox, publisher: Publisher, batch: int) -> None:
         started = time.monotonic()
         await publisher.publish(rows, outbox)
         await outbox.mark_published(rows[0].sequence, rows[-1].sequence)
+        if publisher.stalls != stalls:
+            await recover(outbox, publisher)
+            stalls = publisher.stalls
         # A partial batch took every row committed before it was numbered; a later commit
         # wakes `wait` (which returns at once when it did so meanwhile), so the next look
         # waits for it instead of numbering nothing (a write on SQLite) and then waiting.

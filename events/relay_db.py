@@ -31,9 +31,10 @@ LOCK_RETRY = 1.0
 COLUMNS = "outbox.id, outbox.type, outbox.subject, outbox.time, outbox.data, outbox.sequence"
 
 # Number the next batch (oldest id first) after the highest sequence, in one statement,
-# which is one short transaction on both databases. `{limit}` is the placeholder.
-NUMBER_SQL = f"""
-WITH base AS (SELECT coalesce(max(sequence), 0) AS m FROM outbox),
+# which is one short transaction on both databases. `{limit}` is the placeholder; `{base}` the
+# select list of `base`, which must name the highest sequence `m`.
+NUMBER_TEMPLATE = f"""
+WITH base AS ({{base}}),
 batch AS (
     SELECT id, row_number() OVER (ORDER BY id) AS rn FROM (
         SELECT id FROM outbox WHERE published_at IS NULL AND sequence IS NULL
@@ -44,6 +45,19 @@ UPDATE outbox SET sequence = (SELECT m FROM base) + batch.rn
 FROM batch WHERE outbox.id = batch.id AND outbox.sequence IS NULL
 RETURNING {COLUMNS}
 """
+HIGHEST = "(SELECT coalesce(max(sequence), 0) FROM outbox)"
+NUMBER_SQL = NUMBER_TEMPLATE.replace("{base}", f"SELECT {HIGHEST} AS m")
+# PostgreSQL: the numbering commits without waiting for its WAL flush either. `set_config(…,
+# true)` is `SET LOCAL` inside the statement's own transaction (a parameterised query is one
+# statement, so no `SET LOCAL` before it); `base` calls it (volatile: PostgreSQL neither inlines
+# nor skips it) whenever a row is numbered, before the commit, whose setting is the one that
+# counts. A numbering lost with the server after its rows were published would give their
+# sequences again: the relay restores it from the stream first (`events.relay.recover`) each
+# time it takes the lock, so nothing is numbered before the outbox agrees with the stream.
+NUMBER_ASYNC_SQL = NUMBER_TEMPLATE.replace(
+    "{base}",
+    f"SELECT {HIGHEST} AS m, set_config('synchronous_commit', 'off', true) AS no_flush",
+)
 NUMBERED_SQL = f"""
 SELECT {COLUMNS} FROM outbox WHERE published_at IS NULL AND sequence IS NOT NULL
 ORDER BY sequence LIMIT {{limit}}
@@ -56,13 +70,20 @@ WHERE sequence >= {first} AND sequence <= {last} AND published_at IS NULL
 # transaction of one simple query, values inlined: two integers). A mark lost with the server
 # costs a re-publish, which JetStream drops as a duplicate or the relay skips by the stream's
 # last message (as after a relay killed between publishing and marking), so the relay need not
-# wait ~4 ms for the disk before it numbers the next batch. The numbering itself waits: lost
-# after its rows were published, they could be numbered again otherwise.
+# wait ~4 ms for the disk before it numbers the next batch.
 MARK_ASYNC_SQL = "SET LOCAL synchronous_commit = off; " + MARK_SQL.format(
     at="now()", first="{first:d}", last="{last:d}"
 )
 WAITING_SQL = "SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1"
 SEQUENCE_OF_SQL = "SELECT sequence FROM outbox WHERE id = {id}"
+HIGHEST_SQL = f"SELECT {HIGHEST}"
+SEQUENCES_OF_SQL = "SELECT id, sequence FROM outbox WHERE id = ANY($1::varchar[])"  # PostgreSQL
+# Restoring a numbering lost with the database: the sequence the stream gave the row, and the
+# published mark; only on a row still unnumbered (the caller checked each one first).
+RESTORE_SQL = """
+UPDATE outbox SET sequence = {sequence}, published_at = coalesce(published_at, {at})
+WHERE id = {id} AND sequence IS NULL
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +96,30 @@ class Row:
     time: datetime
     data: str
     sequence: int
+
+
+@dataclass(frozen=True, slots=True)
+class Restored:
+    """What `Outbox.restore` did with the stream's (id, sequence) pairs it was given."""
+
+    restored: list[tuple[str, int]]  # unnumbered rows given the stream's sequence (and marked)
+    agreed: list[tuple[str, int]]  # rows already of that sequence
+    differ: list[tuple[str, int]]  # rows numbered otherwise: left as they are
+    missing: list[tuple[str, int]]  # ids this outbox has no row of: lost, not restorable
+
+
+def _classify(pairs: list[tuple[str, int]], known: dict[str, int | None]) -> Restored:
+    restored, agreed, differ, missing = [], [], [], []
+    for id, sequence in pairs:
+        if id not in known:
+            missing.append((id, sequence))
+        elif known[id] is None:
+            restored.append((id, sequence))
+        elif known[id] == sequence:
+            agreed.append((id, sequence))
+        else:
+            differ.append((id, sequence))
+    return Restored(restored, agreed, differ, missing)
 
 
 def _row(values: Any) -> Row:
@@ -111,6 +156,18 @@ class Outbox(Protocol):
     async def sequence_of(self, id: str) -> int | None:
         """The sequence of the row `id` (an event id, the stream's `Nats-Msg-Id`); None when
         this outbox has no such row or it is not numbered."""
+
+    async def sequences_of(self, ids: list[str]) -> dict[str, int | None]:
+        """The sequence of each row of `ids` this outbox has (None: not numbered); ids it has
+        no row of are left out."""
+
+    async def highest(self) -> int:
+        """The highest sequence given (0 when none is)."""
+
+    async def restore(self, pairs: list[tuple[str, int]]) -> Restored:
+        """Give each unnumbered row of `pairs` (its id, the sequence the stream holds it with)
+        that sequence and mark it published, in one transaction that waits for the disk; rows
+        numbered already and ids not in the outbox are left alone and reported."""
 
     async def wait(self) -> None:
         """Return when there may be new rows (a notification, or a poll found some)."""
@@ -188,6 +245,31 @@ class SqliteOutbox:
         rows = list(await self._db().execute_fetchall(SEQUENCE_OF_SQL.format(id="?"), (id,)))
         return int(rows[0][0]) if rows and rows[0][0] is not None else None
 
+    async def sequences_of(self, ids: list[str]) -> dict[str, int | None]:
+        known: dict[str, int | None] = {}
+        for id in ids:
+            for row in await self._db().execute_fetchall(SEQUENCE_OF_SQL.format(id="?"), (id,)):
+                known[id] = None if row[0] is None else int(row[0])
+        return known
+
+    async def highest(self) -> int:
+        rows = list(await self._db().execute_fetchall(HIGHEST_SQL))
+        return int(rows[0][0])
+
+    async def restore(self, pairs: list[tuple[str, int]]) -> Restored:
+        db = self._db()
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            outcome = _classify(pairs, await self.sequences_of([id for id, _ in pairs]))
+            sql = RESTORE_SQL.format(sequence="?", at="?", id="?")
+            at = str(datetime.now(UTC))
+            await db.executemany(sql, [(sequence, at, id) for id, sequence in outcome.restored])
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        await db.execute("COMMIT")
+        return outcome
+
     async def wait(self) -> None:
         # Core's nudge after a commit (events/wake.py), since the last numbering or while
         # waiting, returns at once: the commit is there to number, no need to look first.
@@ -258,7 +340,7 @@ class PostgresOutbox:
 
     async def number_next(self, limit: int) -> list[Row]:
         self.notified.clear()  # whatever was notified before this is in this batch
-        rows = await self._db().fetch(NUMBER_SQL.format(limit="$1"), limit)
+        rows = await self._db().fetch(NUMBER_ASYNC_SQL.format(limit="$1"), limit)
         return _sorted([_row(r) for r in rows])
 
     async def mark_published(self, first: int, last: int) -> None:
@@ -268,6 +350,21 @@ class PostgresOutbox:
     async def sequence_of(self, id: str) -> int | None:
         value = await self._db().fetchval(SEQUENCE_OF_SQL.format(id="$1"), id)
         return int(value) if value is not None else None
+
+    async def sequences_of(self, ids: list[str]) -> dict[str, int | None]:
+        found = await self._db().fetch(SEQUENCES_OF_SQL, ids)
+        return {r[0]: None if r[1] is None else int(r[1]) for r in found}
+
+    async def highest(self) -> int:
+        return int(await self._db().fetchval(HIGHEST_SQL))
+
+    async def restore(self, pairs: list[tuple[str, int]]) -> Restored:
+        db = self._db()
+        async with db.transaction():  # the session's synchronous_commit: on, waits for the disk
+            outcome = _classify(pairs, await self.sequences_of([id for id, _ in pairs]))
+            sql = RESTORE_SQL.format(sequence="$2", at="now()", id="$1")
+            await db.executemany(sql, outcome.restored)
+        return outcome
 
     async def wait(self) -> None:
         while True:

@@ -411,12 +411,9 @@ def response_headers(raw: list[tuple[bytes, bytes]]) -> Headers:
     """Core's response headers minus hop-by-hop ones and those the gateway sets itself (the
     request id, and CORS: `gateway/cors.py` is the one place that allows an origin)."""
     listed = _connection_listed(raw)
-    skip = _RESPONSE_SKIP | listed
-    return [
-        (k.lower(), v)
-        for k, v in raw
-        if k.lower() not in skip and not k.lower().startswith(b"access-control-")
-    ]
+    skip = _RESPONSE_SKIP | listed if listed else _RESPONSE_SKIP
+    lowered = ((k.lower(), v) for k, v in raw)
+    return [(k, v) for k, v in lowered if k not in skip and not k.startswith(b"access-control-")]
 
 
 def _connection_listed(raw: list[tuple[bytes, bytes]]) -> frozenset[bytes]:

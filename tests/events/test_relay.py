@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,9 @@ from nats.aio.client import Client as NATS
 from nats.js.errors import APIError
 
 from events import decode
-from events.relay import Publisher, envelope
+from events.ids import new_id
+from events.relay import Publisher, envelope, recover
+from events.relay_db import SqliteOutbox
 from stack.nats import EmbeddedNats
 from stack.ports import free_udp_port
 from tests.core.helpers import make_user, new_customer, new_product
@@ -230,6 +233,60 @@ async def test_rows_in_the_stream_are_not_sent_again_past_the_dedupe_window(
         await js.update_stream(configured)
 
 
+async def test_a_numbering_the_database_lost_is_restored_from_the_stream(
+    start_relay: StartRelay, stream: StreamLog, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    # given an event id taken before five products' events, for an event committed after them
+    late = new_id()
+    relay = await start_relay()
+    await relay.wait_said(READY)
+    await products(client, admin, 5)
+    await all_published(stream)
+    relay.kill()
+    # and the five published rows' numbering and marks lost, as a crash of PostgreSQL after
+    # their asynchronous commits leaves them (the stream holds them, the outbox does not know)
+    lost = await unnumber_last(5)
+    # and new rows, one of them with the earlier id (numbered again by id, the lost rows would
+    # each get another sequence than the stream gave them)
+    created = await products(client, admin, 3)
+    await rename_event(created[0], late)
+    # when a relay starts
+    again = await start_relay()
+    await again.wait_said(READY)
+    # then every row is in the stream exactly once, each with the outbox row's sequence
+    messages = await all_published(stream)
+    assert set(created) <= {m.event["subject"] for m in messages}
+    assert again.said("numbering lost by the database restored from the stream")
+    by_id = {r["id"]: r for r in await outbox()}
+    assert all(by_id[id]["published_at"] is not None for id in lost)
+    assert all(r["published_at"] is not None for r in by_id.values())
+
+
+async def unnumber_last(n: int) -> list[str]:
+    """Take the sequence and the published mark from the `n` rows of the highest sequences;
+    their ids."""
+    from core import db
+
+    last = "(SELECT max(sequence) FROM outbox)"
+    rows = await db.query(f"SELECT id FROM outbox WHERE sequence > {last} - {int(n)}")
+    await db.query(
+        f"UPDATE outbox SET sequence = NULL, published_at = NULL WHERE sequence > {last} - {int(n)}"
+    )
+    return [r["id"] for r in rows]
+
+
+async def rename_event(subject: str, id: str) -> None:
+    """Give the (unpublished) outbox row of `subject` the event id `id`."""
+    from core import db
+
+    await db.query(
+        "UPDATE outbox SET id = {} WHERE subject = {} AND type = {}",
+        id,
+        subject,
+        "erp.product.created",
+    )
+
+
 async def unmark_last(n: int) -> None:
     """Mark the `n` rows of the highest sequences unpublished."""
     from core import db
@@ -285,5 +342,79 @@ async def test_a_batch_sent_again_after_a_crash_is_stored_once_in_order(tmp_path
             )
         assert await stream_sequences(nc, "PIPELINE") == list(range(1, 16))
     finally:
+        await nc.close()
+        await asyncio.to_thread(server.stop)
+
+
+OUTBOX_TABLE = """
+CREATE TABLE outbox (
+    id VARCHAR(36) PRIMARY KEY, type VARCHAR(64) NOT NULL, subject VARCHAR(64) NOT NULL,
+    time TEXT NOT NULL, data TEXT NOT NULL, customer_id VARCHAR(36),
+    sequence BIGINT UNIQUE, published_at TEXT
+)
+"""
+
+
+async def add_rows(outbox: SqliteOutbox, n: int) -> None:
+    """`n` new outbox rows, as core writes them."""
+    assert outbox.conn is not None
+    for _ in range(n):
+        await outbox.conn.execute(
+            "INSERT INTO outbox (id, type, subject, time, data) VALUES (?, ?, ?, ?, ?)",
+            (new_id(), "erp.product.created", "p", str(datetime.now(UTC)), "{}"),
+        )
+
+
+async def test_the_recovery_restores_what_it_can_and_names_the_rows_it_cannot(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given a JetStream server and an outbox of their own, and 10 rows published by the relay
+    server = EmbeddedNats(tmp_path / "nats")
+    await asyncio.to_thread(server.start)
+    nc = await nats.connect(server.url)
+    database = tmp_path / "outbox.db"
+    outbox = SqliteOutbox(str(database), tmp_path / "relay.lock")
+    await outbox.acquire()
+    try:
+        assert outbox.conn is not None
+        await outbox.conn.execute(OUTBOX_TABLE)
+        publisher = Publisher(nc, "RECOVER")
+        await publisher.ensure_stream()
+        await add_rows(outbox, 10)
+        rows = await outbox.number_next(10)
+        await publisher.publish(rows, outbox)
+        await outbox.mark_published(1, 10)
+        ids = {r.sequence: r.id for r in rows}
+        # and the numbering of 6..10 lost, the row of 9 lost altogether, and 2 rows added
+        await outbox.conn.execute(
+            "UPDATE outbox SET sequence = NULL, published_at = NULL WHERE sequence > 5"
+        )
+        await outbox.conn.execute("DELETE FROM outbox WHERE id = ?", (ids[9],))
+        await add_rows(outbox, 2)
+        # when the relay recovers
+        with caplog.at_level(logging.INFO, logger="events.relay"):
+            await recover(outbox, Publisher(nc, "RECOVER"))
+        # then 6, 7, 8 and 10 have their sequences back, published, and the lost row is named
+        assert await outbox.sequences_of([ids[n] for n in range(1, 11)]) == {
+            ids[n]: n for n in range(1, 11) if n != 9
+        }
+        assert await outbox.numbered(10) == []  # all of them marked published
+        said = {r.getMessage(): getattr(r, "fields", {}) for r in caplog.records}
+        restored = said["numbering lost by the database restored from the stream"]
+        assert (restored["count"], restored["first"], restored["last"]) == (4, 6, 10)
+        lost = said["events in the stream that the outbox has no row of: not restorable"]
+        assert lost["ids"] == [ids[9]] and lost["sequences"] == [9]
+        # and the rows added are numbered after the stream's last, and published once each
+        rows = await outbox.number_next(10)
+        assert [r.sequence for r in rows] == [11, 12]
+        await publisher.publish(rows, outbox)
+        assert await stream_sequences(nc, "RECOVER") == list(range(1, 13))
+        # and a second recovery finds nothing to do
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="events.relay"):
+            await recover(outbox, Publisher(nc, "RECOVER"))
+        assert not caplog.records
+    finally:
+        await outbox.close()
         await nc.close()
         await asyncio.to_thread(server.stop)
