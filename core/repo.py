@@ -60,13 +60,22 @@ async def fetch_page_sql(
     For the hottest lists: building Piccolo's `Select` each request was a fifth of the product
     page's CPU on PostgreSQL (py-spy, issue 13); this is one `QueryString` of a few parts.
     """
-    after = decode_cursor(cursor)
-    where = [*conditions, *([QueryString(f"{key} > {{}}", after)] if after else [])]
-    clause = " WHERE " + " AND ".join(["{}"] * len(where)) if where else ""
-    rows = await query(f"{select}{clause} ORDER BY {key} LIMIT {{}}", *where, limit + 1)
+    statement = page_sql(select, key, conditions, cursor, limit)
+    rows = await query("{}", statement)
     name = key.rpartition(".")[2]
     page = page_of(rows, limit, key=lambda row: row[name])
     return Page(items=[to_item(r) for r in page.items], next_cursor=page.next_cursor)
+
+
+def page_sql(
+    select: str, key: str, conditions: Sequence[QueryString], cursor: str | None, limit: int
+) -> QueryString:
+    """The statement of `fetch_page_sql`: one row more than `limit`, to tell whether a next
+    page is."""
+    after = decode_cursor(cursor)
+    where = [*conditions, *([QueryString(f"{key} > {{}}", after)] if after else [])]
+    clause = " WHERE " + " AND ".join(["{}"] * len(where)) if where else ""
+    return QueryString(f"{select}{clause} ORDER BY {key} LIMIT {{}}", *where, limit + 1)
 
 
 def page_query(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -104,6 +105,21 @@ async def test_percent_and_underscore_are_literal(
     assert percent["id"] in everything and under["id"] not in everything
     underscored = await found(client, admin, "/products?q=_&limit=200")
     assert under["id"] in underscored and percent["id"] not in underscored
+
+
+async def test_quotes_backslashes_and_braces_are_literal(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """The term is written into the statement on PostgreSQL (`search.constant`): whatever it
+    holds is still text to find, never SQL (issue 13)."""
+    tag = unique("T")
+    odd = await new_product(client, admin, name=f"{tag} it's a {{b}} c\\d e'' f")
+    await new_product(client, admin, name=f"{tag} its a b cd")
+    for typed in ("it's", "it's a {b}", "it's a {b} c\\d", "it's a {b} c\\d e''"):
+        assert await found(client, admin, f"/products?q={tag} {quote(typed)}") == [odd["id"]]
+    assert await found(client, admin, f"/products?q={tag}'); DROP TABLE products; --") == []
+    r = await client.get(f"/products?q={tag}%00x", headers=admin)  # no NUL in any text
+    assert r.status_code == 422, r.text
 
 
 async def test_short_queries_fold_too(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
