@@ -137,6 +137,19 @@ async def next_batch(sub: JetStreamContext.PullSubscription) -> list[Msg]:
         return []
 
 
+def stop_if_cancelled() -> None:
+    """Raise CancelledError when this task was asked to stop (`Task.cancelling`).
+
+    Why: nats-py does not always let a cancellation through. `Client.flush` catches it and
+    returns, and `Subscription.next_msg` turns it into `ConnectionClosedError` on a closed
+    connection; the loops would take the one for a finished step and the other for a hiccup to
+    retry, and go on forever (a dispatcher that never stopped: a test's teardown hung in CI).
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class Consumer:
     """The dispatcher's durable pull consumer `name` on `stream`, held only while an active
     subscription exists (issue 13: with none, reading and acking every event cost 1.8 ms of the
@@ -238,9 +251,11 @@ class Dispatcher:
                 delay = BACKOFF_START
                 while True:
                     await self.step(consumer)
+                    stop_if_cancelled()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                stop_if_cancelled()
                 _say(logging.WARNING, "consuming stalled", error=repr(exc), retry_in=delay)
                 await consumer.close()
                 await asyncio.sleep(delay)
@@ -303,6 +318,13 @@ class Dispatcher:
     async def deliver(self) -> None:
         """Attempt due jobs, up to CONCURRENCY at once, forever."""
         running: set[asyncio.Task[None]] = set()
+        try:
+            await self._deliver(running)
+        finally:  # stopping: deliveries under way are dropped; their leases run out, then retried
+            for task in list(running):
+                task.cancel()
+
+    async def _deliver(self, running: set[asyncio.Task[None]]) -> None:
         lease_ms = int((self.settings.timeout + 30) * 1000)
         while True:
             self.wake.clear()
@@ -320,6 +342,7 @@ class Dispatcher:
             if not claimed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), POLL)
+            stop_if_cancelled()
 
     def _finished(self, running: set[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
         """A delivery ended: its slot is free, so look for due jobs at once."""

@@ -207,3 +207,43 @@ async def test_a_stream_made_anew_is_read_again(
     # then the dispatcher makes its consumer again and delivers them
     await receiver.wait_for(5, within=15)
     assert set(received_ids(receiver)) == set(first + later)
+
+
+async def test_a_cancellation_that_nats_swallows_still_stops_the_loop(setup: Setup) -> None:
+    # given a loop that flushes its connection over and over, as the dispatcher does per batch
+    # (nats-py's `flush` catches a cancellation and returns)
+    async def loop() -> None:
+        while True:
+            await setup.nc.flush()
+            webhooks.stop_if_cancelled()
+
+    task = asyncio.create_task(loop())
+    await asyncio.sleep(0.05)
+    # when it is cancelled (most likely inside a flush)
+    task.cancel()
+    # then it ends, cancelled, instead of going on
+    done, _ = await asyncio.wait({task}, timeout=5)
+    assert done, "the loop went on after its cancellation"
+    assert task.cancelled()
+
+
+async def test_a_dispatcher_reading_events_stops_when_asked(
+    setup: Setup, run: Run, subscribe: Subscribe, receiver: Receiver
+) -> None:
+    # given a subscription and events coming all the time
+    await subscribe(receiver.url, ["erp.invoice.paid"])
+    publishing = asyncio.create_task(_publish_forever(setup))
+    try:
+        for pause in (0.0, 0.01, 0.05, 0.2, 0.5):
+            stop = await run()
+            await asyncio.sleep(pause)
+            # when a dispatcher busy with them is stopped, then it stops (its teardown hung in CI)
+            await asyncio.wait_for(stop(), 10)
+    finally:
+        publishing.cancel()
+
+
+async def _publish_forever(setup: Setup) -> None:
+    while True:
+        await setup.publish(5)
+        await asyncio.sleep(0.005)

@@ -31,6 +31,12 @@ async def idle_dispatcher(
 ) -> AsyncIterator[webhooks.Dispatcher]:
     """A dispatcher in this process on a consumer of its own that sees only new events, so the
     stream is idle for it whatever earlier tests published (the relay has made the stream)."""
+    from core.webhooks.tables import WebhookSubscription
+
+    # Subscriptions left active by earlier tests would make the dispatcher read and deliver.
+    await WebhookSubscription.update({WebhookSubscription.active: False}).where(
+        WebhookSubscription.active == True  # noqa: E712
+    )
     relay = await start_relay()
     await relay.wait_said(READY)
     settings = dataclasses.replace(
