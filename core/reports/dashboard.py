@@ -4,11 +4,13 @@ One statement each: orders per status, orders confirmed today, invoices issued t
 unpaid invoices, stock value, products below their reorder point, open purchase orders. Each
 answers a few rows (one per status or currency); none reads rows one by one into Python.
 
-All but the unpaid invoices read summaries kept by triggers with the rows they count
-(migrations core_2026_12_05t10_00_00_000000 and core_2026_12_06t10_00_00_000000): orders per
-status from `order_status_counts`, the low products from `stock_low_counts`, today's orders and
-this month's invoices from `sales_day_totals`, so their cost does not grow with the orders,
-invoices or products (issue 13). Each figure is the sum of a few shard rows.
+Each reads a summary kept by triggers with the rows it counts (migrations
+core_2026_12_05t10_00_00_000000, core_2026_12_06t10_00_00_000000 and
+core_2026_12_09t10_00_00_000000): orders per status from `order_status_counts`, the low products
+from `stock_low_counts`, today's orders and this month's invoices from `sales_day_totals`, the
+unpaid invoices from `receivable_totals`, the stock value from `stock_value_totals`, so their
+cost does not grow with the orders, invoices or products (issue 13). Each figure is the sum of
+a few shard rows.
 """
 
 from __future__ import annotations
@@ -67,6 +69,13 @@ REVENUE = (
     " HAVING SUM(invoices) <> 0"
 )
 
+# Invoices issued and not yet paid per currency, and what is due on them: the sums of the
+# shard rows of `receivable_totals` (a currency whose invoices are all paid is left out).
+RECEIVABLES = (
+    "SELECT currency, SUM(invoices) AS n, SUM(due_minor) AS due FROM receivable_totals"
+    " GROUP BY currency HAVING SUM(invoices) <> 0"
+)
+
 
 async def _count_by(kind: str) -> dict[str, int]:
     """Orders of `kind` per status (a status no order is in: left out or 0)."""
@@ -94,10 +103,7 @@ async def _revenue(start: datetime, end: datetime) -> list[schemas.Revenue]:
 
 
 async def _receivables() -> list[schemas.Receivable]:
-    rows = await query(
-        "SELECT currency, COUNT(*) AS n, SUM(total_minor - paid_minor) AS due FROM invoices"
-        " WHERE status = 'issued' GROUP BY currency"
-    )
+    rows = await query(RECEIVABLES)
     return [
         schemas.Receivable(
             r["currency"],

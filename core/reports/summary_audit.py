@@ -1,17 +1,20 @@
 """`erp check`'s invariant of the report summaries: `order_status_counts`, `stock_low_counts`,
-`sales_day_totals` and `product_day_sales` say what the rows they count say.
+`sales_day_totals`, `receivable_totals` and `product_day_sales` say what the rows they count
+say.
 
 The summaries (migration core_2026_12_06t10_00_00_000000, kept by triggers) must hold, summed
 over their shards: the sales and purchase orders in each status; the products the low-stock
 report lists (from `product_stock`, itself checked against its sources by
 `core.inventory.summary_audit`); per UTC day and currency, the sales orders confirmed and the
-invoices issued with their subtotal, tax and total; per UTC day, product and currency, the
-invoiced lines' units, revenue and subtotal and the invoices having the product (migration
-core_2026_12_08t10_00_00_000000, the best sellers' rows); per product and currency, the sums of
-those rows over the best sellers' window's 30 days (migration core_2026_12_08t15_00_00_000000,
-whose one meta row must say 30 days; a window behind today is not wrong, only unused). Each
-is compared in SQL, so memory stays bounded: only the keys that differ come back (at most
-`SHOWN` of each check are named, with a line saying when there are more).
+invoices issued with their subtotal, tax and total; per currency, the invoices issued and not
+yet paid and what is due on them (migration core_2026_12_09t10_00_00_000000); per UTC day,
+product and currency, the invoiced lines' units, revenue and subtotal and the invoices having
+the product (migration core_2026_12_08t10_00_00_000000, the best sellers' rows); per product
+and currency, the sums of those rows over the best sellers' window's 30 days (migration
+core_2026_12_08t15_00_00_000000, whose one meta row must say 30 days; a window behind today is
+not wrong, only unused). Each is compared in SQL, so memory stays bounded: only the keys that
+differ come back (at most `SHOWN` of each check are named, with a line saying when there are
+more).
 """
 
 from __future__ import annotations
@@ -37,6 +40,18 @@ _STATUS_WRONG = (
 _DAY_COLUMNS = ("orders", "invoices", "subtotal", "tax", "total")
 _SQLITE_DAY = "date({})"
 _POSTGRES_DAY = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+
+# Currencies whose unpaid invoices' count or amount due differs from the invoices.
+_RECEIVABLES_WRONG = (
+    "SELECT COALESCE(e.currency, t.currency) AS currency, COALESCE(e.n, 0) AS want_n,"
+    " COALESCE(t.n, 0) AS has_n, COALESCE(e.due, 0) AS want_due, COALESCE(t.due, 0) AS has_due"
+    " FROM (SELECT currency, COUNT(*) AS n, SUM(total_minor - paid_minor) AS due FROM invoices"
+    " WHERE status = 'issued' GROUP BY currency) e"
+    " FULL JOIN (SELECT currency, SUM(invoices) AS n, SUM(due_minor) AS due"
+    " FROM receivable_totals GROUP BY currency) t ON t.currency = e.currency"
+    " WHERE COALESCE(e.n, 0) <> COALESCE(t.n, 0) OR COALESCE(e.due, 0) <> COALESCE(t.due, 0)"
+    " ORDER BY 1 LIMIT {}"
+)
 
 
 def _days_wrong(day: str) -> str:
@@ -111,8 +126,8 @@ class Report(Protocol):
 
 
 async def report_summaries_match(report: Report) -> None:
-    """The order status counts, the low-stock count and the daily sales totals against the
-    rows they count."""
+    """The order status counts, the low-stock count, the daily sales totals and the unpaid
+    invoices against the rows they count."""
     wrong = await query(_STATUS_WRONG, SHOWN + 1)
     for r in wrong[:SHOWN]:
         report.failures.append(
@@ -138,6 +153,13 @@ async def report_summaries_match(report: Report) -> None:
         )
         report.failures.append(f"report summary: {r['day']} {r['currency']}: {differences}")
     _more(report, days, "days")
+    unpaid = await query(_RECEIVABLES_WRONG, SHOWN + 1)
+    for r in unpaid[:SHOWN]:
+        report.failures.append(
+            f"report summary: unpaid {r['currency']} invoices: {int(r['has_n'])} due"
+            f" {int(r['has_due'])}, the invoices say {int(r['want_n'])} due {int(r['want_due'])}"
+        )
+    _more(report, unpaid, "currencies' unpaid invoices")
     await _product_days_match(report)
 
 
