@@ -8,13 +8,18 @@ same run on the same server, is `GET /health/live` at 16 clients: what the machi
 server do with no database work.
 
     .venv/bin/python bench/orders.py [--db sqlite,postgres] [--seconds 15] [--workers 1]
-        [--server uvicorn|granian] [--profile]
+        [--server uvicorn|granian] [--profile] [--waits]
 
 PostgreSQL is the server of `TEST_DATABASE_URL` (default postgresql://postgres@127.0.0.1:5432/
 test); the bench creates a database of its own there and drops it afterwards. Each database
 gets a fresh core with 200 products, a warehouse and a customer. Prints a table and one JSON
 line per database. `--profile` records core with py-spy during the 16-client run (a flame
-as collapsed stacks; its path is printed).
+as collapsed stacks; its path is printed). `--waits` (PostgreSQL) samples the bench database's
+connections in `pg_stat_activity` every 5 ms during the 16-client run and prints how many of
+them were, on average, in each state and wait: where an order's transaction spends its time
+(`idle in transaction`: waiting for core to send its next statement; `Lock advisory`: for a
+product's stock lock; `IO WALSync`: for its commit to reach the disk; `Lock object` at COMMIT:
+for the notification queue's lock).
 
 Figures of one run (branch corefast, 2026-11-30), 2 shared cores under a load average of about
 12 from other work, `--seconds 8`: wall-clock rates swing by 2x between runs here, core's CPU
@@ -66,7 +71,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
@@ -323,6 +330,41 @@ def prepare(base: str) -> dict[str, Any]:
     return {"base": base, "token": token, "products": products, "customer": customer["id"]}
 
 
+# One sample of what the bench database's connections other than the sampler's are doing.
+WAITS_SQL = (
+    "SELECT state, wait_event_type, wait_event,"
+    " CASE WHEN wait_event_type = 'Lock' THEN split_part(query, ' ', 1) ELSE '' END AS statement"
+    " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    " AND state <> 'idle'"
+)
+
+
+def sample_waits(url: str, seconds: float) -> dict[str, float]:
+    """The mean number of the database's busy connections in each state and wait over
+    `seconds`, sampled every 5 ms (keys `state / wait type wait statement`), most first."""
+    import asyncpg
+
+    async def run() -> dict[str, float]:
+        conn = await asyncpg.connect(url)
+        counts: Counter[str] = Counter()
+        samples = 0
+        try:
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                for r in await conn.fetch(WAITS_SQL):
+                    wait = " ".join(
+                        str(v) for v in (r["wait_event_type"], r["wait_event"]) if v is not None
+                    )
+                    counts[" / ".join(x for x in (r["state"], wait, r["statement"]) if x)] += 1
+                samples += 1
+                await asyncio.sleep(0.005)
+        finally:
+            await conn.close()
+        return {k: round(n / max(samples, 1), 2) for k, n in counts.most_common()}
+
+    return asyncio.run(run())
+
+
 def run_load(setup_file: Path, path: str, clients: int, seconds: float, pid: int) -> dict[str, Any]:
     """One load run in its own process; its figures, with core's CPU ms per request."""
     cpu = cpu_seconds(pid)
@@ -355,7 +397,13 @@ def measure(kind: str, args: argparse.Namespace, root: Path) -> dict[str, Any]:
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             figures["profile"] = str(svg)
-        figures["orders_16"] = run_load(setup, "orders", 16, args.seconds, pid)
+        if args.waits and kind == "postgres":
+            with ThreadPoolExecutor(1) as pool:
+                waits = pool.submit(sample_waits, url, args.seconds)
+                figures["orders_16"] = run_load(setup, "orders", 16, args.seconds, pid)
+                figures["waits_16"] = waits.result()
+        else:
+            figures["orders_16"] = run_load(setup, "orders", 16, args.seconds, pid)
         figures["core_rss_mb"] = round(rss_mb(pid), 1)
         if spy is not None:
             spy.wait(timeout=60)
@@ -378,6 +426,10 @@ def show(figures: dict[str, Any]) -> None:
             f"p50 {f['p50_ms']:7.1f} ms  p99 {f['p99_ms']:7.1f} ms  "
             f"core CPU {f['cpu_ms']} ms/order  errors {f['errors'] or 0}"
         )
+    if "waits_16" in figures:
+        print("   16 clients, the database's busy connections on average, by state and wait:")
+        for what, n in figures["waits_16"].items():
+            print(f"     {n:6.2f}  {what}")
     print(json.dumps(figures))
 
 
@@ -388,6 +440,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--waits", action="store_true")
     # the load process
     parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--setup", help=argparse.SUPPRESS)
