@@ -8,18 +8,19 @@ same run on the same server, is `GET /health/live` at 16 clients: what the machi
 server do with no database work.
 
     .venv/bin/python bench/orders.py [--db sqlite,postgres] [--seconds 15] [--workers 1]
-        [--server uvicorn|granian] [--profile] [--waits]
+        [--server uvicorn|granian] [--profile] [--waits] [--also 2,4,8]
 
 PostgreSQL is the server of `TEST_DATABASE_URL` (default postgresql://postgres@127.0.0.1:5432/
 test); the bench creates a database of its own there and drops it afterwards. Each database
 gets a fresh core with 200 products, a warehouse and a customer. Prints a table and one JSON
 line per database. `--profile` records core with py-spy during the 16-client run (a flame
-as collapsed stacks; its path is printed). `--waits` (PostgreSQL) samples the bench database's
-connections in `pg_stat_activity` every 5 ms during the 16-client run and prints how many of
-them were, on average, in each state and wait: where an order's transaction spends its time
-(`idle in transaction`: waiting for core to send its next statement; `Lock advisory`: for a
-product's stock lock; `IO WALSync`: for its commit to reach the disk; `Lock object` at COMMIT:
-for the notification queue's lock).
+as collapsed stacks; its path is printed). `--also 2,4,8` loads those client counts too, each
+with its tail ratio (its p99 ÷ p50 at 1 client). `--waits` (PostgreSQL) samples the bench
+database's connections in `pg_stat_activity` every 5 ms during the 16-client run and prints how
+many of them were, on average, in each state and wait: where an order's transaction spends its
+time (`idle in transaction`: waiting for core to send its next statement; `Lock advisory`: for
+a product's stock lock; `IO WALSync`: for its commit to reach the disk; `Lock object` at
+COMMIT: for the notification queue's lock).
 
 Figures of one run (branch corefast, 2026-11-30), 2 shared cores under a load average of about
 12 from other work, `--seconds 8`: wall-clock rates swing by 2x between runs here, core's CPU
@@ -387,6 +388,8 @@ def measure(kind: str, args: argparse.Namespace, root: Path) -> dict[str, Any]:
         figures: dict[str, Any] = {"database": kind, "server": args.server, "workers": args.workers}
         figures["baseline"] = run_load(setup, "live", 16, args.seconds, pid)
         figures["orders_1"] = run_load(setup, "orders", 1, args.seconds, pid)
+        for clients in args.also:
+            figures[f"orders_{clients}"] = run_load(setup, "orders", clients, args.seconds, pid)
         spy = None
         if args.profile:
             svg = root / f"profile-{kind}.txt"  # collapsed stacks (flamegraph.pl, speedscope)
@@ -409,6 +412,11 @@ def measure(kind: str, args: argparse.Namespace, root: Path) -> dict[str, Any]:
             spy.wait(timeout=60)
     one, many = figures["orders_1"], figures["orders_16"]
     figures["order_tail_ratio"] = round(many["p99_ms"] / one["p50_ms"], 2) if one["p50_ms"] else 0
+    for clients in args.also:
+        p99 = figures[f"orders_{clients}"]["p99_ms"]
+        figures[f"order_tail_ratio_{clients}"] = (
+            round(p99 / one["p50_ms"], 2) if one["p50_ms"] else 0
+        )
     return figures
 
 
@@ -419,7 +427,7 @@ def show(figures: dict[str, Any]) -> None:
         f"baseline /health/live 16c: {base['per_second']:.0f}/s ({base['cpu_ms']} ms CPU)  "
         f"core RSS {figures['core_rss_mb']} MB  tail ratio {figures['order_tail_ratio']}"
     )
-    for key in ("orders_1", "orders_16"):
+    for key in sorted((k for k in figures if k.startswith("orders_")), key=lambda k: int(k[7:])):
         f = figures[key]
         print(
             f"   {f['clients']:2} client(s): {f['per_second']:7.1f} orders/s  "
@@ -441,6 +449,12 @@ def main() -> None:
     parser.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--waits", action="store_true")
+    parser.add_argument(
+        "--also",
+        type=lambda v: [int(n) for n in v.split(",") if n],
+        default=[],
+        help="more client counts to load, e.g. 2,4,8 (each with its tail ratio)",
+    )
     # the load process
     parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--setup", help=argparse.SUPPRESS)
