@@ -92,7 +92,12 @@ class NatsCluster:
         return next(node for node in self.nodes if node.name == name)
 
     async def start(self) -> None:
-        """Start every node and wait until each accepts clients and JetStream answers."""
+        """Start every node and wait until each accepts clients and the cluster's JetStream can
+        place a stream on all of them.
+
+        A meta leader answers before every server has joined its group: a stream of `size`
+        replicas made then is refused ("no suitable peers for placement", seen in CI), so a
+        probe stream of that many replicas is made and deleted first."""
         for node in self.nodes:
             node.start()
         deadline = time.monotonic() + START_TIMEOUT
@@ -102,12 +107,19 @@ class NatsCluster:
                 assert time.monotonic() < deadline, f"nats-server {node.name} did not start"
                 await asyncio.sleep(0.05)
         async with connected(self.url) as nc:
-            while True:  # the cluster's JetStream has elected its meta leader
+            js = nc.jetstream(timeout=2)
+            probe = f"READY_{secrets.token_hex(3).upper()}"
+            while True:  # every server has joined the cluster's JetStream
                 try:
-                    await nc.jetstream(timeout=1).account_info()
+                    await js.add_stream(
+                        name=probe, subjects=[f"ready.{probe}"], num_replicas=len(self.nodes)
+                    )
+                    await js.delete_stream(probe)
                     return
-                except Exception:
-                    assert time.monotonic() < deadline, "the cluster's JetStream never answered"
+                except Exception as exc:
+                    if time.monotonic() >= deadline:
+                        placed = f"the cluster's JetStream never placed {len(self.nodes)} replicas"
+                        raise AssertionError(placed) from exc
                     await asyncio.sleep(0.2)
 
     def stop(self) -> None:
