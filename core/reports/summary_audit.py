@@ -19,6 +19,7 @@ more).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any, Protocol
 
@@ -128,13 +129,15 @@ class Report(Protocol):
 async def report_summaries_match(report: Report) -> None:
     """The order status counts, the low-stock count, the daily sales totals and the unpaid
     invoices against the rows they count."""
-    wrong = await query(_STATUS_WRONG, SHOWN + 1)
-    for r in wrong[:SHOWN]:
-        report.failures.append(
-            f"report summary: {r['kind']} orders {r['status']}: count is {int(r['has_n'])},"
-            f" the orders say {int(r['want_n'])}"
-        )
-    _more(report, wrong, "order statuses")
+    _named(
+        report,
+        await query(_STATUS_WRONG, SHOWN + 1),
+        "order statuses",
+        lambda r: (
+            f"report summary: {r['kind']} orders {r['status']}: count is"
+            f" {int(r['has_n'])}, the orders say {int(r['want_n'])}"
+        ),
+    )
     low = await query(low_stock_count())
     kept = await query("SELECT SUM(n) AS n FROM stock_low_counts")
     want, has = int(low[0]["n"] or 0), int(kept[0]["n"] or 0)
@@ -145,21 +148,24 @@ async def report_summaries_match(report: Report) -> None:
     days = await query(_days_wrong(_SQLITE_DAY if is_sqlite() else _POSTGRES_DAY), SHOWN + 1)
     count = await query("SELECT COUNT(*) AS n FROM sales_day_totals")
     report.checked["report summary rows"] = int(count[0]["n"])
-    for r in days[:SHOWN]:
-        differences = ", ".join(
-            f"{c} is {int(r[f'has_{c}'])}, the orders and invoices say {int(r[f'want_{c}'])}"
-            for c in _DAY_COLUMNS
-            if int(r[f"has_{c}"]) != int(r[f"want_{c}"])
-        )
-        report.failures.append(f"report summary: {r['day']} {r['currency']}: {differences}")
-    _more(report, days, "days")
-    unpaid = await query(_RECEIVABLES_WRONG, SHOWN + 1)
-    for r in unpaid[:SHOWN]:
-        report.failures.append(
+    _named(
+        report,
+        days,
+        "days",
+        lambda r: (
+            f"report summary: {r['day']} {r['currency']}:"
+            f" {_differences(r, _DAY_COLUMNS, 'the orders and invoices say')}"
+        ),
+    )
+    _named(
+        report,
+        await query(_RECEIVABLES_WRONG, SHOWN + 1),
+        "currencies' unpaid invoices",
+        lambda r: (
             f"report summary: unpaid {r['currency']} invoices: {int(r['has_n'])} due"
             f" {int(r['has_due'])}, the invoices say {int(r['want_n'])} due {int(r['want_due'])}"
-        )
-    _more(report, unpaid, "currencies' unpaid invoices")
+        ),
+    )
     await _product_days_match(report)
 
 
@@ -169,16 +175,15 @@ async def _product_days_match(report: Report) -> None:
     wrong = await query(_product_days_wrong(day), SHOWN + 1)
     count = await query("SELECT COUNT(*) AS n FROM product_day_sales")
     report.checked["best sellers rows"] = int(count[0]["n"])
-    for r in wrong[:SHOWN]:
-        differences = ", ".join(
-            f"{c} is {int(r[f'has_{c}'])}, the invoices say {int(r[f'want_{c}'])}"
-            for c in _PRODUCT_COLUMNS
-            if int(r[f"has_{c}"]) != int(r[f"want_{c}"])
-        )
-        report.failures.append(
-            f"best sellers: {r['day']} {r['product_id']} {r['currency']}: {differences}"
-        )
-    _more(report, wrong, "best sellers rows")
+    _named(
+        report,
+        wrong,
+        "best sellers rows",
+        lambda r: (
+            f"best sellers: {r['day']} {r['product_id']} {r['currency']}:"
+            f" {_differences(r, _PRODUCT_COLUMNS, 'the invoices say')}"
+        ),
+    )
     await _window_matches(report)
 
 
@@ -192,18 +197,34 @@ async def _window_matches(report: Report) -> None:
     wrong = await query(_window_wrong(), SHOWN + 1)
     count = await query("SELECT COUNT(*) AS n FROM top_products_window")
     report.checked["best sellers window rows"] = int(count[0]["n"])
-    for r in wrong[:SHOWN]:
-        differences = ", ".join(
-            f"{c} is {int(r[f'has_{c}'])}, its days say {int(r[f'want_{c}'])}"
-            for c in _PRODUCT_COLUMNS
-            if int(r[f"has_{c}"]) != int(r[f"want_{c}"])
-        )
-        report.failures.append(
-            f"best sellers window: {r['product_id']} {r['currency']}: {differences}"
-        )
-    _more(report, wrong, "best sellers window rows")
+    _named(
+        report,
+        wrong,
+        "best sellers window rows",
+        lambda r: (
+            f"best sellers window: {r['product_id']} {r['currency']}:"
+            f" {_differences(r, _PRODUCT_COLUMNS, 'its days say')}"
+        ),
+    )
 
 
-def _more(report: Report, rows: list[dict[str, Any]], what: str) -> None:
+def _differences(row: dict[str, Any], columns: tuple[str, ...], says: str) -> str:
+    """`column is <has>, <says> <want>` for each of `columns` whose `has_`/`want_` differ."""
+    return ", ".join(
+        f"{c} is {int(row[f'has_{c}'])}, {says} {int(row[f'want_{c}'])}"
+        for c in columns
+        if int(row[f"has_{c}"]) != int(row[f"want_{c}"])
+    )
+
+
+def _named(
+    report: Report,
+    rows: list[dict[str, Any]],
+    what: str,
+    describe: Callable[[dict[str, Any]], str],
+) -> None:
+    """A failure for each of the first `SHOWN` wrong rows (of the `SHOWN + 1` read), and a line
+    saying when there were more."""
+    report.failures.extend(describe(r) for r in rows[:SHOWN])
     if len(rows) > SHOWN:
         report.failures.append(f"report summary: more {what} differ than the {SHOWN} named")
